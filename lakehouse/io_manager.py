@@ -1,0 +1,90 @@
+"""A Dagster IO manager over the lakehouse store: frames to Parquet, documents to JSON.
+
+Paths come from the FULL asset key (parts joined by ``__``) and the partition key, e.g.
+``<root>/features/run_id=<id>/part-0.parquet``. Anything that is not a DataFrame, dict or list is
+refused with a ``TypeError`` naming the asset: nothing is ever pickled.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from lakehouse.hashing import get_df_hash
+from lakehouse.store import JSON_FILE, PARQUET_FILE, LakehouseStore
+
+PARTITION_FOLDER_KEYS = {"run_id": "run_id", "symbols": "symbol"}
+"""Dynamic partitions definition name -> hive key of its folders."""
+
+
+class LakehouseIOManager(dg.ConfigurableIOManager):
+    """Stores asset outputs in the lakehouse: DataFrames as Parquet, dicts and lists as JSON."""
+
+    root: str = Field(description="Root folder of the lakehouse.")
+
+    @property
+    def store(self) -> LakehouseStore:
+        """The store under :attr:`root`."""
+        return LakehouseStore(self.root)
+
+    def folder(self, context: dg.OutputContext | dg.InputContext) -> Path:
+        """Folder of the asset partition that ``context`` refers to."""
+        asset_key = context.asset_key
+        name = "__".join(asset_key.path)
+        base = self.store.asset_dir(name)
+        if not context.has_asset_partitions:
+            return base
+        partitions_def = context.asset_partitions_def
+        partition_key = context.asset_partition_key
+        definition_name = getattr(partitions_def, "name", None)
+        if definition_name == "run_id":
+            return self.store.run_dir(name, partition_key)
+        if definition_name == "symbols":
+            return self.store.symbol_dir(partition_key, asset=name)
+        raise ValueError(
+            f"asset {asset_key.to_user_string()} uses partitions {definition_name!r}; "
+            f"the lakehouse stores only {sorted(PARTITION_FOLDER_KEYS)}"
+        )
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        """Write ``obj`` atomically and attach row count, columns, path and content hash."""
+        if obj is None:
+            return
+        folder = self.folder(context)
+        if isinstance(obj, pd.DataFrame):
+            path = self.store.write_frame(obj, folder)
+            context.add_output_metadata(
+                {
+                    "path": dg.MetadataValue.path(str(path)),
+                    "dagster/row_count": len(obj),
+                    "columns": dg.MetadataValue.json([str(c) for c in obj.columns]),
+                    "content_hash": get_df_hash(obj),
+                }
+            )
+        elif isinstance(obj, dict | list):
+            path = self.store.write_document(obj, folder)
+            context.add_output_metadata(
+                {
+                    "path": dg.MetadataValue.path(str(path)),
+                    "entries": len(obj),
+                }
+            )
+        else:
+            raise TypeError(
+                f"asset {context.asset_key.to_user_string()} returned a {type(obj).__name__}; "
+                "the lakehouse stores only pandas DataFrames (Parquet) and dicts or lists (JSON)"
+            )
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        """Read the upstream asset partition back (Parquet or JSON)."""
+        folder = self.folder(context)
+        if (folder / PARQUET_FILE).exists():
+            return self.store.read_frame(folder)
+        if (folder / JSON_FILE).exists():
+            return self.store.read_document(folder)
+        raise FileNotFoundError(
+            f"asset {context.asset_key.to_user_string()} has nothing stored at {folder}; "
+            "materialize it first"
+        )

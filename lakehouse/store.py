@@ -1,0 +1,154 @@
+"""The lakehouse store: a folder of hive-partitioned Parquet files and JSON documents.
+
+Layout (``root`` is configurable, default ``data/lakehouse``)::
+
+    <root>/<asset>/run_id=<id>/part-0.parquet     run-scoped frames
+    <root>/<asset>/run_id=<id>/document.json      run-scoped documents
+    <root>/market_data/symbol=<SYM>/part-0.parquet hydrated symbols
+
+Every write goes to a temporary file in the destination folder and is published with
+:func:`os.replace`, so a reader never sees a half-written file. Run ids and symbols are validated
+before any path is built from them.
+"""
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lakehouse.identifiers import validate_run_id, validate_symbol
+
+PARQUET_FILE = "part-0.parquet"
+JSON_FILE = "document.json"
+MARKET_DATA = "market_data"
+ASSET_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
+DEFAULT_ROOT = Path("data/lakehouse")
+ROOT_ENV_VAR = "QUANT_DATA_ROOT"
+
+
+def default_root() -> Path:
+    """Return the lakehouse root: ``$QUANT_DATA_ROOT`` or ``data/lakehouse``."""
+    return Path(os.environ.get(ROOT_ENV_VAR, DEFAULT_ROOT))
+
+
+def validate_asset_name(name: str) -> str:
+    """Return ``name`` if it is a safe lowercase asset folder name, else raise ``ValueError``."""
+    if not ASSET_NAME_PATTERN.fullmatch(name):
+        raise ValueError(f"invalid asset name {name!r}: use lowercase letters, digits and _")
+    return name
+
+
+class LakehouseStore:
+    """Reads and writes the lakehouse's Parquet frames and JSON documents under ``root``."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_root()
+
+    # Paths ----------------------------------------------------------------------------------
+
+    def asset_dir(self, asset: str) -> Path:
+        """Folder holding every partition of ``asset``."""
+        return self.root / validate_asset_name(asset)
+
+    def run_dir(self, asset: str, run_id: str) -> Path:
+        """Folder of one run's partition of ``asset``."""
+        return self.asset_dir(asset) / f"run_id={validate_run_id(run_id)}"
+
+    def symbol_dir(self, symbol: str, asset: str = MARKET_DATA) -> Path:
+        """Folder of one symbol's partition of ``asset`` (``market_data`` by default)."""
+        return self.asset_dir(asset) / f"symbol={validate_symbol(symbol)}"
+
+    def symbol_path(self, symbol: str) -> Path:
+        """Parquet file of one hydrated symbol."""
+        return self.symbol_dir(symbol) / PARQUET_FILE
+
+    # Frames and documents -------------------------------------------------------------------
+
+    def write_frame(self, df: pd.DataFrame, folder: Path) -> Path:
+        """Atomically write ``df`` as ``folder/part-0.parquet`` and return the path."""
+        path = folder / PARQUET_FILE
+        _atomic_write(path, lambda tmp: df.to_parquet(tmp, engine="pyarrow"))
+        return path
+
+    def read_frame(self, folder: Path) -> pd.DataFrame:
+        """Read ``folder/part-0.parquet``; raise ``FileNotFoundError`` saying what is missing."""
+        path = folder / PARQUET_FILE
+        if not path.exists():
+            raise FileNotFoundError(f"no Parquet at {path}: has the asset been materialized?")
+        return pd.read_parquet(path, engine="pyarrow")
+
+    def write_document(self, document: Any, folder: Path) -> Path:
+        """Atomically write a JSON-ready ``document`` as ``folder/document.json``."""
+        path = folder / JSON_FILE
+        text = json.dumps(document, indent=2, sort_keys=True, default=_json_default)
+        _atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
+        return path
+
+    def read_document(self, folder: Path) -> Any:
+        """Read ``folder/document.json``."""
+        path = folder / JSON_FILE
+        if not path.exists():
+            raise FileNotFoundError(f"no JSON document at {path}")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    # Listing and pruning --------------------------------------------------------------------
+
+    def symbols(self) -> list[str]:
+        """Every hydrated symbol, sorted."""
+        return sorted(_partition_values(self.asset_dir(MARKET_DATA), "symbol"))
+
+    def run_ids(self) -> list[str]:
+        """Every run id with at least one stored asset, sorted oldest first."""
+        found: set[str] = set()
+        if self.root.exists():
+            for asset_dir in self.root.iterdir():
+                if asset_dir.is_dir():
+                    found.update(_partition_values(asset_dir, "run_id"))
+        return sorted(found)
+
+    def delete_run(self, run_id: str) -> list[Path]:
+        """Remove every asset partition of ``run_id``; return the folders removed."""
+        validate_run_id(run_id)
+        removed = []
+        for asset_dir in sorted(self.root.iterdir()) if self.root.exists() else []:
+            folder = asset_dir / f"run_id={run_id}"
+            if folder.is_dir():
+                shutil.rmtree(folder)
+                removed.append(folder)
+        return removed
+
+
+def _partition_values(asset_dir: Path, key: str) -> Iterator[str]:
+    prefix = f"{key}="
+    if asset_dir.is_dir():
+        for child in asset_dir.iterdir():
+            if child.is_dir() and child.name.startswith(prefix):
+                yield child.name[len(prefix) :]
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

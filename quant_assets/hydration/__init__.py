@@ -1,0 +1,26 @@
+"""Hydration: market data from a source (bundled, synthetic, files, online) into the lakehouse."""
+
+from quant_assets.hydration.bars import DataQualityError, canonical_bars
+from quant_assets.hydration.hydrate import HydrationReport, hydrate_symbol, merge_bars
+from quant_assets.hydration.sources import (
+    BundledSource,
+    FilesSource,
+    MarketDataSource,
+    SyntheticSource,
+    YFinanceSource,
+    make_source,
+)
+
+__all__ = [
+    "BundledSource",
+    "DataQualityError",
+    "FilesSource",
+    "HydrationReport",
+    "MarketDataSource",
+    "SyntheticSource",
+    "YFinanceSource",
+    "canonical_bars",
+    "hydrate_symbol",
+    "make_source",
+    "merge_bars",
+]

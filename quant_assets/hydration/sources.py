@@ -1,0 +1,262 @@
+"""Where market data comes from: the bundled real data, a seeded generator, files, online.
+
+Every source answers two questions: which symbols it has (:meth:`symbols`) and the daily bars of
+one symbol from a date on (:meth:`fetch`). Sources are only read by hydration; the pipeline's run
+assets read the lakehouse, never a source.
+"""
+
+import importlib.resources
+import logging
+import zlib
+from collections.abc import Callable
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from lakehouse import validate_symbol
+from quant_assets.hydration.bars import DataQualityError, canonical_bars
+from quant_assets.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_DATASET = "datasets/data/sp500_dataset.csv.gz"
+"""Real daily adjusted closes of 20 S&P 500 stocks, 1990-2022, shipped inside skfolio's wheel."""
+TRADING_DAYS_PER_YEAR = 252
+FILE_SUFFIXES = (".csv", ".parquet")
+
+
+class MarketDataSource(Protocol):
+    """A place daily bars come from."""
+
+    name: str
+
+    def symbols(self) -> list[str]:
+        """Every symbol the source can provide, sorted."""
+        ...
+
+    def fetch(self, symbol: str, start: date | None = None) -> pd.DataFrame:
+        """Canonical bars of ``symbol`` from ``start`` (inclusive; None: all history)."""
+        ...
+
+    def last_date(self, symbol: str) -> date | None:
+        """The last date the source can provide for ``symbol`` (None if unknown)."""
+        ...
+
+
+def _since(bars: pd.DataFrame, start: date | None) -> pd.DataFrame:
+    if start is None:
+        return bars
+    return bars[bars["date"] >= pd.Timestamp(start)].reset_index(drop=True)
+
+
+class BundledSource:
+    """The real S&P 500 closes that skfolio ships (read from its package data, no import)."""
+
+    name = "bundled"
+
+    @cached_property
+    def _closes(self) -> pd.DataFrame:
+        path = importlib.resources.files("skfolio") / BUNDLED_DATASET
+        with importlib.resources.as_file(path) as csv_path:
+            return pd.read_csv(csv_path, parse_dates=["Date"], index_col="Date")
+
+    def symbols(self) -> list[str]:
+        """The 20 bundled symbols."""
+        return sorted(str(c) for c in self._closes.columns)
+
+    def _require(self, symbol: str) -> None:
+        if symbol not in self._closes.columns:
+            raise KeyError(f"source 'bundled' has no symbol {symbol!r}; it has {self.symbols()}")
+
+    def fetch(self, symbol: str, start: date | None = None) -> pd.DataFrame:
+        """Bars of ``symbol``: close only (open, high, low and volume are NaN)."""
+        self._require(symbol)
+        closes = self._closes[symbol]
+        frame = pd.DataFrame({"date": closes.index, "close": closes.to_numpy()})
+        return _since(canonical_bars(frame, source=self.name, symbol=symbol), start)
+
+    def last_date(self, symbol: str) -> date | None:
+        """Last date with a close for ``symbol``."""
+        self._require(symbol)
+        last = self._closes[symbol].last_valid_index()
+        return None if last is None else pd.Timestamp(last).date()
+
+
+class SyntheticSource:
+    """A seeded generator of daily OHLCV bars with calm and turbulent regimes.
+
+    Each symbol has its own generator seeded by ``(seed, crc32(symbol))``, so a symbol's bars do
+    not depend on how many other symbols are asked for. Regimes follow a two-state Markov chain.
+    """
+
+    name = "synthetic"
+    CALM = (0.0004, 0.010)
+    TURBULENT = (-0.0008, 0.028)
+    STAY_PROBABILITY = (0.99, 0.96)
+
+    def __init__(self, n_symbols: int, years: int, end: date, seed: int) -> None:
+        self.n_symbols = n_symbols
+        self.years = years
+        self.end = end
+        self.seed = seed
+
+    @cached_property
+    def dates(self) -> pd.DatetimeIndex:
+        """Business days of the generated history."""
+        return pd.bdate_range(end=self.end, periods=self.years * TRADING_DAYS_PER_YEAR)
+
+    def symbols(self) -> list[str]:
+        """``SYN0000``, ``SYN0001``, ..."""
+        width = max(4, len(str(self.n_symbols - 1)))
+        return [f"SYN{i:0{width}d}" for i in range(self.n_symbols)]
+
+    def fetch(self, symbol: str, start: date | None = None) -> pd.DataFrame:
+        """Generated bars of ``symbol``."""
+        if symbol not in set(self.symbols()):
+            raise KeyError(f"source 'synthetic' has no symbol {symbol!r} ({self.n_symbols} made)")
+        rng = np.random.default_rng([self.seed, zlib.crc32(symbol.encode())])
+        n = len(self.dates)
+        turbulent = np.zeros(n, dtype=bool)
+        for t in range(1, n):
+            stay = self.STAY_PROBABILITY[int(turbulent[t - 1])]
+            turbulent[t] = turbulent[t - 1] if rng.random() < stay else not turbulent[t - 1]
+        mu = np.where(turbulent, self.TURBULENT[0], self.CALM[0])
+        sigma = np.where(turbulent, self.TURBULENT[1], self.CALM[1]) * rng.uniform(0.7, 1.5)
+        log_returns = mu + sigma * rng.standard_normal(n)
+        close = rng.uniform(10, 200) * np.exp(np.cumsum(log_returns))
+        open_ = close * np.exp(sigma * 0.3 * rng.standard_normal(n))
+        spread = np.abs(sigma * rng.standard_normal(n))
+        frame = pd.DataFrame(
+            {
+                "date": self.dates,
+                "open": open_,
+                "high": np.maximum(open_, close) * np.exp(spread),
+                "low": np.minimum(open_, close) * np.exp(-spread),
+                "close": close,
+                "volume": np.round(rng.lognormal(13, 0.5, n)),
+            }
+        )
+        return _since(canonical_bars(frame, source=self.name, symbol=symbol), start)
+
+    def last_date(self, symbol: str) -> date | None:
+        """The generator's end date."""
+        return pd.Timestamp(self.dates[-1]).date()
+
+
+class FilesSource:
+    """A folder of ``<SYMBOL>.csv`` or ``<SYMBOL>.parquet`` files (date, close, optional OHLV)."""
+
+    name = "files"
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise FileNotFoundError(
+                f"source 'files': folder {self.folder} does not exist; set QUANT_SOURCE_PATH "
+                "or pass path= to hydrate"
+            )
+
+    def _files(self) -> dict[str, Path]:
+        found: dict[str, Path] = {}
+        for path in sorted(self.folder.iterdir()):
+            if path.suffix.lower() in FILE_SUFFIXES and not path.name.startswith("."):
+                symbol = validate_symbol(path.stem)
+                if symbol in found:
+                    raise DataQualityError(
+                        f"source 'files': symbol {symbol!r} has two files "
+                        f"({found[symbol].name}, {path.name}); keep one"
+                    )
+                found[symbol] = path
+        return found
+
+    def symbols(self) -> list[str]:
+        """Symbols named by the files in the folder."""
+        return sorted(self._files())
+
+    def fetch(self, symbol: str, start: date | None = None) -> pd.DataFrame:
+        """Bars read from ``<folder>/<symbol>.csv|.parquet``."""
+        path = self._files().get(symbol)
+        if path is None:
+            raise KeyError(f"source 'files': no {symbol}.csv or {symbol}.parquet in {self.folder}")
+        raw = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+        raw.columns = [str(c).strip().lower() for c in raw.columns]
+        try:
+            bars = canonical_bars(raw, source=f"files:{path.name}", symbol=symbol)
+        except DataQualityError as error:
+            raise DataQualityError(f"{error} (file {path})") from error
+        return _since(bars, start)
+
+    def last_date(self, symbol: str) -> date | None:
+        """Last date in the symbol's file."""
+        bars = self.fetch(symbol)
+        return None if bars.empty else pd.Timestamp(bars["date"].iloc[-1]).date()
+
+
+Downloader = Callable[[str, date | None], pd.DataFrame]
+
+
+class YFinanceSource:
+    """Yahoo Finance through the ``yfinance`` package (needs internet; not installed by default).
+
+    ``download`` may be injected (tests use recorded frames). yfinance returns an EMPTY frame
+    rather than raising when offline; that is turned into an error here.
+    """
+
+    name = "yfinance"
+
+    def __init__(self, symbols: list[str], download: Downloader | None = None) -> None:
+        self._symbols = sorted(validate_symbol(s) for s in symbols)
+        self._download = download or _yfinance_download
+
+    def symbols(self) -> list[str]:
+        """The symbols asked for (Yahoo has no listing to enumerate)."""
+        return list(self._symbols)
+
+    def fetch(self, symbol: str, start: date | None = None) -> pd.DataFrame:
+        """Daily adjusted bars of ``symbol`` from Yahoo."""
+        raw = self._download(symbol, start)
+        if raw.empty:
+            raise DataQualityError(
+                f"source 'yfinance': no data for {symbol!r} (offline, or unknown symbol)"
+            )
+        return canonical_bars(raw, source=self.name, symbol=symbol)
+
+    def last_date(self, symbol: str) -> date | None:
+        """The last completed weekday (Yahoo's daily bars close then)."""
+        today = pd.Timestamp.now(tz="UTC").normalize().tz_localize(None)
+        return pd.Timestamp(pd.bdate_range(end=today - pd.Timedelta(days=1), periods=1)[0]).date()
+
+
+def _yfinance_download(symbol: str, start: date | None) -> pd.DataFrame:
+    try:
+        import yfinance  # type: ignore[import-not-found]
+    except ImportError as error:
+        raise ImportError(
+            "the yfinance source needs `pip install yfinance` and internet access"
+        ) from error
+    raw: Any = yfinance.download(
+        symbol, start=start, auto_adjust=True, progress=False, multi_level_index=False
+    )
+    frame = raw.reset_index()
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    return frame
+
+
+def make_source(settings: Settings, symbols: list[str] | None = None) -> MarketDataSource:
+    """Build the source that ``settings.source`` names."""
+    if settings.source == "bundled":
+        return BundledSource()
+    if settings.source == "synthetic":
+        return SyntheticSource(
+            settings.synthetic_symbols, settings.synthetic_years, settings.synthetic_end, settings.seed
+        )
+    if settings.source == "files":
+        assert settings.source_path is not None  # enforced by Settings validation
+        return FilesSource(settings.source_path)
+    if not symbols and not settings.symbols:
+        raise ValueError("the yfinance source needs symbols (QUANT_SYMBOLS or symbols=)")
+    return YFinanceSource(symbols or settings.symbols or [])

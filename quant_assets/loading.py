@@ -1,0 +1,75 @@
+"""Loading: the lakehouse -> pipeline boundary, as a Dagster resource the run assets read through.
+
+Loading never fetches from a source; it only reads what hydration stored.
+"""
+
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from lakehouse import LakehouseStore, validate_symbol
+from lakehouse.catalog import open_catalog
+from lakehouse.store import MARKET_DATA
+
+
+class NoMarketDataError(LookupError):
+    """The lakehouse holds no market data for what was asked."""
+
+
+def load_closes(
+    root: str | Path,
+    symbols: list[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> pd.DataFrame:
+    """Return stored closes as a wide frame: DatetimeIndex ``date`` x sorted symbol columns.
+
+    A date on which some symbols did not trade holds NaN for them; nothing is forward-filled.
+    """
+    wanted = None if symbols is None else [validate_symbol(s) for s in symbols]
+    with open_catalog(root) as con:
+        tables = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+        if MARKET_DATA not in tables:
+            raise NoMarketDataError(
+                f"no market data under {root}: run `make hydrate` or QuantSDK().hydrate() first"
+            )
+        long = con.execute(
+            """
+            SELECT symbol, date, close FROM market_data
+            WHERE (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], symbol))
+              AND (?::DATE IS NULL OR date >= ?::DATE)
+              AND (?::DATE IS NULL OR date <= ?::DATE)
+            """,
+            [wanted, wanted, start, start, end, end],
+        ).df()
+    if long.empty:
+        raise NoMarketDataError(
+            f"no stored closes for symbols={symbols}, start={start}, end={end} under {root}"
+        )
+    missing = sorted(set(wanted or []) - set(long["symbol"]))
+    if missing:
+        raise NoMarketDataError(f"symbols {missing} are not hydrated under {root}")
+    wide = long.pivot(index="date", columns="symbol", values="close").sort_index()
+    wide.index = pd.DatetimeIndex(wide.index, name="date").astype("datetime64[ns]")
+    wide.columns = pd.Index([str(c) for c in wide.columns], name="symbol")
+    return wide[sorted(wide.columns)].astype("float64")
+
+
+class LakehouseResource(dg.ConfigurableResource):
+    """Read access to the lakehouse for the run assets (market data and run documents)."""
+
+    root: str = Field(description="Root folder of the lakehouse.")
+
+    @property
+    def store(self) -> LakehouseStore:
+        """The store under :attr:`root`."""
+        return LakehouseStore(self.root)
+
+    def closes(
+        self, symbols: list[str] | None = None, start: date | None = None, end: date | None = None
+    ) -> pd.DataFrame:
+        """Wide stored closes; see :func:`load_closes`."""
+        return load_closes(self.root, symbols, start, end)
