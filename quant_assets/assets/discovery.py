@@ -1,0 +1,103 @@
+"""Discovery assets: the run's manifest, its candidate universe and its snapshot of closes."""
+
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from lakehouse import validate_run_id
+from quant_assets.assets.checks import contract_checks
+from quant_assets.assets.hydration import market_data
+from quant_assets.assets.metadata import frame_metadata
+from quant_assets.assets.partitions import OWNERS, run_id_partitions
+from quant_assets.contracts import ClosesAudit, ClosesContract, UniverseAudit, UniverseContract
+from quant_assets.discovery import discover_universe, eligible_symbols
+from quant_assets.frames import closes_to_long
+from quant_assets.loading import LakehouseResource
+from quant_assets.provenance import (
+    build_manifest,
+    read_run_request,
+    settings_for_request,
+    settings_of,
+)
+
+ALL_SYMBOLS = dg.AssetDep(market_data, partition_mapping=dg.AllPartitionMapping())
+
+
+@dg.asset(
+    partitions_def=run_id_partitions,
+    group_name="discovery",
+    kinds={"json"},
+    owners=OWNERS,
+    deps=[ALL_SYMBOLS],
+    description=(
+        "The run's frozen settings (from the request `new_run` recorded), package versions, "
+        "git commit and the content hash of every market data input."
+    ),
+)
+def run_manifest(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dict[str, Any]:
+    """Freeze the settings and inputs of this run."""
+    run_id = validate_run_id(context.partition_key)
+    request = read_run_request(lakehouse.store, run_id)
+    settings = settings_for_request(request)
+    manifest = build_manifest(run_id, settings, lakehouse.store, request)
+    context.add_output_metadata(
+        {
+            "profile": settings.profile,
+            "settings_hash": manifest["settings_hash"],
+            "git_commit": str(manifest["git"]["commit"]),
+            "inputs": len(manifest["inputs"]["market_data"]),
+        }
+    )
+    return manifest
+
+
+@dg.asset(
+    partitions_def=run_id_partitions,
+    group_name="discovery",
+    kinds={"pandas", "parquet"},
+    owners=OWNERS,
+    deps=[ALL_SYMBOLS],
+    description="Every hydrated symbol with its history, and whether it enters the universe.",
+)
+def universe(
+    context: dg.AssetExecutionContext, run_manifest: dict[str, Any], lakehouse: LakehouseResource
+) -> pd.DataFrame:
+    """Judge every stored symbol for the run's universe."""
+    settings = settings_of(run_manifest)
+    closes = lakehouse.closes(settings.symbols, settings.start_date, settings.end_date)
+    table = discover_universe(closes, settings)
+    context.add_output_metadata(
+        frame_metadata(table, eligible=int(table["eligible"].sum()))
+    )
+    return table
+
+
+@dg.asset(
+    partitions_def=run_id_partitions,
+    group_name="discovery",
+    kinds={"pandas", "parquet"},
+    owners=OWNERS,
+    description="The run's own copy of the universe's closes (long), so re-runs see the same data.",
+)
+def closes(
+    context: dg.AssetExecutionContext,
+    run_manifest: dict[str, Any],
+    universe: pd.DataFrame,
+    lakehouse: LakehouseResource,
+) -> pd.DataFrame:
+    """Snapshot the eligible symbols' closes."""
+    settings = settings_of(run_manifest)
+    wide = lakehouse.closes(eligible_symbols(universe), settings.start_date, settings.end_date)
+    long = closes_to_long(wide)
+    context.add_output_metadata(frame_metadata(long))
+    return long
+
+
+defs = dg.Definitions(
+    assets=[run_manifest, universe, closes],
+    asset_checks=[
+        *contract_checks(universe, UniverseContract, UniverseAudit),
+        *contract_checks(closes, ClosesContract, ClosesAudit),
+    ],
+)

@@ -1,0 +1,205 @@
+"""Pandera contracts of every frame the pipeline stores, in two tiers.
+
+Tier 1 (``*Contract``) is structural: columns, dtypes, uniqueness, sortedness. Its checks are
+blocking: a frame that breaks it stops every downstream asset.
+
+Tier 2 (``*Audit``) checks values: ranges, sums, enough history, no zero-filled holidays. Its
+checks warn, and block only when the run's ``strict`` setting is on.
+"""
+
+import math
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from quant_assets.regimes import REGIME_LABELS
+
+MAX_DAILY_SIMPLE_RETURN = 10.0
+"""Largest believable daily simple return (+1,000%); -100% is the smallest."""
+WEIGHT_SUM_TOLERANCE = 1e-9
+
+
+class MarketDataContract(pa.DataFrameModel):
+    """One hydrated symbol's daily bars."""
+
+    date: Series[pd.Timestamp] = pa.Field(unique=True)
+    open: Series[float] = pa.Field(nullable=True)
+    high: Series[float] = pa.Field(nullable=True)
+    low: Series[float] = pa.Field(nullable=True)
+    close: Series[float] = pa.Field(gt=0)
+    volume: Series[float] = pa.Field(nullable=True, ge=0)
+
+    class Config:
+        strict = True
+
+    @pa.dataframe_check
+    def dates_ascending(cls, df: pd.DataFrame) -> bool:
+        """Bars are in date order."""
+        return bool(df["date"].is_monotonic_increasing)
+
+
+class UniverseContract(pa.DataFrameModel):
+    """Discovery's verdict on every hydrated symbol."""
+
+    symbol: Series[str] = pa.Field(unique=True)
+    first_date: Series[pd.Timestamp] = pa.Field(nullable=True)
+    last_date: Series[pd.Timestamp] = pa.Field(nullable=True)
+    observations: Series[int] = pa.Field(ge=0)
+    missing_fraction: Series[float] = pa.Field(ge=0, le=1)
+    eligible: Series[bool]
+    reason: Series[str]
+
+    class Config:
+        strict = True
+
+
+class UniverseAudit(UniverseContract):
+    """At least two symbols are eligible (one cannot be diversified)."""
+
+    @pa.dataframe_check
+    def enough_eligible_symbols(cls, df: pd.DataFrame) -> bool:
+        """Two or more eligible symbols."""
+        return int(df["eligible"].sum()) >= 2
+
+
+class ClosesContract(pa.DataFrameModel):
+    """The run's snapshot of eligible closes, long: one row per date and symbol."""
+
+    date: Series[pd.Timestamp]
+    symbol: Series[str]
+    close: Series[float] = pa.Field(gt=0)
+
+    class Config:
+        strict = True
+        unique = ["date", "symbol"]
+
+    @pa.dataframe_check
+    def sorted_by_date_then_symbol(cls, df: pd.DataFrame) -> bool:
+        """Rows are ordered by (date, symbol)."""
+        keys = df[["date", "symbol"]]
+        return bool(keys.equals(keys.sort_values(["date", "symbol"]).reset_index(drop=True)))
+
+
+class ClosesAudit(ClosesContract):
+    """Daily simple returns are believable and no holiday was zero-filled."""
+
+    @pa.dataframe_check
+    def returns_within_bounds(cls, df: pd.DataFrame) -> Series[bool]:
+        """Each close's simple return from the symbol's previous close lies in [-1, 10]."""
+        previous = df.groupby("symbol")["close"].shift(1)
+        simple = df["close"] / previous - 1.0
+        return simple.isna() | simple.between(-1.0, MAX_DAILY_SIMPLE_RETURN)
+
+    @pa.dataframe_check
+    def no_zero_filled_dates(cls, df: pd.DataFrame) -> Series[bool]:
+        """No date on which every one of several symbols repeats its previous close exactly."""
+        unchanged = df.groupby("symbol")["close"].diff() == 0
+        per_date = unchanged.groupby(df["date"]).transform("all")
+        symbols = df.groupby("date")["symbol"].transform("size")
+        return ~(per_date & (symbols > 2))
+
+
+class FeaturesContract(pa.DataFrameModel):
+    """Per symbol and date features; NaN marks warm-up."""
+
+    date: Series[pd.Timestamp]
+    symbol: Series[str]
+    log_return: Series[float] = pa.Field(nullable=True)
+    volatility: Series[float] = pa.Field(nullable=True)
+    momentum: Series[float] = pa.Field(nullable=True)
+    perm_entropy: Series[float] = pa.Field(nullable=True)
+    hurst: Series[float] = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        unique = ["date", "symbol"]
+
+    @pa.dataframe_check
+    def sorted_by_date(cls, df: pd.DataFrame) -> bool:
+        """Rows are in date order."""
+        return bool(df["date"].is_monotonic_increasing)
+
+
+class FeaturesAudit(FeaturesContract):
+    """Feature values lie in their mathematical ranges."""
+
+    log_return: Series[float] = pa.Field(
+        nullable=True, le=math.log1p(MAX_DAILY_SIMPLE_RETURN)
+    )
+    volatility: Series[float] = pa.Field(nullable=True, ge=0)
+    momentum: Series[float] = pa.Field(nullable=True, ge=-1)
+    perm_entropy: Series[float] = pa.Field(nullable=True, ge=0, le=1 + 1e-12)
+    hurst: Series[float] = pa.Field(nullable=True, ge=-0.5, le=2.0)
+
+
+class RegimesContract(pa.DataFrameModel):
+    """One market regime label per date."""
+
+    date: Series[pd.Timestamp] = pa.Field(unique=True)
+    market_return: Series[float] = pa.Field(nullable=True)
+    market_volatility: Series[float] = pa.Field(nullable=True)
+    volatility_threshold: Series[float] = pa.Field(nullable=True)
+    trend: Series[float] = pa.Field(nullable=True)
+    label: Series[str] = pa.Field(isin=list(REGIME_LABELS))
+
+    class Config:
+        strict = True
+
+    @pa.dataframe_check
+    def sorted_by_date(cls, df: pd.DataFrame) -> bool:
+        """Rows are in date order."""
+        return bool(df["date"].is_monotonic_increasing)
+
+
+class SelectionsContract(pa.DataFrameModel):
+    """Every universe symbol with its score and whether (or why not) it is held."""
+
+    symbol: Series[str] = pa.Field(unique=True)
+    score: Series[float] = pa.Field(nullable=True)
+    selected: Series[bool]
+    rank: Series[int] = pa.Field(ge=0)
+    reason: Series[str]
+    regime: Series[str]
+
+    class Config:
+        strict = True
+
+
+class SelectionsAudit(SelectionsContract):
+    """Something is held, and every symbol left out says why."""
+
+    @pa.dataframe_check
+    def something_selected(cls, df: pd.DataFrame) -> bool:
+        """At least one symbol is selected."""
+        return bool(df["selected"].any())
+
+    @pa.dataframe_check
+    def exclusions_have_reasons(cls, df: pd.DataFrame) -> Series[bool]:
+        """A symbol not selected has a non-empty reason."""
+        return df["selected"] | (df["reason"].str.len() > 0)
+
+
+class AllocationsContract(pa.DataFrameModel):
+    """Target weights per engine, as of the last date of the run."""
+
+    engine: Series[str]
+    symbol: Series[str]
+    weight: Series[float]
+    engine_used: Series[str]
+
+    class Config:
+        strict = "filter"
+        unique = ["engine", "symbol"]
+
+
+class AllocationsAudit(AllocationsContract):
+    """Weights are finite, long-only, and sum to one per engine."""
+
+    weight: Series[float] = pa.Field(ge=0, le=1)
+
+    @pa.dataframe_check
+    def weights_sum_to_one(cls, df: pd.DataFrame) -> Series[bool]:
+        """Each engine's weights sum to 1 within :data:`WEIGHT_SUM_TOLERANCE`."""
+        totals = df.groupby("engine")["weight"].transform("sum")
+        return (totals - 1.0).abs() <= WEIGHT_SUM_TOLERANCE
