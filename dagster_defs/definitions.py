@@ -5,12 +5,22 @@ import dagster as dg
 from dagster_defs.jobs import hydrate, production
 from dagster_defs.resources import build_resources
 from quant_assets.assets import discovery, features, hydration, regimes, selection
+from quant_assets.settings import Settings
 
-defs = dg.Definitions.merge(
-    hydration.defs,
-    discovery.defs,
-    features.defs,
-    regimes.defs,
-    selection.defs,
-    dg.Definitions(jobs=[production, hydrate], resources=build_resources()),
-)
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    """Merge the pillars' definitions with jobs and with resources rooted per ``settings``."""
+    return dg.Definitions.merge(
+        hydration.defs,
+        discovery.defs,
+        features.defs,
+        regimes.defs,
+        selection.defs,
+        dg.Definitions(jobs=[production, hydrate], resources=build_resources(settings)),
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location Dagster loads (settings from the environment, read at load time)."""
+    return build_definitions()

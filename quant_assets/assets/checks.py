@@ -5,6 +5,7 @@ Each run asset gets two checks: ``<asset>_matches_contract`` (tier 1, blocking) 
 Failure cases (first :data:`MAX_FAILURE_CASES`) go in the check metadata.
 """
 
+import warnings
 from typing import Any
 
 import dagster as dg
@@ -41,6 +42,9 @@ def contract_checks(
 ) -> list[dg.AssetChecksDefinition]:
     """Build the tier 1 (and, with ``audit``, tier 2) checks of a run-partitioned asset."""
     name = asset.key.path[-1]
+    # Partitioned checks are a Dagster preview feature; without the partitions_def a check on a
+    # run_id asset would load every run's partition.
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning, module="dagster")
 
     @dg.asset_check(
         asset=asset,
