@@ -1,4 +1,4 @@
-"""Lakehouse storage: run ids, validated paths, atomic Parquet/JSON store, hashing, DuckDB catalog."""
+"""Lakehouse storage: run ids, paths, atomic Parquet/JSON store, hashing, DuckDB catalog."""
 
 from lakehouse.hashing import get_df_hash
 from lakehouse.identifiers import (

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from lakehouse.store import PARQUET_FILE, ASSET_NAME_PATTERN, LakehouseStore
+from lakehouse.store import ASSET_NAME_PATTERN, PARQUET_FILE, LakehouseStore
 
 
 def asset_views(root: str | Path | None = None) -> dict[str, str]:
@@ -33,14 +33,14 @@ def open_catalog(root: str | Path | None = None) -> duckdb.DuckDBPyConnection:
     """Open an in-memory DuckDB connection with one view per stored asset."""
     con = duckdb.connect(":memory:")
     for name, glob in asset_views(root).items():
-        relation = con.read_parquet(
-            glob, hive_partitioning=True, union_by_name=True
-        )
+        relation = con.read_parquet(glob, hive_partitioning=True, union_by_name=True)
         relation.create_view(name, replace=True)
     return con
 
 
-def query(sql: str, params: list[Any] | None = None, root: str | Path | None = None) -> pd.DataFrame:
+def query(
+    sql: str, params: list[Any] | None = None, root: str | Path | None = None
+) -> pd.DataFrame:
     """Run ``sql`` (with bound ``params``) against the catalog and return a DataFrame."""
     with open_catalog(root) as con:
         return con.execute(sql, params or []).df()

@@ -35,14 +35,14 @@ def _has_named_or_meaningful_index(df: pd.DataFrame) -> bool:
 
 def _column_bytes(column: pd.Series) -> bytes:
     if pd.api.types.is_bool_dtype(column.dtype):
-        return column.to_numpy(dtype=np.uint8, na_value=2).tobytes()
+        return bytes(column.to_numpy(dtype=np.uint8, na_value=2).tobytes())
     if pd.api.types.is_float_dtype(column.dtype):
         values = np.round(column.to_numpy(dtype=np.float64, na_value=np.nan), HASH_FLOAT_DECIMALS)
         values = np.where(np.isnan(values), np.nan, values + 0.0)
-        return values.tobytes()
+        return bytes(values.tobytes())
     if pd.api.types.is_integer_dtype(column.dtype):
-        return column.to_numpy(dtype=np.int64).tobytes()
+        return bytes(column.to_numpy(dtype=np.int64).tobytes())
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
         stamps = column.dt.tz_convert("UTC") if column.dt.tz is not None else column
-        return stamps.astype("datetime64[ns]").to_numpy().view(np.int64).tobytes()
+        return bytes(stamps.astype("datetime64[ns]").to_numpy().view(np.int64).tobytes())
     return "\x1f".join("<NA>" if pd.isna(v) else str(v) for v in column).encode()

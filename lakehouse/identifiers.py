@@ -39,11 +39,7 @@ def validate_run_id(run_id: object) -> str:
 
 def validate_symbol(symbol: object) -> str:
     """Return ``symbol`` if it is safe as a path part, else raise :class:`InvalidSymbol`."""
-    if (
-        not isinstance(symbol, str)
-        or not SYMBOL_PATTERN.fullmatch(symbol)
-        or ".." in symbol
-    ):
+    if not isinstance(symbol, str) or not SYMBOL_PATTERN.fullmatch(symbol) or ".." in symbol:
         raise InvalidSymbol(
             f"invalid symbol {symbol!r}: use letters, digits and . - _ ^ = only "
             "(at most 32 characters, no '..', not starting with '.')"

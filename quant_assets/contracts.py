@@ -34,6 +34,7 @@ class MarketDataContract(pa.DataFrameModel):
         strict = True
 
     @pa.dataframe_check
+    @classmethod
     def dates_ascending(cls, df: pd.DataFrame) -> bool:
         """Bars are in date order."""
         return bool(df["date"].is_monotonic_increasing)
@@ -58,6 +59,7 @@ class UniverseAudit(UniverseContract):
     """At least two symbols are eligible (one cannot be diversified)."""
 
     @pa.dataframe_check
+    @classmethod
     def enough_eligible_symbols(cls, df: pd.DataFrame) -> bool:
         """Two or more eligible symbols."""
         return int(df["eligible"].sum()) >= 2
@@ -75,6 +77,7 @@ class ClosesContract(pa.DataFrameModel):
         unique = ["date", "symbol"]
 
     @pa.dataframe_check
+    @classmethod
     def sorted_by_date_then_symbol(cls, df: pd.DataFrame) -> bool:
         """Rows are ordered by (date, symbol)."""
         keys = df[["date", "symbol"]]
@@ -85,14 +88,16 @@ class ClosesAudit(ClosesContract):
     """Daily simple returns are believable and no holiday was zero-filled."""
 
     @pa.dataframe_check
-    def returns_within_bounds(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def returns_within_bounds(cls, df: pd.DataFrame) -> pd.Series:
         """Each close's simple return from the symbol's previous close lies in [-1, 10]."""
         previous = df.groupby("symbol")["close"].shift(1)
         simple = df["close"] / previous - 1.0
         return simple.isna() | simple.between(-1.0, MAX_DAILY_SIMPLE_RETURN)
 
     @pa.dataframe_check
-    def no_zero_filled_dates(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def no_zero_filled_dates(cls, df: pd.DataFrame) -> pd.Series:
         """No date on which every one of several symbols repeats its previous close exactly."""
         unchanged = df.groupby("symbol")["close"].diff() == 0
         per_date = unchanged.groupby(df["date"]).transform("all")
@@ -116,6 +121,7 @@ class FeaturesContract(pa.DataFrameModel):
         unique = ["date", "symbol"]
 
     @pa.dataframe_check
+    @classmethod
     def sorted_by_date(cls, df: pd.DataFrame) -> bool:
         """Rows are in date order."""
         return bool(df["date"].is_monotonic_increasing)
@@ -124,9 +130,7 @@ class FeaturesContract(pa.DataFrameModel):
 class FeaturesAudit(FeaturesContract):
     """Feature values lie in their mathematical ranges."""
 
-    log_return: Series[float] = pa.Field(
-        nullable=True, le=math.log1p(MAX_DAILY_SIMPLE_RETURN)
-    )
+    log_return: Series[float] = pa.Field(nullable=True, le=math.log1p(MAX_DAILY_SIMPLE_RETURN))
     volatility: Series[float] = pa.Field(nullable=True, ge=0)
     momentum: Series[float] = pa.Field(nullable=True, ge=-1)
     perm_entropy: Series[float] = pa.Field(nullable=True, ge=0, le=1 + 1e-12)
@@ -147,6 +151,7 @@ class RegimesContract(pa.DataFrameModel):
         strict = True
 
     @pa.dataframe_check
+    @classmethod
     def sorted_by_date(cls, df: pd.DataFrame) -> bool:
         """Rows are in date order."""
         return bool(df["date"].is_monotonic_increasing)
@@ -170,12 +175,14 @@ class SelectionsAudit(SelectionsContract):
     """Something is held, and every symbol left out says why."""
 
     @pa.dataframe_check
+    @classmethod
     def something_selected(cls, df: pd.DataFrame) -> bool:
         """At least one symbol is selected."""
         return bool(df["selected"].any())
 
     @pa.dataframe_check
-    def exclusions_have_reasons(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def exclusions_have_reasons(cls, df: pd.DataFrame) -> pd.Series:
         """A symbol not selected has a non-empty reason."""
         return df["selected"] | (df["reason"].str.len() > 0)
 
@@ -199,7 +206,8 @@ class AllocationsAudit(AllocationsContract):
     weight: Series[float] = pa.Field(ge=0, le=1)
 
     @pa.dataframe_check
-    def weights_sum_to_one(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def weights_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
         """Each engine's weights sum to 1 within :data:`WEIGHT_SUM_TOLERANCE`."""
         totals = df.groupby("engine")["weight"].transform("sum")
         return (totals - 1.0).abs() <= WEIGHT_SUM_TOLERANCE

@@ -58,7 +58,7 @@ def load_closes(
     return wide[sorted(wide.columns)].astype("float64")
 
 
-class LakehouseResource(dg.ConfigurableResource):
+class LakehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Read access to the lakehouse for the run assets (market data and run documents)."""
 
     root: str = Field(description="Root folder of the lakehouse.")

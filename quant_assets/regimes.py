@@ -13,8 +13,8 @@ from quant_assets.settings import Settings
 
 TRADING_DAYS_PER_YEAR = 252
 REGIME_LABELS = ("bull", "bear", "volatile_bull", "volatile_bear", "unknown")
-"""``bull``/``bear``: normal volatility, up/down trend; ``volatile_*``: high volatility; ``unknown``:
-not enough history yet."""
+"""``bull``/``bear``: normal volatility, up/down trend; ``volatile_*``: high volatility;
+``unknown``: not enough history yet."""
 VOLATILE_REGIMES = frozenset({"volatile_bull", "volatile_bear"})
 
 

@@ -53,9 +53,9 @@ class QuantSDK:
         result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
         if not result.success:
             failures = [
-                f"{event.step_key}: {event.event_specific_data.error.message.strip()}"
+                f"{event.step_key}: {_error_message(event)}"
                 for event in result.all_events
-                if event.is_step_failure and event.event_specific_data is not None
+                if event.is_step_failure
             ]
             raise RunFailedError(
                 f"{job_name} run {result.run_id} failed: {'; '.join(failures) or 'see the UI'}"
@@ -87,7 +87,7 @@ class QuantSDK:
             new = [s for s in wanted if s not in set(known)]
             if new:
                 instance.add_dynamic_partitions("symbols", new)
-            order = instance.get_dynamic_partitions("symbols")
+            order = list(instance.get_dynamic_partitions("symbols"))
             config = {"source": settings.source, "source_path": str(settings.source_path or "")}
             for first, last in contiguous_ranges(wanted, order):
                 tags = {RANGE_START_TAG: first, RANGE_END_TAG: last}
@@ -116,8 +116,10 @@ class QuantSDK:
             instance.add_dynamic_partitions("run_id", [run_id])
         return run_id
 
-    def run(self, profile: str = "canary", run_id: str | None = None, **overrides: Any) -> pd.DataFrame:
-        """Materialize ``production`` for ``run_id`` (a new one by default); return its leaderboard."""
+    def run(
+        self, profile: str = "canary", run_id: str | None = None, **overrides: Any
+    ) -> pd.DataFrame:
+        """Materialize ``production`` for ``run_id`` (new by default); return its leaderboard."""
         if run_id is None:
             run_id = self.new_run(profile, **overrides)
         else:
@@ -143,9 +145,14 @@ class QuantSDK:
         return self.store.read_frame(folder)
 
     def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
-        """Run SQL over every asset (one DuckDB view each); bind values with ``?`` and ``params``."""
+        """Run SQL over every asset (one DuckDB view each); bind values with ``?``."""
         return catalog_query(sql, params, root=self.store.root)
 
     def prices(self, symbols: list[str] | None = None) -> pd.DataFrame:
         """Stored closes, wide: dates x symbols."""
         return load_closes(self.store.root, symbols)
+
+
+def _error_message(event: dg.DagsterEvent) -> str:
+    error = getattr(event.event_specific_data, "error", None)
+    return str(getattr(error, "message", "unknown error")).strip()

@@ -100,7 +100,10 @@ class Settings(BaseSettings):
         504, ge=2, description="Trading days of clean history a symbol needs to enter the universe."
     )
     max_missing_fraction: float = Field(
-        0.05, ge=0, le=1, description="Largest fraction of missing closes a universe member may have."
+        0.05,
+        ge=0,
+        le=1,
+        description="Largest fraction of missing closes a universe member may have.",
     )
 
     # Features

@@ -67,9 +67,7 @@ def universe(
     settings = settings_of(run_manifest)
     closes = lakehouse.closes(settings.symbols, settings.start_date, settings.end_date)
     table = discover_universe(closes, settings)
-    context.add_output_metadata(
-        frame_metadata(table, eligible=int(table["eligible"].sum()))
-    )
+    context.add_output_metadata(frame_metadata(table, eligible=int(table["eligible"].sum())))
     return table
 
 

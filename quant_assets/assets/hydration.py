@@ -43,7 +43,7 @@ def hydration_settings(config: HydrationConfig) -> Settings:
 )
 def market_data(
     context: dg.AssetExecutionContext, config: HydrationConfig, lakehouse: LakehouseResource
-) -> dg.MaterializeResult:
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Hydrate every symbol partition of this run from its source."""
     settings = hydration_settings(config)
     symbols = list(context.partition_keys)

@@ -33,9 +33,9 @@ def canonical_bars(frame: pd.DataFrame, *, source: str, symbol: str) -> pd.DataF
     bars = pd.DataFrame({"date": dates.astype(DATE_DTYPE).to_numpy()})
     for column in BAR_COLUMNS[1:]:
         values = frame[column] if column in frame.columns else float("nan")
-        bars[column] = pd.to_numeric(pd.Series(values, index=frame.index), errors="coerce").to_numpy(
-            dtype="float64"
-        )
+        bars[column] = pd.to_numeric(
+            pd.Series(values, index=frame.index), errors="coerce"
+        ).to_numpy(dtype="float64")
     bars = bars[bars["close"].notna()]
     non_positive = bars.index[bars["close"] <= 0].tolist()
     if non_positive:

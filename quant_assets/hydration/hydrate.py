@@ -81,7 +81,10 @@ def hydrate_symbol(
         merged, corrections = merge_bars(stored, fresh)
     for row in corrections.itertuples():
         logger.warning(
-            "%s %s: source corrected close %s -> %s", symbol, row.date.date(), row.old_close,
+            "%s %s: source corrected close %s -> %s",
+            symbol,
+            row.date.date(),
+            row.old_close,
             row.new_close,
         )
     rows_before = 0 if stored is None else len(stored)

@@ -47,6 +47,11 @@ class MarketDataSource(Protocol):
         ...
 
 
+def _to_date(value: Any) -> date:
+    day: date = pd.Timestamp(value).date()
+    return day
+
+
 def _since(bars: pd.DataFrame, start: date | None) -> pd.DataFrame:
     if start is None:
         return bars
@@ -83,7 +88,7 @@ class BundledSource:
         """Last date with a close for ``symbol``."""
         self._require(symbol)
         last = self._closes[symbol].last_valid_index()
-        return None if last is None else pd.Timestamp(last).date()
+        return None if last is None else _to_date(last)
 
 
 class SyntheticSource:
@@ -144,7 +149,7 @@ class SyntheticSource:
 
     def last_date(self, symbol: str) -> date | None:
         """The generator's end date."""
-        return pd.Timestamp(self.dates[-1]).date()
+        return _to_date(self.dates[-1])
 
 
 class FilesSource:
@@ -193,7 +198,7 @@ class FilesSource:
     def last_date(self, symbol: str) -> date | None:
         """Last date in the symbol's file."""
         bars = self.fetch(symbol)
-        return None if bars.empty else pd.Timestamp(bars["date"].iloc[-1]).date()
+        return None if bars.empty else _to_date(bars["date"].iloc[-1])
 
 
 Downloader = Callable[[str, date | None], pd.DataFrame]
@@ -228,7 +233,7 @@ class YFinanceSource:
     def last_date(self, symbol: str) -> date | None:
         """The last completed weekday (Yahoo's daily bars close then)."""
         today = pd.Timestamp.now(tz="UTC").normalize().tz_localize(None)
-        return pd.Timestamp(pd.bdate_range(end=today - pd.Timedelta(days=1), periods=1)[0]).date()
+        return _to_date(pd.bdate_range(end=today - pd.Timedelta(days=1), periods=1)[0])
 
 
 def _yfinance_download(symbol: str, start: date | None) -> pd.DataFrame:
@@ -252,7 +257,10 @@ def make_source(settings: Settings, symbols: list[str] | None = None) -> MarketD
         return BundledSource()
     if settings.source == "synthetic":
         return SyntheticSource(
-            settings.synthetic_symbols, settings.synthetic_years, settings.synthetic_end, settings.seed
+            settings.synthetic_symbols,
+            settings.synthetic_years,
+            settings.synthetic_end,
+            settings.seed,
         )
     if settings.source == "files":
         assert settings.source_path is not None  # enforced by Settings validation

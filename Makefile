@@ -1,0 +1,67 @@
+# Thin wrappers over the `quant` command line (QuantSDK). `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROFILE ?= canary
+PORT ?= 3000
+
+export DAGSTER_HOME := $(CURDIR)/data/dagster_home
+export QUANT_DATA_ROOT ?= $(CURDIR)/data/lakehouse
+export NUMBA_CACHE_DIR ?= $(CURDIR)/data/numba_cache
+export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
+
+.PHONY: help install run hydrate new-run flow-production dev sql test test-slow test-ui lint format bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the project with its dev tools
+
+run: install hydrate flow-production  ## install, hydrate the bundled data, run `production`, print the leaderboard
+
+hydrate: install  ## hydrate market data (SOURCE=bundled|synthetic|files, SOURCE_PATH=folder)
+	$(BIN)/quant hydrate $(if $(SOURCE),--source $(SOURCE)) $(if $(SOURCE_PATH),--path $(SOURCE_PATH))
+
+new-run: install  ## mint and register a run_id for PROFILE; prints it
+	@$(BIN)/quant new-run --profile $(PROFILE)
+
+flow-production: install  ## run the production job for a new run_id with PROFILE (canary|production)
+	$(BIN)/quant run --profile $(PROFILE)
+
+dev: install  ## start the Dagster UI on http://127.0.0.1:$(PORT)
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
+
+sql: install  ## run a DuckDB query over every asset: make sql Q="SELECT ..."
+	$(BIN)/quant sql "$(Q)"
+
+lint: install  ## ruff (lint and format check) and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install  ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: install lint  ## lint, then the test suite (without slow and browser tests)
+	$(BIN)/pytest -m "not slow and not ui"
+
+test-slow: install  ## the slow tests (daemon, Ray, full history)
+	$(BIN)/pytest -m slow
+
+test-ui: install  ## the browser test against `dagster dev` (installs Chromium and Playwright)
+	$(BIN)/pytest -m ui
+
+bench: install  ## benchmarks against the reference libraries, printed as ratios
+	$(BIN)/python benchmarks/bench_predictability.py
+	$(BIN)/python benchmarks/bench_tournament.py
+
+clean:  ## remove the lakehouse, the Dagster home and caches (keeps .venv)
+	rm -rf data .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,117 @@
+"""The ``quant`` command line: a thin wrapper over :class:`quant_assets.sdk.QuantSDK`."""
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+import pandas as pd
+
+from lakehouse import InvalidRunId, InvalidSymbol
+
+PRINT_ROWS = 40
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """``["top_n=5", 'engines=["hrp"]']`` -> ``{"top_n": 5, "engines": ["hrp"]}`` (JSON values)."""
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set expects key=value, got {pair!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
+
+
+def _print_frame(frame: pd.DataFrame) -> None:
+    with pd.option_context("display.width", 160, "display.max_columns", 30):
+        print(frame.head(PRINT_ROWS).to_string(index=False))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="quant", description=__doc__)
+    parser.add_argument(
+        "--root", help="lakehouse root (default: $QUANT_DATA_ROOT or data/lakehouse)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    hydrate = commands.add_parser("hydrate", help="bring market data into the lakehouse")
+    hydrate.add_argument("--source", help="bundled (default), synthetic, files or yfinance")
+    hydrate.add_argument("--symbols", help="comma-separated symbols (default: all of the source)")
+    hydrate.add_argument("--path", help="folder of <SYMBOL>.csv|.parquet for --source files")
+    hydrate.add_argument("--full", action="store_true", help="re-fetch whole histories")
+
+    for name, text in (
+        ("new-run", "mint and register a run_id; print it"),
+        ("run", "run the production job for a run_id (new by default); print the leaderboard"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--profile", default="canary", help="canary (default) or production")
+        sub.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a setting (JSON value), repeatable",
+        )
+        if name == "run":
+            sub.add_argument("--run-id", help="an existing run id to (re)materialize")
+
+    sql = commands.add_parser("sql", help="query every asset with DuckDB (one view per asset)")
+    sql.add_argument("query", help='e.g. "SELECT run_id, count(*) FROM features GROUP BY 1"')
+
+    load = commands.add_parser("load", help="print one run's stored asset")
+    load.add_argument("asset")
+    load.add_argument("run_id")
+
+    commands.add_parser("runs", help="list run ids with stored assets")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``quant`` command line."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from quant_assets.sdk import QuantSDK
+
+    sdk = QuantSDK(root=args.root)
+    try:
+        return _dispatch(sdk, args)
+    except (InvalidRunId, InvalidSymbol, FileNotFoundError, LookupError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(sdk: Any, args: argparse.Namespace) -> int:
+    if args.command == "hydrate":
+        symbols = args.symbols.split(",") if args.symbols else None
+        _print_frame(sdk.hydrate(args.source, symbols, args.path, full=args.full))
+    elif args.command == "new-run":
+        print(sdk.new_run(args.profile, **parse_overrides(args.set)))
+    elif args.command == "run":
+        leaderboard = sdk.run(args.profile, args.run_id, **parse_overrides(args.set))
+        run_id = sdk.last_run_id
+        print(f"run_id:     {run_id}")
+        print(f"lakehouse:  {sdk.store.root}  (e.g. {sdk.store.run_dir('features', run_id)})")
+        print("leaderboard (out of sample, after costs):")
+        _print_frame(leaderboard)
+    elif args.command == "sql":
+        _print_frame(sdk.query(args.query))
+    elif args.command == "load":
+        value = sdk.load(args.asset, args.run_id)
+        if isinstance(value, pd.DataFrame):
+            _print_frame(value)
+        else:
+            print(json.dumps(value, indent=2))
+    elif args.command == "runs":
+        print("\n".join(sdk.run_ids()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
