@@ -1,0 +1,48 @@
+"""Shared fixtures: small slices of the real bundled S&P 500 data, and isolated lakehouses."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lakehouse import LakehouseStore
+from quant_assets.hydration import BundledSource, hydrate_symbol
+
+SMALL_SYMBOLS = ["AAPL", "JNJ", "KO", "MSFT", "PG", "XOM"]
+"""Six bundled symbols, enough for every stage and fast."""
+
+
+@pytest.fixture(scope="session")
+def bundled_source() -> BundledSource:
+    return BundledSource()
+
+
+@pytest.fixture(scope="session")
+def bundled_closes(bundled_source: BundledSource) -> pd.DataFrame:
+    """All 20 real symbols, 1990-2022, wide."""
+    return bundled_source._closes.rename_axis(index="date", columns="symbol").astype("float64")
+
+
+@pytest.fixture(scope="session")
+def recent_closes(bundled_closes: pd.DataFrame) -> pd.DataFrame:
+    """SMALL_SYMBOLS from 2015 on."""
+    return bundled_closes.loc["2015-01-01":, SMALL_SYMBOLS]
+
+
+@pytest.fixture(scope="session")
+def hydrated_root(tmp_path_factory: pytest.TempPathFactory, bundled_source: BundledSource) -> Path:
+    """A lakehouse holding SMALL_SYMBOLS, hydrated once per session. Treat as read-only."""
+    root = tmp_path_factory.mktemp("lakehouse")
+    store = LakehouseStore(root)
+    for symbol in SMALL_SYMBOLS:
+        hydrate_symbol(store, bundled_source, symbol)
+    return root
+
+
+@pytest.fixture
+def dagster_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty lakehouse and a persistent Dagster home in tmp_path, set in the environment."""
+    monkeypatch.setenv("QUANT_DATA_ROOT", str(tmp_path / "lakehouse"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    yield tmp_path

@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from lakehouse import get_df_hash
+from lakehouse.io_manager import LakehouseIOManager
+
+runs = dg.DynamicPartitionsDefinition(name="run_id")
+RUN_ID = "20261125-120000-beef"
+
+
+@dg.asset(partitions_def=runs)
+def table() -> pd.DataFrame:
+    return pd.DataFrame({"symbol": ["A", "B"], "weight": [0.25, 0.75]})
+
+
+@dg.asset(partitions_def=runs)
+def document() -> dict:
+    return {"engines": ["hrp"], "ok": True}
+
+
+@dg.asset(partitions_def=runs)
+def total(table: pd.DataFrame, document: dict) -> pd.DataFrame:
+    assert document["ok"]
+    return pd.DataFrame({"total": [table["weight"].sum()]})
+
+
+@dg.asset(partitions_def=runs)
+def model() -> object:
+    return object()
+
+
+def _materialize(assets, root: Path, **kwargs):
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("run_id", [RUN_ID])
+        return dg.materialize(
+            assets,
+            partition_key=RUN_ID,
+            instance=instance,
+            resources={"io_manager": LakehouseIOManager(root=str(root))},
+            **kwargs,
+        )
+
+
+def test_round_trip_with_metadata(tmp_path: Path):
+    result = _materialize([table, document, total], tmp_path)
+    assert result.success
+    path = tmp_path / "table" / f"run_id={RUN_ID}" / "part-0.parquet"
+    stored = pd.read_parquet(path)
+    assert stored["weight"].tolist() == [0.25, 0.75]
+    assert (tmp_path / "document" / f"run_id={RUN_ID}" / "document.json").exists()
+    assert pd.read_parquet(tmp_path / "total" / f"run_id={RUN_ID}" / "part-0.parquet")[
+        "total"
+    ].tolist() == [1.0]
+    metadata = result.asset_materializations_for_node("table")[0].metadata
+    assert metadata["dagster/row_count"].value == 2
+    assert metadata["path"].value == str(path)
+    assert metadata["content_hash"].value == get_df_hash(stored)
+    assert metadata["columns"].value == ["symbol", "weight"]
+
+
+def test_refuses_other_types_naming_the_asset(tmp_path: Path):
+    with pytest.raises(TypeError, match="asset model returned a object"):
+        _materialize([model], tmp_path)
+    assert not (tmp_path / "model").exists() or not any((tmp_path / "model").rglob("*.*"))
