@@ -1,0 +1,47 @@
+import numpy as np
+import pandas as pd
+
+from quant_assets.features import FEATURE_COLUMNS, compute_features, latest_features
+from quant_assets.settings import Settings
+
+SETTINGS = Settings(volatility_window=21, momentum_window=126, momentum_skip=21)
+
+
+def test_features_match_direct_formulas(recent_closes: pd.DataFrame):
+    features = compute_features(recent_closes, SETTINGS)
+    assert tuple(features.columns) == FEATURE_COLUMNS
+    assert len(features) == recent_closes.size
+    msft = features[features["symbol"] == "MSFT"].set_index("date")
+    close = recent_closes["MSFT"]
+    t = 400
+    expected_return = np.log(close.iloc[t] / close.iloc[t - 1])
+    window = np.log(close.iloc[t - 21 : t + 1]).diff().dropna()
+    expected_vol = window.std(ddof=1) * np.sqrt(252)
+    expected_momentum = close.iloc[t - 21] / close.iloc[t - 21 - 126] - 1
+    row = msft.iloc[t]
+    np.testing.assert_allclose(row["log_return"], expected_return, rtol=1e-12)
+    np.testing.assert_allclose(row["volatility"], expected_vol, rtol=1e-12)
+    np.testing.assert_allclose(row["momentum"], expected_momentum, rtol=1e-12)
+    assert msft["volatility"].iloc[:21].isna().all() and msft["volatility"].iloc[21:].notna().all()
+
+
+def test_no_look_ahead_and_no_filling(recent_closes: pd.DataFrame):
+    closes = recent_closes.copy()
+    base = compute_features(closes, SETTINGS)
+    cut = closes.index[500]
+    changed = closes.copy()
+    changed.loc[changed.index > cut] *= 1.7
+    after = compute_features(changed, SETTINGS)
+    before_cut = base["date"] <= cut
+    pd.testing.assert_frame_equal(base[before_cut], after[before_cut])
+    gappy = closes.copy()
+    gappy.loc[gappy.index[300], "KO"] = np.nan
+    features = compute_features(gappy, SETTINGS)
+    ko = features[features["symbol"] == "KO"]
+    assert len(ko) == len(closes) - 1  # the gap is a missing row, not a zero
+
+
+def test_latest_features_is_last_date_by_symbol(recent_closes: pd.DataFrame):
+    latest = latest_features(compute_features(recent_closes, SETTINGS))
+    assert list(latest.index) == sorted(recent_closes.columns)
+    assert (latest["date"] == recent_closes.index[-1]).all()
