@@ -1,0 +1,94 @@
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from dagster_defs import build_definitions
+from lakehouse import LakehouseStore, new_run_id
+from quant_assets.assets import discovery as discovery_assets
+from quant_assets.provenance import write_run_request
+from quant_assets.settings import Settings
+from tests.conftest import SMALL_SYMBOLS
+
+FAST = {"start_date": date(2019, 1, 1), "min_history": 252}
+
+
+def _run(root: Path, job: str = "production", **overrides) -> tuple[dg.ExecuteInProcessResult, str]:
+    run_id = new_run_id()
+    write_run_request(LakehouseStore(root), run_id, "canary", {**FAST, **overrides})
+    defs = build_definitions(Settings(data_root=root))
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("run_id", [run_id])
+        result = defs.resolve_job_def(job).execute_in_process(
+            partition_key=run_id, instance=instance, raise_on_error=False
+        )
+    return result, run_id
+
+
+def _checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    return {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+
+
+def test_production_job_on_real_data(hydrated_root: Path):
+    result, run_id = _run(hydrated_root)
+    assert result.success
+    store = LakehouseStore(hydrated_root)
+    manifest = store.read_document(store.run_dir("run_manifest", run_id))
+    assert manifest["profile"] == "canary" and manifest["settings"]["min_history"] == 252
+    assert sorted(manifest["inputs"]["market_data"]) == sorted(SMALL_SYMBOLS)
+    assert manifest["packages"]["dagster"] == dg.__version__
+    universe = store.read_frame(store.run_dir("universe", run_id))
+    assert universe["eligible"].all() and sorted(universe["symbol"]) == sorted(SMALL_SYMBOLS)
+    features = store.read_frame(store.run_dir("features", run_id))
+    assert features["date"].min() >= pd.Timestamp("2019-01-01")
+    selections = store.read_frame(store.run_dir("selections", run_id))
+    assert selections["selected"].sum() == min(
+        len(SMALL_SYMBOLS), Settings.for_profile("canary").top_n
+    )
+    checks = _checks(result)
+    assert checks and all(checks.values())
+    assert {"universe_matches_contract", "features_passes_audit"} <= set(checks)
+
+
+def test_blocking_contract_check_stops_downstream(
+    hydrated_root: Path, monkeypatch: pytest.MonkeyPatch
+):
+    real = discovery_assets.discover_universe
+
+    def duplicated_symbols(closes, settings):
+        table = real(closes, settings)
+        return pd.concat([table, table.iloc[:1]], ignore_index=True)
+
+    monkeypatch.setattr(discovery_assets, "discover_universe", duplicated_symbols)
+    result, run_id = _run(hydrated_root)
+    assert not result.success
+    assert _checks(result)["universe_matches_contract"] is False
+    store = LakehouseStore(hydrated_root)
+    assert store.run_dir("universe", run_id).exists()  # stored before its check ran
+    for downstream in ("closes", "features", "selections"):
+        assert not store.run_dir(downstream, run_id).exists()
+
+
+def test_audit_warns_unless_strict(hydrated_root: Path, monkeypatch: pytest.MonkeyPatch):
+    real = discovery_assets.discover_universe
+
+    def one_eligible(closes, settings):
+        table = real(closes, settings)
+        table.loc[1:, "eligible"] = False
+        table.loc[1:, "reason"] = "excluded by test"
+        return table
+
+    monkeypatch.setattr(discovery_assets, "discover_universe", one_eligible)
+    result, run_id = _run(hydrated_root, job="production")
+    assert _checks(result)["universe_passes_audit"] is False
+    store = LakehouseStore(hydrated_root)
+    assert store.run_dir("closes", run_id).exists()  # WARN: downstream went on
+    strict, strict_run = _run(hydrated_root, strict=True)
+    assert _checks(strict)["universe_passes_audit"] is False
+    assert not store.run_dir("closes", strict_run).exists()  # strict: blocked
