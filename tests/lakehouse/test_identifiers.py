@@ -36,12 +36,16 @@ def test_validate_run_id_rejects_traversal_and_malformed(bad):
         validate_run_id(bad)
 
 
-@pytest.mark.parametrize("good", ["AAPL", "BRK.B", "^GSPC", "EURUSD=X", "RDS-A", "SYN_0001", "7203"])
+@pytest.mark.parametrize(
+    "good", ["AAPL", "BRK.B", "^GSPC", "EURUSD=X", "RDS-A", "SYN_0001", "7203"]
+)
 def test_validate_symbol_accepts_market_symbols(good):
     assert validate_symbol(good) == good
 
 
-@pytest.mark.parametrize("bad", ["..", "../AAPL", "A/B", "A\\B", ".hidden", "A..B", "", "A B", "X" * 33])
+@pytest.mark.parametrize(
+    "bad", ["..", "../AAPL", "A/B", "A\\B", ".hidden", "A..B", "", "A B", "X" * 33]
+)
 def test_validate_symbol_rejects_unsafe(bad):
     with pytest.raises(InvalidSymbol):
         validate_symbol(bad)

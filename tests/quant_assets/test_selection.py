@@ -45,6 +45,8 @@ def test_select_symbols_uses_training_data_only(recent_closes: pd.DataFrame):
     assert chosen["selected"].sum() == 3
     changed_future = recent_closes.copy()
     changed_future.iloc[400:] *= np.linspace(0.5, 2, len(changed_future) - 400)[:, None]
-    pd.testing.assert_frame_equal(chosen, select_symbols(changed_future.iloc[:400], Settings(top_n=3)))
+    pd.testing.assert_frame_equal(
+        chosen, select_symbols(changed_future.iloc[:400], Settings(top_n=3))
+    )
     everything = select_symbols(train, Settings(selection="all"))
     assert everything["selected"].all()
