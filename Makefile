@@ -5,13 +5,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= canary
 PORT ?= 3000
+KEEP ?= 30
 
 export DAGSTER_HOME := $(CURDIR)/data/dagster_home
 export QUANT_DATA_ROOT ?= $(CURDIR)/data/lakehouse
 export NUMBA_CACHE_DIR ?= $(CURDIR)/data/numba_cache
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 
-.PHONY: help install run hydrate new-run flow-production dev sql test test-slow test-ui lint format bench clean
+.PHONY: help install run hydrate new-run flow-production backfill-stale prune dev sql test test-slow test-ui lint format bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -34,6 +35,12 @@ new-run: install  ## mint and register a run_id for PROFILE; prints it
 
 flow-production: install  ## run the production job for a new run_id with PROFILE (canary|production)
 	$(BIN)/quant run --profile $(PROFILE)
+
+backfill-stale: install  ## one Dagster backfill of the stale and new symbols (SOURCE=...; run by the daemon of `make dev`)
+	$(BIN)/quant backfill-stale $(if $(SOURCE),--source $(SOURCE))
+
+prune: install  ## keep only the KEEP newest runs (default 30) in the lakehouse and Dagster
+	$(BIN)/quant prune --keep-last $(KEEP)
 
 dev: install  ## start the Dagster UI on http://127.0.0.1:$(PORT)
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)

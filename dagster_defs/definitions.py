@@ -4,6 +4,8 @@ import dagster as dg
 
 from dagster_defs.jobs import hydrate, production
 from dagster_defs.resources import build_resources
+from dagster_defs.schedules import build_daily_production
+from dagster_defs.sensors import build_auto_sync
 from quant_assets.assets import discovery, features, hydration, regimes, selection
 from quant_assets.settings import Settings
 
@@ -17,6 +19,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         regimes.defs,
         selection.defs,
         dg.Definitions(jobs=[production, hydrate], resources=build_resources(settings)),
+        dg.Definitions(
+            sensors=[build_auto_sync(settings)], schedules=[build_daily_production(settings)]
+        ),
     )
 
 

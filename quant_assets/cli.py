@@ -11,6 +11,7 @@ import pandas as pd
 from lakehouse import InvalidRunId, InvalidSymbol
 
 PRINT_ROWS = 40
+STATUSES = ("stale", "new", "vanished", "fresh")
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -70,6 +71,26 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("run_id")
 
     commands.add_parser("runs", help="list run ids with stored assets")
+
+    stale = commands.add_parser(
+        "stale", help="list stale, new and vanished symbols (from the lakehouse alone)"
+    )
+    stale.add_argument("--source", help="bundled, synthetic, files or yfinance (default: settings)")
+    stale.add_argument("--all", action="store_true", help="also list the fresh symbols")
+
+    backfill = commands.add_parser(
+        "backfill-stale",
+        help="launch one Dagster backfill of market_data for the stale and new symbols",
+    )
+    backfill.add_argument("--source", help="bundled, synthetic, files or yfinance")
+    backfill.add_argument(
+        "--wait", action="store_true", help="wait until the daemon has run it (needs make dev)"
+    )
+
+    prune = commands.add_parser(
+        "prune", help="remove all but the newest runs from the lakehouse and Dagster"
+    )
+    prune.add_argument("--keep-last", type=int, required=True, metavar="N", help="runs to keep")
     return parser
 
 
@@ -111,6 +132,19 @@ def _dispatch(sdk: Any, args: argparse.Namespace) -> int:
             print(json.dumps(value, indent=2))
     elif args.command == "runs":
         print("\n".join(sdk.run_ids()))
+    elif args.command == "stale":
+        status = sdk.stale_symbols(args.source)
+        counts = status["status"].value_counts()
+        print(", ".join(f"{counts.get(name, 0)} {name}" for name in STATUSES))
+        shown = status if args.all else status[status["status"] != "fresh"]
+        if len(shown):
+            _print_frame(shown)
+    elif args.command == "backfill-stale":
+        backfill_id = sdk.backfill_stale(args.source, wait=args.wait)
+        print(backfill_id or "every symbol is fresh: no backfill")
+    elif args.command == "prune":
+        pruned = sdk.prune_runs(args.keep_last)
+        print(f"pruned {len(pruned)} runs" + "".join(f"\n  {run_id}" for run_id in pruned))
     return 0
 
 

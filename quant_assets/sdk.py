@@ -1,6 +1,7 @@
 """``QuantSDK``: the one Python entry point; the command line and Makefile wrap it."""
 
 import logging
+import time
 from typing import Any
 
 import dagster as dg
@@ -8,6 +9,7 @@ import pandas as pd
 
 from lakehouse import LakehouseStore, new_run_id, validate_run_id, validate_symbol
 from lakehouse.catalog import query as catalog_query
+from quant_assets import freshness
 from quant_assets.hydration import make_source
 from quant_assets.instance import contiguous_ranges, dagster_instance
 from quant_assets.loading import load_closes
@@ -18,6 +20,9 @@ logger = logging.getLogger(__name__)
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+MARKET_DATA_KEY = dg.AssetKey("market_data")
+BACKFILL_POLL_SECONDS = 2.0
+DAEMON_HEARTBEAT_MAX_AGE_SECONDS = 120.0
 
 
 class RunFailedError(RuntimeError):
@@ -151,6 +156,146 @@ class QuantSDK:
     def prices(self, symbols: list[str] | None = None) -> pd.DataFrame:
         """Stored closes, wide: dates x symbols."""
         return load_closes(self.store.root, symbols)
+
+    # Freshness, backfills and retention -----------------------------------------------------
+
+    def _with_source(self, source: str | None) -> Settings:
+        return self.settings.clone(source=source) if source else self.settings
+
+    def stale_symbols(self, source: str | None = None) -> pd.DataFrame:
+        """Which symbols are stale, new, fresh or vanished, from the lakehouse alone.
+
+        One DuckDB query reads every stored symbol's last date; the source (default
+        ``settings.source``) says what it could provide (see :mod:`quant_assets.freshness`).
+        Vanished symbols are recorded in ``market_data_status/document.json``, never deleted.
+
+        Returns
+        -------
+        DataFrame
+            ``symbol``, ``last_stored``, ``source_last``, ``status``.
+        """
+        settings = self._with_source(source)
+        status = freshness.stale_symbols(self.store, settings)
+        freshness.record_status(self.store, settings.source, status)
+        return status
+
+    def backfill_stale(
+        self, source: str | None = None, wait: bool = False, timeout: float = 3600.0
+    ) -> str | None:
+        """Launch ONE Dagster backfill of ``market_data`` for the stale and new symbols.
+
+        New symbols are registered as ``symbols`` partitions first. The backfill is stored on
+        the persistent instance (the UI's backfill page shows it) and is executed by the
+        ``dagster-daemon`` (``make dev`` runs one), with the code location's own settings (its
+        ``QUANT_DATA_ROOT``); the run config pins the source. Returns the backfill id, or None
+        when every symbol is fresh.
+
+        With ``wait=True`` this polls until the backfill finishes (needs a running daemon;
+        raises :class:`RuntimeError` at once if no daemon heartbeat is recent, or
+        :class:`TimeoutError` after ``timeout`` seconds).
+        """
+        from dagster._core.execution.backfill import (
+            BULK_ACTION_TERMINAL_STATUSES,
+            BulkActionStatus,
+            PartitionBackfill,
+        )
+        from dagster._core.utils import make_new_backfill_id
+
+        settings = self._with_source(source)
+        wanted = freshness.needing_hydration(self.stale_symbols(settings.source))
+        if not wanted:
+            logger.info("every %s symbol is fresh: no backfill", settings.source)
+            return None
+        config = {"source": settings.source, "source_path": str(settings.source_path or "")}
+        with dagster_instance() as instance:
+            known = set(instance.get_dynamic_partitions("symbols"))
+            new = [s for s in wanted if s not in known]
+            if new:
+                instance.add_dynamic_partitions("symbols", new)
+            backfill = PartitionBackfill.from_asset_partitions(
+                backfill_id=make_new_backfill_id(),
+                asset_graph=self._definitions().resolve_asset_graph(),
+                partition_names=wanted,
+                asset_selection=[MARKET_DATA_KEY],
+                backfill_timestamp=time.time(),
+                tags={"quant/requested_by": "backfill_stale", "quant/source": settings.source},
+                dynamic_partitions_store=instance,
+                all_partitions=False,
+                title=f"backfill_stale: {len(wanted)} {settings.source} symbols",
+                description=f"stale or new: {', '.join(wanted[:50])}"
+                + (" ..." if len(wanted) > 50 else ""),
+                run_config={"ops": {"market_data": {"config": config}}},
+            )
+            instance.add_backfill(backfill)
+            logger.info(
+                "backfill %s: %d symbols (%d new)", backfill.backfill_id, len(wanted), len(new)
+            )
+            if wait:
+                _require_daemon(instance)
+                deadline = time.monotonic() + timeout
+                while True:
+                    current = instance.get_backfill(backfill.backfill_id)
+                    if current is not None and current.status in BULK_ACTION_TERMINAL_STATUSES:
+                        if current.status != BulkActionStatus.COMPLETED_SUCCESS:
+                            raise RunFailedError(
+                                f"backfill {backfill.backfill_id} ended {current.status.value}"
+                            )
+                        break
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(
+                            f"backfill {backfill.backfill_id} still running after {timeout:.0f} s"
+                        )
+                    time.sleep(BACKFILL_POLL_SECONDS)
+        return backfill.backfill_id
+
+    def prune_runs(self, keep_last: int) -> list[str]:
+        """Remove every run but the ``keep_last`` newest, from the lakehouse and from Dagster.
+
+        Run ids sort chronologically, so the newest are the last in sorted order. A pruned run
+        loses its folders under every asset (``LakehouseStore.delete_run``), its ``run_id``
+        dynamic partition and the partition's materialization history of every run-partitioned
+        asset (so years of daily runs stay under Dagster's partition limits). Keys of the
+        ``run_id`` partitions that are not run ids are left alone. Returns the pruned run ids.
+        """
+        if keep_last < 0:
+            raise ValueError(f"keep_last must be >= 0, got {keep_last}")
+        asset_graph = self._definitions().resolve_asset_graph()
+        run_assets = [
+            key
+            for key in asset_graph.materializable_asset_keys
+            if getattr(asset_graph.get(key).partitions_def, "name", None) == "run_id"
+        ]
+        with dagster_instance() as instance:
+            registered = set(instance.get_dynamic_partitions("run_id"))
+            candidates = set(self.store.run_ids()) | {k for k in registered if _is_run_id(k)}
+            ordered = sorted(candidates)
+            doomed = ordered[: len(ordered) - keep_last] if keep_last else ordered
+            for run_id in doomed:
+                self.store.delete_run(run_id)
+                if run_id in registered:
+                    instance.delete_dynamic_partition("run_id", run_id)
+            if doomed:
+                for key in run_assets:
+                    instance.wipe_asset_partitions(key, doomed)
+        logger.info("pruned %d runs, kept %d", len(doomed), len(ordered) - len(doomed))
+        return doomed
+
+
+def _is_run_id(key: str) -> bool:
+    try:
+        validate_run_id(key)
+    except ValueError:
+        return False
+    return True
+
+
+def _require_daemon(instance: dg.DagsterInstance) -> None:
+    heartbeat = instance.get_daemon_heartbeats().get("BACKFILL")
+    if heartbeat is None or time.time() - heartbeat.timestamp > DAEMON_HEARTBEAT_MAX_AGE_SECONDS:
+        raise RuntimeError(
+            "no dagster-daemon is running on this DAGSTER_HOME to execute the backfill; start "
+            "`make dev` (or `dagster-daemon run`), or hydrate in-process with `quant hydrate`"
+        )
 
 
 def _error_message(event: dg.DagsterEvent) -> str:

@@ -143,6 +143,11 @@ class Settings(BaseSettings):
     kappa_max: float = Field(
         5_000.0, gt=1, description="Largest covariance condition number before ridge hardening."
     )
+    min_effective_holdings: float = Field(
+        2.0,
+        ge=1,
+        description="Fewest effective holdings (1/sum of squared weights) before a veto.",
+    )
     risk_free_rate: float = Field(0.0, description="Annual risk-free rate for Sharpe ratios.")
 
     # Walk-forward tournament

@@ -90,6 +90,10 @@ class BundledSource:
         last = self._closes[symbol].last_valid_index()
         return None if last is None else _to_date(last)
 
+    def last_dates(self) -> dict[str, date | None]:
+        """Every symbol's last date at once."""
+        return {symbol: self.last_date(symbol) for symbol in self.symbols()}
+
 
 class SyntheticSource:
     """A seeded generator of daily OHLCV bars with calm and turbulent regimes.
@@ -151,6 +155,11 @@ class SyntheticSource:
         """The generator's end date."""
         return _to_date(self.dates[-1])
 
+    def last_dates(self) -> dict[str, date | None]:
+        """Every symbol's last date at once (all end on the generator's end date)."""
+        end = _to_date(self.dates[-1])
+        return dict.fromkeys(self.symbols(), end)
+
 
 class FilesSource:
     """A folder of ``<SYMBOL>.csv`` or ``<SYMBOL>.parquet`` files (date, close, optional OHLV)."""
@@ -200,6 +209,10 @@ class FilesSource:
         bars = self.fetch(symbol)
         return None if bars.empty else _to_date(bars["date"].iloc[-1])
 
+    def last_dates(self) -> dict[str, date | None]:
+        """Every symbol's last date, reading only each file's date column (not validated)."""
+        return {symbol: _file_last_date(path) for symbol, path in self._files().items()}
+
 
 Downloader = Callable[[str, date | None], pd.DataFrame]
 
@@ -232,8 +245,33 @@ class YFinanceSource:
 
     def last_date(self, symbol: str) -> date | None:
         """The last completed weekday (Yahoo's daily bars close then)."""
-        today = pd.Timestamp.now(tz="UTC").normalize().tz_localize(None)
-        return _to_date(pd.bdate_range(end=today - pd.Timedelta(days=1), periods=1)[0])
+        return last_completed_weekday()
+
+    def last_dates(self) -> dict[str, date | None]:
+        """Every symbol's last date at once (the last completed weekday)."""
+        return dict.fromkeys(self._symbols, last_completed_weekday())
+
+
+def last_completed_weekday(today: date | None = None) -> date:
+    """The last weekday strictly before ``today`` (default: today, UTC)."""
+    day = pd.Timestamp(today) if today else pd.Timestamp.now(tz="UTC").tz_localize(None)
+    return _to_date(pd.bdate_range(end=day.normalize() - pd.Timedelta(days=1), periods=1)[0])
+
+
+def _file_last_date(path: Path) -> date | None:
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        names = {str(n).strip().lower(): str(n) for n in pq.read_schema(path).names}
+        column = names.get("date")
+        dates = pd.read_parquet(path, columns=[column])[column] if column else None
+    else:
+        frame = pd.read_csv(path, usecols=lambda name: str(name).strip().lower() == "date")
+        dates = frame.iloc[:, 0] if frame.shape[1] else None
+    if dates is None or dates.empty:
+        return None
+    last = pd.to_datetime(dates, errors="coerce").max()
+    return None if pd.isna(last) else _to_date(last)
 
 
 def _yfinance_download(symbol: str, start: date | None) -> pd.DataFrame:

@@ -1,0 +1,43 @@
+"""Covariance estimators shared by the engines, and the condition number the guard watches."""
+
+import numpy as np
+from numpy.typing import NDArray
+
+from quant_assets.settings import CovarianceName
+
+FloatArray = NDArray[np.float64]
+
+
+def estimate_covariance(returns: FloatArray, method: CovarianceName = "sample") -> FloatArray:
+    """Covariance of daily returns (rows are days, columns are assets).
+
+    ``sample`` is the unbiased sample covariance (``ddof=1``, as skfolio's
+    ``EmpiricalCovariance``); ``ledoit_wolf`` is scikit-learn's Ledoit-Wolf shrinkage toward a
+    scaled identity. NaNs propagate: the guard vetoes what they produce.
+    """
+    if returns.ndim != 2:
+        raise ValueError(f"returns must be 2-D (days x assets), got shape {returns.shape}")
+    days, assets = returns.shape
+    if days < 2:
+        return np.full((assets, assets), np.nan)
+    if method == "sample":
+        return np.atleast_2d(np.cov(returns, rowvar=False, ddof=1))
+    if method == "ledoit_wolf":
+        if not np.isfinite(returns).all():
+            return np.full((assets, assets), np.nan)
+        from sklearn.covariance import ledoit_wolf
+
+        covariance, _ = ledoit_wolf(returns, assume_centered=False)
+        return np.asarray(covariance, dtype=np.float64)
+    raise ValueError(f"unknown covariance estimator {method!r}; choose 'sample' or 'ledoit_wolf'")
+
+
+def condition_number(covariance: FloatArray) -> float:
+    """Largest over smallest eigenvalue; ``inf`` when singular, indefinite or not finite."""
+    if not np.isfinite(covariance).all():
+        return float("inf")
+    eigenvalues = np.linalg.eigvalsh(covariance)
+    smallest, largest = float(eigenvalues[0]), float(eigenvalues[-1])
+    if smallest <= 0.0 or largest <= 0.0:
+        return float("inf")
+    return largest / smallest

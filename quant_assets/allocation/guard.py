@@ -1,0 +1,152 @@
+"""``SolverGuard``: one guard over every engine, hardening its input and vetoing its output.
+
+1. **Ridge hardening.** When the covariance's condition number exceeds ``kappa_max``, it is
+   shrunk toward its own diagonal, ``(1 - r) S + r diag(S)``, with ``r`` climbing
+   :data:`RIDGE_LADDER` until the condition number is under the bound. The ridge and the
+   condition numbers before and after are recorded. If even the diagonal alone is above the
+   bound (a variance is zero, or variances differ by more than ``kappa_max``), engines that need
+   the covariance are vetoed.
+2. **Sanity veto.** Weights are rejected when they hold NaN/inf, are negative, do not sum to one
+   within :data:`SUM_TOLERANCE`, exceed the weight cap (``max(max_weight, 1/n)``) by more than
+   :data:`SUM_TOLERANCE`, or are too concentrated: an effective number of holdings
+   ``1 / sum(w^2)`` below ``min(min_effective_holdings, n)``. An engine that raises is vetoed too.
+3. **Fallback.** A vetoed engine falls back along ``engine -> inverse_volatility ->
+   equal_weight`` (:data:`FALLBACK_CHAIN`); every veto is recorded with its engine and reason.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from quant_assets.allocation.covariance import condition_number, estimate_covariance
+from quant_assets.allocation.engines import get_engine
+from quant_assets.allocation.solvers import effective_cap
+from quant_assets.settings import Settings
+
+FloatArray = NDArray[np.float64]
+
+FALLBACK_CHAIN: tuple[str, ...] = ("inverse_volatility", "equal_weight")
+"""Engines tried, in order, after a veto (``equal_weight`` always passes on finite input)."""
+RIDGE_LADDER: tuple[float, ...] = tuple(float(r) for r in np.geomspace(1e-6, 1.0, 25))
+"""Shrinkage intensities toward the diagonal tried in turn (1e-6 up to 1, 25 rungs)."""
+SUM_TOLERANCE = 1e-9
+"""Largest accepted ``|sum(w) - 1|`` and excess over the cap."""
+COVARIANCE_FREE_ENGINES = frozenset({"equal_weight", "market", "inverse_volatility"})
+"""Engines that only need variances, so an unhardenable covariance does not veto them."""
+CASH = "cash"
+"""``engine_used`` of an allocation with nothing to hold."""
+
+
+@dataclass(frozen=True)
+class Veto:
+    """One rejected engine and why."""
+
+    engine: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Hardening:
+    """What ridge hardening did to one covariance."""
+
+    ridge: float
+    condition_before: float
+    condition_after: float
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The guarded outcome of one engine on one training window."""
+
+    engine: str
+    engine_used: str
+    weights: pd.Series
+    vetoes: tuple[Veto, ...] = ()
+    hardening: Hardening = field(default_factory=lambda: Hardening(0.0, np.nan, np.nan))
+
+
+class SolverGuard:
+    """Harden the covariance, run an engine, veto bad weights and fall back, recording all.
+
+    Parameters
+    ----------
+    settings : Settings
+        ``covariance``, ``kappa_max``, ``max_weight`` and ``min_effective_holdings``.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def harden(self, covariance: FloatArray) -> tuple[FloatArray, Hardening]:
+        """Shrink ``covariance`` toward its diagonal until its condition number is in bounds."""
+        before = condition_number(covariance)
+        if before <= self.settings.kappa_max or not np.isfinite(covariance).all():
+            return covariance, Hardening(0.0, before, before)
+        diagonal = np.diag(np.diag(covariance))
+        after, ridge, hardened = before, 0.0, covariance
+        for ridge in RIDGE_LADDER:
+            hardened = (1.0 - ridge) * covariance + ridge * diagonal
+            after = condition_number(hardened)
+            if after <= self.settings.kappa_max:
+                break
+        return hardened, Hardening(ridge, before, after)
+
+    def veto_reason(self, weights: FloatArray) -> str | None:
+        """Why ``weights`` must be rejected, or None when they are sane."""
+        n = len(weights)
+        if not np.isfinite(weights).all():
+            return "weights hold NaN or infinite values"
+        if (weights < 0).any():
+            return f"negative weight {weights.min():.3g} in a long-only portfolio"
+        total = float(weights.sum())
+        if abs(total - 1.0) > SUM_TOLERANCE:
+            return f"weights sum to {total:.12g}, not 1"
+        cap = effective_cap(n, self.settings.max_weight)
+        if weights.max() > cap + SUM_TOLERANCE:
+            return f"weight {weights.max():.6g} exceeds the cap {cap:.6g}"
+        holdings = 1.0 / float(weights @ weights)
+        limit = min(self.settings.min_effective_holdings, n)
+        if holdings < limit - SUM_TOLERANCE:
+            return f"too concentrated: {holdings:.3g} effective holdings, fewer than {limit:.3g}"
+        return None
+
+    def allocate(self, engine: str, returns: pd.DataFrame) -> Allocation:
+        """Weights of ``engine`` on ``returns`` (days x symbols), guarded.
+
+        With no symbols to hold the allocation is empty and ``engine_used`` is ``"cash"``.
+        """
+        symbols = pd.Index(returns.columns.astype(str), name="symbol")
+        if len(symbols) == 0:
+            return Allocation(engine, CASH, pd.Series(dtype="float64", index=symbols))
+        values = returns.to_numpy(dtype=np.float64)
+        covariance = estimate_covariance(values, self.settings.covariance)
+        covariance, hardening = self.harden(covariance)
+        vetoes: list[Veto] = []
+        for candidate in (engine, *[e for e in FALLBACK_CHAIN if e != engine]):
+            reason = self._attempt(candidate, values, covariance, hardening)
+            if isinstance(reason, str):
+                vetoes.append(Veto(candidate, reason))
+                continue
+            weights = pd.Series(reason, index=symbols, name="weight")
+            return Allocation(engine, candidate, weights, tuple(vetoes), hardening)
+        raise AssertionError(f"every engine was vetoed for {list(symbols)}: {vetoes}")
+
+    def _attempt(
+        self, engine: str, values: FloatArray, covariance: FloatArray, hardening: Hardening
+    ) -> FloatArray | str:
+        """The engine's weights if sane, else the veto reason."""
+        if engine not in COVARIANCE_FREE_ENGINES and hardening.condition_after > (
+            self.settings.kappa_max
+        ):
+            return (
+                f"covariance condition number {hardening.condition_after:.3g} exceeds "
+                f"kappa_max={self.settings.kappa_max:g} even after ridge {hardening.ridge:.3g}"
+            )
+        try:
+            with np.errstate(all="ignore"):
+                weights = get_engine(engine).weights(values, self.settings, covariance)
+        except (ArithmeticError, ValueError, RuntimeError, np.linalg.LinAlgError) as error:
+            return f"{type(error).__name__}: {error}"
+        return self.veto_reason(np.asarray(weights, dtype=np.float64)) or weights

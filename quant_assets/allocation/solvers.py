@@ -1,0 +1,325 @@
+"""Exact small solvers behind the engines (numpy and scipy; portfolios here have tens of assets).
+
+- :func:`min_variance_weights`: long-only minimum variance with a per-asset cap, solved exactly
+  by a primal active-set method (the optimum satisfies the KKT conditions to rounding; interior
+  point solvers such as skfolio's clarabel stop short of it by up to about 1e-3 in weight).
+- :func:`risk_parity_weights`: equal risk contribution by Newton's method on Spinu's convex
+  problem ``min 1/2 y'Sy - sum(b log y)``, ``w = y / sum(y)``.
+- :func:`hrp_weights`: hierarchical risk parity (Lopez de Prado, 2016).
+- :func:`max_sharpe_weights`: long-only maximum Sharpe ratio on given expected returns (SLSQP).
+- :func:`capped_weights`: redistribute weight above a cap over the others, proportionally.
+"""
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.cluster.hierarchy import leaves_list, linkage
+from scipy.optimize import minimize
+from scipy.spatial.distance import squareform
+
+FloatArray = NDArray[np.float64]
+
+STEP_TOLERANCE = 1e-13
+"""An active-set step shorter than this (relative to the weights) means the working set is
+optimal for its free assets."""
+MULTIPLIER_TOLERANCE = 1e-12
+"""A bound's Lagrange multiplier below ``-MULTIPLIER_TOLERANCE * scale`` releases the bound."""
+NEWTON_TOLERANCE = 1e-13
+"""Newton's method for risk parity stops when the gradient's largest entry is below this."""
+MAX_NEWTON_STEPS = 100
+
+
+class SolverError(RuntimeError):
+    """A solver did not reach its optimum; the guard vetoes the engine and falls back."""
+
+
+def effective_cap(n_assets: int, max_weight: float) -> float:
+    """The cap that applies to ``n_assets``: never below ``1 / n_assets`` (full investment)."""
+    return max(max_weight, 1.0 / n_assets) if n_assets else max_weight
+
+
+def capped_weights(weights: FloatArray, cap: float) -> FloatArray:
+    """Clip ``weights`` (non-negative, summing to 1) at ``cap``, keeping the budget.
+
+    The excess is spread over the uncapped assets in proportion to their weights, until none
+    exceeds the cap.
+    """
+    w = np.asarray(weights, dtype=np.float64).copy()
+    n = len(w)
+    cap = effective_cap(n, cap)
+    for _ in range(n):
+        over = w > cap
+        if not over.any():
+            break
+        fixed = w >= cap
+        w[fixed] = cap
+        free_mass = w[~fixed].sum()
+        if free_mass <= 0.0:
+            w[~fixed] = (1.0 - cap * fixed.sum()) / max((~fixed).sum(), 1)
+        else:
+            w[~fixed] *= (1.0 - cap * fixed.sum()) / free_mass
+    return w
+
+
+def min_variance_weights(
+    covariance: FloatArray,
+    max_weight: float = 1.0,
+    linear: FloatArray | None = None,
+    max_iterations: int | None = None,
+) -> FloatArray:
+    """Solve ``min 1/2 w'Sw + c'w`` subject to ``sum(w) = 1`` and ``0 <= w <= cap`` exactly.
+
+    A primal active-set method: start from equal weights (feasible), move along the exact
+    equality-constrained Newton step of the free assets, stop at the first bound hit (it joins
+    the working set), and release the bound with the most negative Lagrange multiplier when no
+    step remains. It ends in finitely many steps for a positive-definite ``S``; the free
+    weights are then the exact solution of their KKT system.
+
+    Parameters
+    ----------
+    covariance : ndarray, shape (n, n)
+        Positive-definite covariance ``S``.
+    max_weight : float
+        Per-asset cap; raised to ``1/n`` when smaller (see :func:`effective_cap`).
+    linear : ndarray, shape (n,), optional
+        Linear term ``c`` (zero for minimum variance).
+    max_iterations : int, optional
+        Safety bound on active-set steps (default ``10 n + 50``).
+
+    Raises
+    ------
+    SolverError
+        When the covariance is not finite or the method does not converge.
+    """
+    cov = np.asarray(covariance, dtype=np.float64)
+    n = cov.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    if not np.isfinite(cov).all():
+        raise SolverError("covariance holds NaN or infinite values")
+    c = np.zeros(n) if linear is None else np.asarray(linear, dtype=np.float64)
+    cap = effective_cap(n, max_weight)
+    w = np.full(n, 1.0 / n)
+    if cap * n <= 1.0 + 1e-12:
+        return w  # equal weights are the only feasible point
+    at_lower = np.zeros(n, dtype=bool)
+    at_upper = np.zeros(n, dtype=bool)
+    limit = max_iterations or 10 * n + 50
+    for _ in range(limit):
+        free = np.flatnonzero(~(at_lower | at_upper))
+        gradient = cov @ w + c
+        step = _equality_step(cov, gradient, free)
+        if np.abs(step).max(initial=0.0) <= STEP_TOLERANCE * max(1.0, np.abs(w).max()):
+            released = _most_violated_bound(gradient, free, at_lower, at_upper)
+            if released is None:
+                return _polish(cov, c, w, free, at_upper, cap)
+            at_lower[released] = at_upper[released] = False
+            continue
+        alpha, blocking, to_upper = 1.0, -1, False
+        for position, asset in enumerate(free):
+            p = step[position]
+            if p < 0.0:
+                reach = -w[asset] / p
+            elif p > 0.0:
+                reach = (cap - w[asset]) / p
+            else:
+                continue
+            if reach < alpha:
+                alpha, blocking, to_upper = reach, int(asset), p > 0.0
+        w[free] += alpha * step
+        if blocking >= 0:
+            w[blocking] = cap if to_upper else 0.0
+            (at_upper if to_upper else at_lower)[blocking] = True
+    raise SolverError(
+        f"active-set method did not converge in {max_iterations or 10 * n + 50} steps"
+    )
+
+
+def _equality_step(cov: FloatArray, gradient: FloatArray, free: NDArray[np.intp]) -> FloatArray:
+    """Step ``p`` of the free assets: ``min 1/2 p'Sp + g'p`` subject to ``sum(p) = 0``."""
+    k = len(free)
+    if k == 0:
+        return np.zeros(0)
+    system = np.zeros((k + 1, k + 1))
+    system[:k, :k] = cov[np.ix_(free, free)]
+    system[:k, k] = 1.0
+    system[k, :k] = 1.0
+    rhs = np.concatenate([-gradient[free], [0.0]])
+    step: FloatArray = np.linalg.solve(system, rhs)[:k]
+    return step
+
+
+def _most_violated_bound(
+    gradient: FloatArray,
+    free: NDArray[np.intp],
+    at_lower: NDArray[np.bool_],
+    at_upper: NDArray[np.bool_],
+) -> int | None:
+    """The active bound whose multiplier is most negative, or None when the KKT point is optimal.
+
+    At a stationary point of the free assets their gradients equal the budget multiplier
+    ``lam``; a bound at zero needs ``g_i - lam >= 0`` and a bound at the cap ``lam - g_i >= 0``.
+    """
+    if len(free):
+        lam = float(gradient[free].mean())
+    elif at_upper.any():
+        lam = float(gradient[at_upper].max())
+    else:
+        lam = float(gradient[at_lower].min())
+    multipliers = np.full(len(gradient), np.inf)
+    multipliers[at_lower] = gradient[at_lower] - lam
+    multipliers[at_upper] = lam - gradient[at_upper]
+    worst = int(np.argmin(multipliers))
+    scale = max(1.0, float(np.abs(gradient).max()))
+    return worst if multipliers[worst] < -MULTIPLIER_TOLERANCE * scale else None
+
+
+def _polish(
+    cov: FloatArray,
+    c: FloatArray,
+    w: FloatArray,
+    free: NDArray[np.intp],
+    at_upper: NDArray[np.bool_],
+    cap: float,
+) -> FloatArray:
+    """Solve the free weights exactly from their KKT system, given the bounds in force."""
+    out = np.where(at_upper, cap, 0.0)
+    k = len(free)
+    if k == 0:
+        return out
+    bound = np.setdiff1d(np.arange(len(w)), free)
+    system = np.zeros((k + 1, k + 1))
+    system[:k, :k] = cov[np.ix_(free, free)]
+    system[:k, k] = 1.0
+    system[k, :k] = 1.0
+    rhs = np.concatenate([-(cov[np.ix_(free, bound)] @ out[bound] + c[free]), [1.0 - out.sum()]])
+    out[free] = np.linalg.solve(system, rhs)[:k]
+    return out
+
+
+def risk_parity_weights(covariance: FloatArray) -> FloatArray:
+    """Long-only weights with equal risk contributions ``w_i (Sw)_i``.
+
+    Raises
+    ------
+    SolverError
+        When the covariance is not finite or Newton's method does not converge.
+    """
+    cov = np.asarray(covariance, dtype=np.float64)
+    n = cov.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    variances = np.diag(cov)
+    if not np.isfinite(cov).all() or (variances <= 0).any():
+        raise SolverError("covariance is not finite or has a non-positive variance")
+    budget = np.full(n, 1.0 / n)
+    y = budget / np.sqrt(variances)
+    y /= np.sqrt(y @ cov @ y)
+    for _ in range(MAX_NEWTON_STEPS):
+        gradient = cov @ y - budget / y
+        if np.abs(gradient).max() <= NEWTON_TOLERANCE:
+            weights: FloatArray = y / y.sum()
+            return weights
+        hessian = cov + np.diag(budget / y**2)
+        step = np.linalg.solve(hessian, -gradient)
+        # Damped step keeping every y positive.
+        negative = step < 0
+        alpha = min(1.0, 0.95 * float(np.min(-y[negative] / step[negative], initial=np.inf)))
+        y = y + alpha * step
+    raise SolverError(f"risk parity Newton method did not converge in {MAX_NEWTON_STEPS} steps")
+
+
+def hrp_weights(covariance: FloatArray) -> FloatArray:
+    """Hierarchical risk parity weights.
+
+    A single-linkage tree on correlation distance gives the quasi-diagonal order; recursive
+    bisection then splits weight by inverse-variance cluster risk.
+
+    Raises
+    ------
+    SolverError
+        When the covariance is not finite or has a non-positive variance.
+    """
+    cov = np.asarray(covariance, dtype=np.float64)
+    n = cov.shape[0]
+    if n <= 1:
+        return np.ones(n)
+    variances = np.diag(cov)
+    if not np.isfinite(cov).all() or (variances <= 0).any():
+        raise SolverError("covariance is not finite or has a non-positive variance")
+    stdev = np.sqrt(variances)
+    correlation = np.clip(cov / np.outer(stdev, stdev), -1.0, 1.0)
+    distance = np.sqrt(np.clip(0.5 * (1.0 - correlation), 0.0, None))
+    np.fill_diagonal(distance, 0.0)
+    order = leaves_list(linkage(squareform(distance, checks=False), method="single"))
+    weights = np.ones(n)
+    clusters = [order]
+    while clusters:
+        split = []
+        for cluster in clusters:
+            if len(cluster) <= 1:
+                continue
+            half = len(cluster) // 2
+            left, right = cluster[:half], cluster[half:]
+            left_risk, right_risk = _cluster_variance(cov, left), _cluster_variance(cov, right)
+            alpha = 1.0 - left_risk / (left_risk + right_risk)
+            weights[left] *= alpha
+            weights[right] *= 1.0 - alpha
+            split += [left, right]
+        clusters = split
+    normalised: FloatArray = weights / weights.sum()
+    return normalised
+
+
+def _cluster_variance(cov: FloatArray, members: NDArray[np.intp]) -> float:
+    sub = cov[np.ix_(members, members)]
+    inverse_variance = 1.0 / np.diag(sub)
+    w = inverse_variance / inverse_variance.sum()
+    return float(w @ sub @ w)
+
+
+def max_sharpe_weights(
+    covariance: FloatArray, expected: FloatArray, risk_free: float, max_weight: float
+) -> FloatArray:
+    """Long-only, capped weights of the largest ``(w'mu - rf) / sqrt(w'Sw)``.
+
+    Solved by SLSQP from the minimum-variance portfolio (a numerical optimum, to ``ftol=1e-15``;
+    tiny bound violations are clipped and the budget restored).
+
+    Raises
+    ------
+    SolverError
+        When no asset beats the risk-free rate or SLSQP fails.
+    """
+    cov = np.asarray(covariance, dtype=np.float64)
+    mu = np.asarray(expected, dtype=np.float64) - risk_free
+    n = len(mu)
+    if not np.isfinite(mu).all():
+        raise SolverError("expected returns hold NaN or infinite values")
+    if (mu <= 0).all():
+        raise SolverError("no asset has a positive expected excess return")
+    cap = effective_cap(n, max_weight)
+    start = min_variance_weights(cov, cap)
+
+    def negative_sharpe(w: FloatArray) -> tuple[float, FloatArray]:
+        risk = cov @ w
+        variance = float(w @ risk)
+        excess = float(w @ mu)
+        stdev = np.sqrt(variance)
+        gradient = -(mu * variance - excess * risk) / (variance * stdev)
+        return -excess / stdev, gradient
+
+    result = minimize(
+        negative_sharpe,
+        start,
+        jac=True,
+        method="SLSQP",
+        bounds=[(0.0, cap)] * n,
+        constraints=[
+            {"type": "eq", "fun": lambda w: w.sum() - 1.0, "jac": lambda w: np.ones_like(w)}
+        ],
+        options={"ftol": 1e-15, "maxiter": 500},
+    )
+    if not result.success:
+        raise SolverError(f"SLSQP failed: {result.message}")
+    w = np.clip(result.x, 0.0, cap)
+    return np.asarray(w / w.sum(), dtype=np.float64)

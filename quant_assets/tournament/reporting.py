@@ -1,0 +1,212 @@
+"""Reporting: hold each window's weights over its test span, then score every profile x engine.
+
+Holding: the target weights are bought at the close of the training end. With ``drift`` they
+then drift with prices through the test span; without it they are restored every close. The
+rebalancing cost is ``cost_bps`` x turnover, where turnover is ``sum |target - held|`` against
+the drifted weights left by the previous window (the first window buys from cash, so its
+turnover is 1); it is charged on the first test day. Without ``drift``, each day's restoring
+trades are charged the same way. A missing price in a test span counts as an unchanged price.
+"""
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from quant_assets.settings import Settings
+
+TRADING_DAYS = 252
+BASIS_POINT = 1e-4
+LEADERBOARD_COLUMNS = (
+    "rank",
+    "profile",
+    "engine",
+    "annual_return",
+    "annual_volatility",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "calmar",
+    "avg_turnover",
+    "cost_drag",
+    "vetoes",
+    "days",
+    "first_date",
+    "last_date",
+)
+WINDOW_RESULT_COLUMNS = (
+    "profile",
+    "engine",
+    "window",
+    "test_start",
+    "test_end",
+    "engine_used",
+    "holdings",
+    "turnover",
+    "cost",
+    "gross_return",
+    "net_return",
+    "vetoes",
+)
+
+
+def strategy_name(profile: str, engine: str) -> str:
+    """Column name of one profile x engine in the returns table."""
+    return f"{profile}/{engine}"
+
+
+def simulate(
+    prices: pd.DataFrame,
+    windows: pd.DataFrame,
+    weights: pd.DataFrame,
+    guard: pd.DataFrame,
+    vetoes: pd.DataFrame,
+    profiles: Mapping[str, Settings],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Out-of-sample daily net returns (dates x strategies) and the per-window table."""
+    asset_returns = prices.ffill().pct_change().iloc[1:].fillna(0.0)
+    return_dates = asset_returns.index
+    values = asset_returns.to_numpy()
+    column = {symbol: i for i, symbol in enumerate(asset_returns.columns)}
+    target_of = {
+        key: frame for key, frame in weights.groupby(["profile", "engine", "window"], sort=False)
+    }
+    used_of = guard.set_index(["profile", "engine", "window"])["engine_used"].to_dict()
+    veto_counts = vetoes.groupby(["profile", "engine", "window"]).size().to_dict()
+    series: dict[str, pd.Series] = {}
+    window_rows = []
+    for profile, settings in profiles.items():
+        profile_windows = windows[windows["profile"] == profile]
+        for engine in settings.engines:
+            held = np.zeros(len(column))
+            daily_parts = []
+            for window in profile_windows.itertuples(index=False):
+                key = (profile, engine, window.window)
+                target = np.zeros(len(column))
+                rows = target_of.get(key)
+                if rows is not None:
+                    target[[column[s] for s in rows["symbol"]]] = rows["weight"].to_numpy()
+                first = int(return_dates.get_loc(window.test_start))
+                span = values[first : first + int(window.test_days)]
+                gross, net, held, turnover, cost = _hold(target, held, span, settings)
+                daily_parts.append(pd.Series(net, index=return_dates[first : first + len(net)]))
+                window_rows.append(
+                    {
+                        "profile": profile,
+                        "engine": engine,
+                        "window": int(window.window),
+                        "test_start": window.test_start,
+                        "test_end": window.test_end,
+                        "engine_used": used_of.get(key, "cash"),
+                        "holdings": int((target > 0).sum()),
+                        "turnover": turnover,
+                        "cost": cost,
+                        "gross_return": float(np.prod(1.0 + gross) - 1.0),
+                        "net_return": float(np.prod(1.0 + net) - 1.0),
+                        "vetoes": int(veto_counts.get(key, 0)),
+                    }
+                )
+            if daily_parts:
+                series[strategy_name(profile, engine)] = pd.concat(daily_parts)
+    returns = pd.DataFrame(series)
+    returns.index.name = "date"
+    return returns.sort_index(), pd.DataFrame(window_rows, columns=list(WINDOW_RESULT_COLUMNS))
+
+
+def _hold(
+    target: np.ndarray, held: np.ndarray, span: np.ndarray, settings: Settings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """Hold ``target`` over one test span, coming from ``held``.
+
+    Returns gross and net daily returns, the weights left at the end, and the turnover and cost
+    of the rebalance into the span (plus the daily restoring trades without drift).
+    """
+    rate = settings.cost_bps * BASIS_POINT
+    turnover = float(np.abs(target - held).sum())
+    costs = np.zeros(len(span))
+    costs[0] = rate * turnover
+    invested = target.sum()
+    if settings.drift:
+        growth = np.cumprod(1.0 + span, axis=0)
+        value = growth @ target + (1.0 - invested)
+        previous = np.concatenate([[1.0], value[:-1]])
+        gross = value / previous - 1.0
+        end_weights = target * growth[-1] / value[-1]
+    else:
+        gross = span @ target
+        drifted = target * (1.0 + span) / (1.0 + gross)[:, None]
+        restoring = np.abs(target - drifted).sum(axis=1)
+        costs[1:] += rate * restoring[:-1]
+        turnover += float(restoring[:-1].sum())
+        end_weights = drifted[-1]
+    return gross, gross - costs, end_weights, turnover, float(costs.sum())
+
+
+def leaderboard(
+    returns: pd.DataFrame,
+    window_results: pd.DataFrame,
+    profiles: Mapping[str, Settings],
+) -> pd.DataFrame:
+    """Score every strategy after costs, best Sharpe ratio first."""
+    rows = []
+    for profile, settings in profiles.items():
+        daily_risk_free = settings.risk_free_rate / TRADING_DAYS
+        for engine in settings.engines:
+            name = strategy_name(profile, engine)
+            if name not in returns:
+                continue
+            r = returns[name].dropna().to_numpy()
+            mine = window_results[
+                (window_results["profile"] == profile) & (window_results["engine"] == engine)
+            ]
+            rows.append(
+                {
+                    "profile": profile,
+                    "engine": engine,
+                    **performance(r, daily_risk_free),
+                    "avg_turnover": float(mine["turnover"].mean()),
+                    "cost_drag": float(mine["cost"].sum() / (len(r) / TRADING_DAYS)),
+                    "vetoes": int(mine["vetoes"].sum()),
+                    "days": len(r),
+                    "first_date": returns[name].dropna().index.min(),
+                    "last_date": returns[name].dropna().index.max(),
+                }
+            )
+    board = pd.DataFrame(rows)
+    if board.empty:
+        return pd.DataFrame(columns=list(LEADERBOARD_COLUMNS))
+    board = board.sort_values(["sharpe", "profile", "engine"], ascending=[False, True, True])
+    board.insert(0, "rank", np.arange(1, len(board) + 1))
+    return board.reset_index(drop=True)[list(LEADERBOARD_COLUMNS)]
+
+
+def performance(daily: np.ndarray, daily_risk_free: float = 0.0) -> dict[str, float]:
+    """Annualised return and volatility, Sharpe, Sortino, max drawdown and Calmar ratios.
+
+    Returns are geometric (compounded), volatility is the sample standard deviation times
+    ``sqrt(252)``, the drawdown is negative (``-0.3`` is a 30% fall from the peak), and Calmar is
+    annual return over the drawdown's size. Undefined ratios are NaN.
+    """
+    n = len(daily)
+    if n == 0:
+        return dict.fromkeys(
+            ("annual_return", "annual_volatility", "sharpe", "sortino", "max_drawdown", "calmar"),
+            float("nan"),
+        )
+    wealth = np.cumprod(1.0 + daily)
+    annual_return = float(wealth[-1] ** (TRADING_DAYS / n) - 1.0)
+    excess = daily - daily_risk_free
+    stdev = float(daily.std(ddof=1)) if n > 1 else float("nan")
+    downside = float(np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)))
+    drawdown = float(np.min(wealth / np.maximum.accumulate(np.concatenate([[1.0], wealth]))[1:]))
+    max_drawdown = min(drawdown - 1.0, 0.0)
+    root = np.sqrt(TRADING_DAYS)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            "annual_return": annual_return,
+            "annual_volatility": stdev * root,
+            "sharpe": float(excess.mean() / stdev * root) if stdev > 0 else float("nan"),
+            "sortino": float(excess.mean() / downside * root) if downside > 0 else float("nan"),
+            "max_drawdown": max_drawdown,
+            "calmar": annual_return / -max_drawdown if max_drawdown < 0 else float("nan"),
+        }
