@@ -6,7 +6,15 @@ from dagster_defs.jobs import hydrate, production
 from dagster_defs.resources import build_resources
 from dagster_defs.schedules import build_daily_production
 from dagster_defs.sensors import build_auto_sync
-from quant_assets.assets import discovery, features, hydration, regimes, selection
+from quant_assets.assets import (
+    allocation,
+    discovery,
+    features,
+    hydration,
+    regimes,
+    selection,
+    tournament,
+)
 from quant_assets.settings import Settings
 
 
@@ -18,6 +26,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         features.defs,
         regimes.defs,
         selection.defs,
+        allocation.defs,
+        tournament.defs,
         dg.Definitions(jobs=[production, hydrate], resources=build_resources(settings)),
         dg.Definitions(
             sensors=[build_auto_sync(settings)], schedules=[build_daily_production(settings)]

@@ -2,6 +2,7 @@
 
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -14,7 +15,8 @@ from quant_assets.hydration import make_source
 from quant_assets.instance import contiguous_ranges, dagster_instance
 from quant_assets.loading import load_closes
 from quant_assets.provenance import write_run_request
-from quant_assets.settings import Settings, get_settings
+from quant_assets.settings import PROFILES, Settings, get_settings
+from quant_assets.tournament import TournamentResult, run_tournament
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +159,36 @@ class QuantSDK:
         """Stored closes, wide: dates x symbols."""
         return load_closes(self.store.root, symbols)
 
+    def tournament(
+        self,
+        prices: pd.DataFrame,
+        profile: str = "canary",
+        variants: Mapping[str, Mapping[str, Any]] | None = None,
+        **overrides: Any,
+    ) -> TournamentResult:
+        """Run the walk-forward tournament on exactly these prices, outside Dagster.
+
+        Parameters
+        ----------
+        prices : DataFrame
+            Wide daily closes, dates x symbols (e.g. from :meth:`prices`). Every date and
+            symbol given is used; ``start_date``, ``end_date`` and ``symbols`` settings are not.
+        profile : str
+            Named profile the settings start from (``canary``, ``production``).
+        variants : mapping of name to overrides, optional
+            More profiles to compare, each the first one with these overrides.
+        **overrides
+            Settings fields, e.g. ``engines=["min_variance"], cost_bps=0, executor="serial"``.
+        """
+        named = PROFILES.get(profile, {})
+        settings = self.settings.clone(profile=profile, **{**named, **overrides})
+        profiles = {profile: settings}
+        for name, changes in (variants or {}).items():
+            if name in profiles:
+                raise ValueError(f"variant name {name!r} is already taken by the profile")
+            profiles[name] = settings.clone(**changes)
+        return run_tournament(prices, profiles, base=settings)
+
     # Freshness, backfills and retention -----------------------------------------------------
 
     def _with_source(self, source: str | None) -> Settings:
@@ -253,8 +285,9 @@ class QuantSDK:
 
         Run ids sort chronologically, so the newest are the last in sorted order. A pruned run
         loses its folders under every asset (``LakehouseStore.delete_run``), its ``run_id``
-        dynamic partition and the partition's materialization history of every run-partitioned
-        asset (so years of daily runs stay under Dagster's partition limits). Keys of the
+        dynamic partition (so years of daily runs stay under Dagster's partition limits) and,
+        where the event log storage supports it (not the default SQLite one), the partition's
+        materialization history of every run-partitioned asset. Keys of the
         ``run_id`` partitions that are not run ids are left alone. Returns the pruned run ids.
         """
         if keep_last < 0:
@@ -274,9 +307,11 @@ class QuantSDK:
                 self.store.delete_run(run_id)
                 if run_id in registered:
                     instance.delete_dynamic_partition("run_id", run_id)
-            if doomed:
-                for key in run_assets:
+            for key in run_assets if doomed else []:
+                try:
                     instance.wipe_asset_partitions(key, doomed)
+                except NotImplementedError:  # the default SQLite event log cannot
+                    break
         logger.info("pruned %d runs, kept %d", len(doomed), len(ordered) - len(doomed))
         return doomed
 

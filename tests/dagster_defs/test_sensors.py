@@ -1,0 +1,134 @@
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from dagster_defs import build_definitions
+from dagster_defs.schedules import build_daily_production, scheduled_run_id
+from dagster_defs.sensors import (
+    AUTO_SYNC_TAG,
+    RETRY_AFTER_SECONDS,
+    build_auto_sync,
+    evaluate_auto_sync,
+)
+from lakehouse import LakehouseStore
+from quant_assets.hydration import FilesSource, hydrate_symbol
+from quant_assets.instance import dagster_instance
+from quant_assets.provenance import read_run_request
+from quant_assets.settings import Settings
+
+DAYS = ["2024-01-02", "2024-01-03", "2024-01-04"]
+
+
+@pytest.fixture
+def synced(dagster_env: Path):
+    """Files source AAA, BBB, CCC; lakehouse AAA fresh and BBB stale, both registered."""
+    source_dir = dagster_env / "source"
+    source_dir.mkdir()
+    for symbol in ("AAA", "BBB", "CCC"):
+        frame = pd.DataFrame({"date": DAYS, "close": [10.0, 11.0, 12.0]})
+        frame.to_csv(source_dir / f"{symbol}.csv", index=False)
+    settings = Settings(data_root=dagster_env / "lakehouse", source="files", source_path=source_dir)
+    store = LakehouseStore(settings.data_root)
+    for symbol in ("AAA", "BBB"):
+        hydrate_symbol(store, FilesSource(source_dir), symbol)
+    bbb = store.read_frame(store.symbol_dir("BBB"))
+    store.write_frame(bbb.iloc[:1], store.symbol_dir("BBB"))
+    defs = build_definitions(settings)
+    with dagster_instance() as instance:
+        instance.add_dynamic_partitions("symbols", ["AAA", "BBB"])
+        yield settings, defs, instance, store
+
+
+def _tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None):
+    context = dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor)
+    result = defs.resolve_sensor_def("auto_sync")(context)
+    assert isinstance(result, dg.SensorResult)
+    return result
+
+
+def _run(defs: dg.Definitions, instance: dg.DagsterInstance, request: dg.RunRequest) -> bool:
+    job = defs.resolve_job_def("hydrate")
+    return job.execute_in_process(
+        instance=instance, tags=request.tags, run_config=request.run_config, raise_on_error=False
+    ).success
+
+
+def test_auto_sync_requests_stale_and_new_once_then_skips_when_fresh(synced):
+    _, defs, instance, store = synced
+    first = _tick(defs, instance, None)
+    (request,) = first.run_requests  # BBB (stale) and CCC (new) are contiguous: one run
+    assert request.tags["dagster/asset_partition_range_start"] == "BBB"
+    assert request.tags["dagster/asset_partition_range_end"] == "CCC"
+    assert request.run_config["ops"]["market_data"]["config"]["source"] == "files"
+    (add,) = first.dynamic_partitions_requests
+    assert (add.partitions_def_name, list(add.partition_keys)) == ("symbols", ["CCC"])
+    request_id = request.tags[AUTO_SYNC_TAG]
+    assert json.loads(first.cursor)["requests"][request_id]["symbols"] == ["BBB", "CCC"]
+
+    # the daemon would now register CCC and launch the run; until it finishes, nothing new
+    instance.add_dynamic_partitions("symbols", list(add.partition_keys))
+    second = _tick(defs, instance, first.cursor)
+    assert not second.run_requests
+    assert "2 files symbols need hydration but 2 already requested and in flight" in (
+        second.skip_reason.skip_message
+    )
+
+    assert _run(defs, instance, request)
+    third = _tick(defs, instance, second.cursor)
+    assert not third.run_requests
+    assert third.skip_reason.skip_message.startswith(
+        "every files symbol is fresh (source last date 2024-01-04; 0 stale, 0 new, 3 fresh"
+    )
+    assert json.loads(third.cursor)["requests"] == {}  # finished requests are forgotten
+    assert len(store.read_frame(store.symbol_dir("BBB"))) == 3
+
+
+def test_auto_sync_backs_off_after_a_failed_run(synced):
+    settings, defs, instance, _ = synced
+    (settings.source_path / "CCC.csv").write_text("date,close\n2024-01-02,-1\n")
+    first = _tick(defs, instance, None)
+    instance.add_dynamic_partitions("symbols", ["CCC"])
+    assert not _run(defs, instance, first.run_requests[0])
+    context = dg.build_sensor_context(instance=instance, definitions=defs, cursor=first.cursor)
+    blocked = evaluate_auto_sync(context, settings)
+    assert not blocked.run_requests
+    # BBB was hydrated before CCC failed; CCC waits before it is retried
+    assert "1 failed recently, retried after 3600 s (CCC)" in blocked.skip_reason.skip_message
+    context = dg.build_sensor_context(instance=instance, definitions=defs, cursor=blocked.cursor)
+    retried = evaluate_auto_sync(context, settings, now=time.time() + RETRY_AFTER_SECONDS + 1)
+    (request,) = retried.run_requests
+    assert request.tags["dagster/asset_partition_range_start"] == "CCC"
+    assert not retried.dynamic_partitions_requests
+
+
+def test_auto_sync_default_status_follows_settings():
+    assert build_auto_sync(Settings()).default_status == dg.DefaultSensorStatus.STOPPED
+    on = build_auto_sync(Settings(auto_sync=True))
+    assert on.default_status == dg.DefaultSensorStatus.RUNNING
+    assert build_daily_production().default_status == dg.DefaultScheduleStatus.STOPPED
+
+
+def test_daily_production_mints_registers_and_requests_a_run(synced):
+    settings, defs, instance, store = synced
+    schedule = defs.resolve_schedule_def("daily_production")
+    tick = datetime(2025, 3, 4, 6, 0, tzinfo=UTC)
+    run_ids = []
+    for _ in range(2):  # a retried tick reuses its run id
+        context = dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=tick,
+            repository_def=defs.get_repository_def(),
+        )
+        (request,) = schedule.evaluate_tick(context).run_requests
+        run_ids.append(request.partition_key)
+    run_id = run_ids[0]
+    assert run_ids == [scheduled_run_id(tick)] * 2
+    assert run_id.startswith("20250304-060000-")
+    assert request.run_key == run_id and request.tags["dagster/partition"] == run_id
+    assert instance.get_dynamic_partitions("run_id") == [run_id]
+    assert read_run_request(store, run_id)["profile"] == settings.profile
