@@ -194,9 +194,10 @@ class AllocationsContract(pa.DataFrameModel):
     symbol: Series[str]
     weight: Series[float]
     engine_used: Series[str]
+    vetoes: Series[str]
 
     class Config:
-        strict = "filter"
+        strict = True
         unique = ["engine", "symbol"]
 
 
@@ -211,3 +212,91 @@ class AllocationsAudit(AllocationsContract):
         """Each engine's weights sum to 1 within :data:`WEIGHT_SUM_TOLERANCE`."""
         totals = df.groupby("engine")["weight"].transform("sum")
         return (totals - 1.0).abs() <= WEIGHT_SUM_TOLERANCE
+
+
+class TournamentWindowsContract(pa.DataFrameModel):
+    """Walk-forward windows: training then test spans, in order, per profile."""
+
+    profile: Series[str]
+    window: Series[int] = pa.Field(ge=0)
+    train_start: Series[pd.Timestamp]
+    train_end: Series[pd.Timestamp]
+    test_start: Series[pd.Timestamp]
+    test_end: Series[pd.Timestamp]
+    train_days: Series[int] = pa.Field(gt=0)
+    test_days: Series[int] = pa.Field(gt=0)
+
+    class Config:
+        strict = True
+        unique = ["profile", "window"]
+
+    @pa.dataframe_check
+    @classmethod
+    def test_after_training(cls, df: pd.DataFrame) -> pd.Series:
+        """No window tests on a date it trained on."""
+        return (df["train_start"] <= df["train_end"]) & (df["train_end"] < df["test_start"])
+
+
+class TournamentWeightsContract(pa.DataFrameModel):
+    """Target weights per window x profile x engine."""
+
+    window: Series[int] = pa.Field(ge=0)
+    train_end: Series[pd.Timestamp]
+    profile: Series[str]
+    engine: Series[str]
+    symbol: Series[str]
+    weight: Series[float]
+
+    class Config:
+        strict = True
+        unique = ["profile", "window", "engine", "symbol"]
+
+
+class TournamentWeightsAudit(TournamentWeightsContract):
+    """Guarded weights are long-only and fully invested."""
+
+    weight: Series[float] = pa.Field(ge=0, le=1)
+
+    @pa.dataframe_check
+    @classmethod
+    def weights_sum_to_one(cls, df: pd.DataFrame) -> pd.Series:
+        """Each window x profile x engine sums to 1 within :data:`WEIGHT_SUM_TOLERANCE`."""
+        totals = df.groupby(["profile", "window", "engine"])["weight"].transform("sum")
+        return (totals - 1.0).abs() <= WEIGHT_SUM_TOLERANCE
+
+
+class TournamentReturnsContract(pa.DataFrameModel):
+    """Out-of-sample daily net returns per profile x engine (long)."""
+
+    date: Series[pd.Timestamp]
+    profile: Series[str]
+    engine: Series[str]
+    net_return: Series[float] = pa.Field(ge=-1.0)
+
+    class Config:
+        strict = True
+        unique = ["profile", "engine", "date"]
+
+
+class LeaderboardContract(pa.DataFrameModel):
+    """One ranked row per profile x engine."""
+
+    rank: Series[int] = pa.Field(ge=1, unique=True)
+    profile: Series[str]
+    engine: Series[str]
+    annual_return: Series[float] = pa.Field(nullable=True)
+    annual_volatility: Series[float] = pa.Field(nullable=True, ge=0)
+    sharpe: Series[float] = pa.Field(nullable=True)
+    sortino: Series[float] = pa.Field(nullable=True)
+    max_drawdown: Series[float] = pa.Field(nullable=True, le=0, ge=-1)
+    calmar: Series[float] = pa.Field(nullable=True)
+    avg_turnover: Series[float] = pa.Field(nullable=True, ge=0)
+    cost_drag: Series[float] = pa.Field(nullable=True, ge=0)
+    vetoes: Series[int] = pa.Field(ge=0)
+    days: Series[int] = pa.Field(gt=0)
+    first_date: Series[pd.Timestamp]
+    last_date: Series[pd.Timestamp]
+
+    class Config:
+        strict = True
+        unique = ["profile", "engine"]

@@ -36,18 +36,22 @@ def validate_contract(
 
 
 def contract_checks(
-    asset: dg.AssetsDefinition,
+    asset: dg.AssetsDefinition | dg.AssetKey,
     contract: type[pa.DataFrameModel],
     audit: type[pa.DataFrameModel] | None = None,
 ) -> list[dg.AssetChecksDefinition]:
-    """Build the tier 1 (and, with ``audit``, tier 2) checks of a run-partitioned asset."""
-    name = asset.key.path[-1]
+    """Build the tier 1 (and, with ``audit``, tier 2) checks of a run-partitioned asset.
+
+    ``asset`` is an asset definition, or the key of one output of a multi-asset.
+    """
+    key = asset if isinstance(asset, dg.AssetKey) else asset.key
+    name = key.path[-1]
     # Partitioned checks are a Dagster preview feature; without the partitions_def a check on a
     # run_id asset would load every run's partition.
     warnings.filterwarnings("ignore", category=dg.PreviewWarning, module="dagster")
 
     @dg.asset_check(
-        asset=asset,
+        asset=key,
         name=f"{name}_matches_contract",
         blocking=True,
         partitions_def=run_id_partitions,
@@ -61,7 +65,7 @@ def contract_checks(
         return [matches_contract]
 
     @dg.asset_check(
-        asset=asset,
+        asset=key,
         name=f"{name}_passes_audit",
         blocking=True,
         partitions_def=run_id_partitions,

@@ -1,0 +1,52 @@
+"""Allocation asset: every engine's guarded portfolio as of the run's last date."""
+
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from quant_assets.allocation.portfolio import current_allocations
+from quant_assets.assets.checks import contract_checks
+from quant_assets.assets.metadata import frame_metadata
+from quant_assets.assets.partitions import OWNERS, run_id_partitions
+from quant_assets.contracts import AllocationsAudit, AllocationsContract
+from quant_assets.frames import closes_to_wide
+from quant_assets.provenance import settings_of
+
+
+@dg.asset(
+    partitions_def=run_id_partitions,
+    group_name="allocation",
+    kinds={"pandas", "parquet"},
+    owners=OWNERS,
+    code_version="allocations-1",
+    description=(
+        "Target weights of every engine on the selected symbols, from the last `train` days, "
+        "through the SolverGuard (vetoes and the engine finally used are recorded)."
+    ),
+)
+def allocations(
+    context: dg.AssetExecutionContext,
+    run_manifest: dict[str, Any],
+    closes: pd.DataFrame,
+    selections: pd.DataFrame,
+) -> pd.DataFrame:
+    """Allocate now, with every engine of the run."""
+    settings = settings_of(run_manifest)
+    selected = selections.loc[selections["selected"], "symbol"].astype(str).tolist()
+    table = current_allocations(closes_to_wide(closes), selected, settings)
+    fallbacks = table.drop_duplicates("engine").query("engine != engine_used")
+    context.add_output_metadata(
+        frame_metadata(
+            table,
+            engines=int(table["engine"].nunique()),
+            fallbacks=len(fallbacks),
+        )
+    )
+    return table
+
+
+defs = dg.Definitions(
+    assets=[allocations],
+    asset_checks=contract_checks(allocations, AllocationsContract, AllocationsAudit),
+)

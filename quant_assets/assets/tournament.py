@@ -1,0 +1,200 @@
+"""Tournament assets, one per stage: windows, target weights (parallel), and the report.
+
+The assets call the same functions as :meth:`QuantSDK.tournament`, on the run's own closes
+and with the run's settings as its one profile.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from quant_assets.assets.checks import contract_checks
+from quant_assets.assets.metadata import frame_metadata
+from quant_assets.assets.partitions import OWNERS, run_id_partitions
+from quant_assets.contracts import (
+    LeaderboardContract,
+    TournamentReturnsContract,
+    TournamentWeightsAudit,
+    TournamentWeightsContract,
+    TournamentWindowsContract,
+)
+from quant_assets.frames import closes_to_wide
+from quant_assets.provenance import settings_of
+from quant_assets.settings import Settings
+from quant_assets.tournament.charts import equity_curve_png, png_markdown
+from quant_assets.tournament.execution import execute
+from quant_assets.tournament.reporting import leaderboard as score_strategies
+from quant_assets.tournament.reporting import simulate
+from quant_assets.tournament.walk_forward import plan_windows, validate_prices
+
+TOURNAMENT_CODE_VERSION = "tournament-1"
+
+
+def _run_profiles(run_manifest: dict[str, Any]) -> dict[str, Settings]:
+    settings = settings_of(run_manifest)
+    return {settings.profile: settings}
+
+
+def _out(description: str) -> dg.AssetOut:
+    return dg.AssetOut(
+        group_name="tournament",
+        kinds={"pandas", "parquet"},
+        owners=OWNERS,
+        code_version=TOURNAMENT_CODE_VERSION,
+        description=description,
+    )
+
+
+@dg.asset(
+    partitions_def=run_id_partitions,
+    group_name="tournament",
+    kinds={"pandas", "parquet"},
+    owners=OWNERS,
+    code_version=TOURNAMENT_CODE_VERSION,
+    description="Walk-forward windows (train, test, step on trading dates) of the run's profile.",
+)
+def tournament_windows(
+    context: dg.AssetExecutionContext, run_manifest: dict[str, Any], closes: pd.DataFrame
+) -> pd.DataFrame:
+    """Plan the windows on the run's closes."""
+    windows = plan_windows(validate_prices(closes_to_wide(closes)), _run_profiles(run_manifest))
+    context.add_output_metadata(
+        frame_metadata(
+            windows,
+            windows=len(windows),
+            first_test=str(windows["test_start"].min().date()),
+            last_test=str(windows["test_end"].max().date()),
+        )
+    )
+    return windows
+
+
+@dg.multi_asset(
+    partitions_def=run_id_partitions,
+    outs={
+        "tournament_weights": _out("Target weights per window x profile x engine."),
+        "tournament_guard": _out(
+            "Per window x engine: engine used, selection size, ridge and condition numbers."
+        ),
+        "tournament_vetoes": _out("Every engine the SolverGuard vetoed: window, engine, reason."),
+    },
+    ins={
+        "run_manifest": dg.AssetIn(),
+        "closes": dg.AssetIn(),
+        "tournament_windows": dg.AssetIn(),
+    },
+)
+def tournament_allocations(
+    context: dg.AssetExecutionContext,
+    run_manifest: dict[str, Any],
+    closes: pd.DataFrame,
+    tournament_windows: pd.DataFrame,
+) -> Iterator[dg.Output[pd.DataFrame]]:
+    """Select and allocate in every window from its training data only, in parallel."""
+    profiles = _run_profiles(run_manifest)
+    base = next(iter(profiles.values()))
+    prices = validate_prices(closes_to_wide(closes))
+    output = execute(prices, tournament_windows, profiles, base)
+    fallbacks = int((output.guard["engine_used"] != output.guard["engine"]).sum())
+    hardened = int((output.guard["ridge"] > 0).sum())
+    yield dg.Output(
+        output.weights,
+        output_name="tournament_weights",
+        metadata=frame_metadata(output.weights, executor=base.executor),
+    )
+    yield dg.Output(
+        output.guard,
+        output_name="tournament_guard",
+        metadata=frame_metadata(output.guard, fallbacks=fallbacks, hardened=hardened),
+    )
+    yield dg.Output(
+        output.vetoes,
+        output_name="tournament_vetoes",
+        metadata=frame_metadata(output.vetoes, vetoes=len(output.vetoes)),
+    )
+    context.log.info("%d fallbacks, %d hardened covariances", fallbacks, hardened)
+
+
+@dg.multi_asset(
+    partitions_def=run_id_partitions,
+    outs={
+        "tournament_returns": _out("Out-of-sample daily net returns per profile x engine."),
+        "tournament_window_results": _out(
+            "Per window x engine: turnover, cost, gross and net return, vetoes."
+        ),
+        "leaderboard": _out(
+            "Every profile x engine after costs: return, volatility, Sharpe, Sortino, drawdown, "
+            "Calmar, turnover, cost drag, vetoes; best Sharpe first."
+        ),
+    },
+    ins={
+        "run_manifest": dg.AssetIn(),
+        "closes": dg.AssetIn(),
+        "tournament_windows": dg.AssetIn(),
+        "tournament_weights": dg.AssetIn(),
+        "tournament_guard": dg.AssetIn(),
+        "tournament_vetoes": dg.AssetIn(),
+    },
+)
+def tournament_report(
+    run_manifest: dict[str, Any],
+    closes: pd.DataFrame,
+    tournament_windows: pd.DataFrame,
+    tournament_weights: pd.DataFrame,
+    tournament_guard: pd.DataFrame,
+    tournament_vetoes: pd.DataFrame,
+) -> Iterator[dg.Output[pd.DataFrame]]:
+    """Hold the weights out of sample after costs, and rank the strategies."""
+    profiles = _run_profiles(run_manifest)
+    prices = validate_prices(closes_to_wide(closes))
+    returns, window_results = simulate(
+        prices,
+        tournament_windows,
+        tournament_weights,
+        tournament_guard,
+        tournament_vetoes,
+        profiles,
+    )
+    board = score_strategies(returns, window_results, profiles)
+    long = returns_to_long(returns)
+    yield dg.Output(long, output_name="tournament_returns", metadata=frame_metadata(long))
+    yield dg.Output(
+        window_results,
+        output_name="tournament_window_results",
+        metadata=frame_metadata(window_results),
+    )
+    yield dg.Output(
+        board,
+        output_name="leaderboard",
+        metadata={
+            "leaderboard": dg.MetadataValue.md(board.to_markdown(index=False, floatfmt=".4f")),
+            "equity_curve": dg.MetadataValue.md(
+                png_markdown(equity_curve_png(returns), "equity curves")
+            ),
+            "best": f"{board['profile'].iloc[0]}/{board['engine'].iloc[0]}" if len(board) else "",
+            "strategies": len(board),
+        },
+    )
+
+
+def returns_to_long(returns: pd.DataFrame) -> pd.DataFrame:
+    """Wide ``profile/engine`` daily returns -> long ``date, profile, engine, net_return``."""
+    long = returns.rename_axis(index="date", columns="strategy").stack().rename("net_return")
+    frame = long.reset_index()
+    frame[["profile", "engine"]] = frame["strategy"].str.split("/", n=1, expand=True)
+    return frame[["date", "profile", "engine", "net_return"]].reset_index(drop=True)
+
+
+defs = dg.Definitions(
+    assets=[tournament_windows, tournament_allocations, tournament_report],
+    asset_checks=[
+        *contract_checks(tournament_windows, TournamentWindowsContract),
+        *contract_checks(
+            dg.AssetKey("tournament_weights"), TournamentWeightsContract, TournamentWeightsAudit
+        ),
+        *contract_checks(dg.AssetKey("tournament_returns"), TournamentReturnsContract),
+        *contract_checks(dg.AssetKey("leaderboard"), LeaderboardContract),
+    ],
+)
