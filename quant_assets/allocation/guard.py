@@ -117,21 +117,25 @@ class SolverGuard:
 
         With no symbols to hold the allocation is empty and ``engine_used`` is ``"cash"``.
         """
-        symbols = pd.Index(returns.columns.astype(str), name="symbol")
+        symbols = [str(s) for s in returns.columns]
+        return self.allocate_values(engine, returns.to_numpy(dtype=np.float64), symbols)
+
+    def allocate_values(self, engine: str, returns: FloatArray, symbols: list[str]) -> Allocation:
+        """:meth:`allocate` on a plain array of returns (days x ``symbols``)."""
+        index = pd.Index(symbols, dtype=object, name="symbol")
         if len(symbols) == 0:
-            return Allocation(engine, CASH, pd.Series(dtype="float64", index=symbols))
-        values = returns.to_numpy(dtype=np.float64)
-        covariance = estimate_covariance(values, self.settings.covariance)
+            return Allocation(engine, CASH, pd.Series(dtype="float64", index=index))
+        covariance = estimate_covariance(returns, self.settings.covariance)
         covariance, hardening = self.harden(covariance)
         vetoes: list[Veto] = []
         for candidate in (engine, *[e for e in FALLBACK_CHAIN if e != engine]):
-            reason = self._attempt(candidate, values, covariance, hardening)
-            if isinstance(reason, str):
-                vetoes.append(Veto(candidate, reason))
+            outcome = self._attempt(candidate, returns, covariance, hardening)
+            if isinstance(outcome, str):
+                vetoes.append(Veto(candidate, outcome))
                 continue
-            weights = pd.Series(reason, index=symbols, name="weight")
+            weights = pd.Series(outcome, index=index, name="weight")
             return Allocation(engine, candidate, weights, tuple(vetoes), hardening)
-        raise AssertionError(f"every engine was vetoed for {list(symbols)}: {vetoes}")
+        raise AssertionError(f"every engine was vetoed for {symbols}: {vetoes}")
 
     def _attempt(
         self, engine: str, values: FloatArray, covariance: FloatArray, hardening: Hardening

@@ -26,6 +26,8 @@ MULTIPLIER_TOLERANCE = 1e-12
 NEWTON_TOLERANCE = 1e-13
 """Newton's method for risk parity stops when the gradient's largest entry is below this."""
 MAX_NEWTON_STEPS = 100
+MAX_GUESSES = 20
+"""Guesses of the primal-dual active-set fast path before the primal method takes over."""
 
 
 class SolverError(RuntimeError):
@@ -101,6 +103,9 @@ def min_variance_weights(
     w = np.full(n, 1.0 / n)
     if cap * n <= 1.0 + 1e-12:
         return w  # equal weights are the only feasible point
+    guessed = _primal_dual_active_set(cov, c, cap)
+    if guessed is not None:
+        return guessed
     at_lower = np.zeros(n, dtype=bool)
     at_upper = np.zeros(n, dtype=bool)
     limit = max_iterations or 10 * n + 50
@@ -131,6 +136,55 @@ def min_variance_weights(
             (at_upper if to_upper else at_lower)[blocking] = True
     raise SolverError(
         f"active-set method did not converge in {max_iterations or 10 * n + 50} steps"
+    )
+
+
+def _primal_dual_active_set(cov: FloatArray, c: FloatArray, cap: float) -> FloatArray | None:
+    """Fast path: guess the bounds in force from the KKT residuals (Hintermueller et al., 2002).
+
+    Starting with no bound in force, solve the free weights exactly, then put at a bound every
+    free weight beyond it and every bound weight whose multiplier says it belongs there. When
+    the guess repeats, the point is feasible with non-negative multipliers: the optimum. Most
+    problems here settle in two to four solves; None (after :data:`MAX_GUESSES`) hands over
+    to the primal active-set method, which always ends.
+    """
+    n = len(c)
+    at_lower = np.zeros(n, dtype=bool)
+    at_upper = np.zeros(n, dtype=bool)
+    for _ in range(MAX_GUESSES):
+        free = np.flatnonzero(~(at_lower | at_upper))
+        w = _polish(cov, c, np.zeros(n), free, at_upper, cap)
+        gradient = cov @ w + c
+        lam = float(gradient[free].mean()) if len(free) else float("nan")
+        next_lower = np.where(at_lower, gradient - lam >= 0.0, w < 0.0)
+        next_upper = np.where(at_upper, lam - gradient >= 0.0, w > cap)
+        if not len(free):
+            return None
+        if (next_lower == at_lower).all() and (next_upper == at_upper).all():
+            scale = max(1.0, float(np.abs(gradient).max()))
+            if _is_kkt_point(w, gradient, lam, at_lower, at_upper, cap, scale):
+                return w
+            return None
+        at_lower, at_upper = next_lower & ~next_upper, next_upper
+    return None
+
+
+def _is_kkt_point(
+    w: FloatArray,
+    gradient: FloatArray,
+    lam: float,
+    at_lower: NDArray[np.bool_],
+    at_upper: NDArray[np.bool_],
+    cap: float,
+    scale: float,
+) -> bool:
+    """Feasible, with non-negative bound multipliers (stationarity holds by construction)."""
+    tolerance = MULTIPLIER_TOLERANCE * scale
+    return bool(
+        (w >= 0.0).all()
+        and (w <= cap).all()
+        and (gradient[at_lower] - lam >= -tolerance).all()
+        and (lam - gradient[at_upper] >= -tolerance).all()
     )
 
 

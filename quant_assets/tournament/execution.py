@@ -88,18 +88,25 @@ def allocate_window(
     return_dates = prices.index[1:]
     train_first, test_first, _ = window_positions(return_dates, pd.Series(window))
     # Return k is price k+1 over price k: the training returns need prices train_first..test_first.
-    train_closes = prices.iloc[train_first : test_first + 1]
+    train = prices.to_numpy()[train_first : test_first + 1]
+    symbols = prices.columns.to_numpy(dtype=object)
+    complete = ~np.isnan(train).any(axis=0)
+    eligible = np.flatnonzero(complete)
+    if settings.selection == "all":
+        selected = eligible
+    else:
+        train_closes = prices.iloc[train_first : test_first + 1, eligible]
+        table = select_symbols(train_closes, settings)
+        chosen = set(table.index[table["selected"].to_numpy()])
+        selected = np.array([i for i in eligible if symbols[i] in chosen], dtype=np.intp)
+    returns = train[1:] / train[:-1] - 1.0
     train_end = str(pd.Timestamp(window["train_end"]).date())
     key = {"window": int(window["window"]), "train_end": train_end, "profile": profile}
-    eligible = train_closes.columns[train_closes.notna().all().to_numpy()]
-    table = select_symbols(train_closes[eligible], settings)
-    selected = table.index[table["selected"].to_numpy()]
-    returns = train_closes.pct_change().iloc[1:]
     guard = SolverGuard(settings)
     records: Records = {"weights": [], "guard": [], "vetoes": []}
     for engine in settings.engines:
         held = selected if get_engine(engine).uses_selection else eligible
-        allocation = guard.allocate(engine, returns[held])
+        allocation = guard.allocate_values(engine, returns[:, held], list(symbols[held]))
         row = {**key, "engine": engine}
         records["weights"] += [
             {**row, "symbol": symbol, "weight": float(weight)}
@@ -152,7 +159,8 @@ def execute(
 ) -> ExecutionOutput:
     """Target weights for every window x profile x engine, on the backend ``base.executor``."""
     workers = base.workers or os.cpu_count() or 1
-    tasks = make_tasks(windows, profiles, workers * TASKS_PER_WORKER)
+    batches = 1 if base.executor == "serial" else workers * TASKS_PER_WORKER
+    tasks = make_tasks(windows, profiles, batches)
     panel = prices.to_numpy(dtype=np.float64)
     dates = [str(d) for d in prices.index]
     symbols = [str(s) for s in prices.columns]
