@@ -761,12 +761,22 @@ def rolling_hurst_rs(
 # Efficiency ratio and realised volatility
 # --------------------------------------------------------------------------------------------
 
+_REANCHOR_RATIO = 1.0 / 16.0
+"""Sliding sums are recomputed exactly once they fall below this fraction of their peak."""
+
 
 @njit([_void(x, _i8, _F1) for x in (_F1, _F1R)], cache=True, nogil=True)
 def _efficiency_ratio_row(x: FloatArray, window: int, out: FloatArray) -> None:
-    """Kaufman efficiency ratio; the path length is re-summed exactly every ``window`` steps."""
+    """Kaufman efficiency ratio of one series into ``out``.
+
+    The path length slides (add the new step, drop the old one) and is re-summed exactly every
+    ``window`` steps, after a NaN, and when it falls below ``_REANCHOR_RATIO`` of its largest
+    value since the last re-sum (where the sliding sum's absolute rounding error would become
+    large relative to it).
+    """
     nan_count = 0
     path = 0.0
+    peak = 0.0
     age = 0
     fresh = False
     for i in range(x.shape[0]):
@@ -778,15 +788,17 @@ def _efficiency_ratio_row(x: FloatArray, window: int, out: FloatArray) -> None:
             out[i] = np.nan
             fresh = False
             continue
-        if not fresh or age >= window:
+        if fresh and age < window:
+            path += abs(x[i] - x[i - 1]) - abs(x[i - window] - x[i - window - 1])
+            peak = max(peak, path)
+            age += 1
+        if not fresh or age >= window or path < peak * _REANCHOR_RATIO:
             path = 0.0
             for j in range(i - window + 1, i + 1):
                 path += abs(x[j] - x[j - 1])
+            peak = path
             age = 0
             fresh = True
-        else:
-            path += abs(x[i] - x[i - 1]) - abs(x[i - window] - x[i - window - 1])
-            age += 1
         net = abs(x[i] - x[i - window])
         out[i] = min(net / path, 1.0) if path > 0.0 and net > 0.0 else 0.0
 
@@ -803,11 +815,15 @@ def _volatility_row(x: FloatArray, window: int, ddof: int, out: FloatArray) -> N
     """Rolling standard deviation of one series into ``out``.
 
     A sliding mean and sum of squared deviations (Welford-style replacement update), recomputed
-    by two passes every ``window`` steps and after a NaN, so rounding cannot accumulate.
+    by two passes every ``window`` steps, after a NaN, and when the sum of squares falls below
+    ``_REANCHOR_RATIO`` of its largest value since the last recomputation (the update's rounding
+    error scales with that largest value), so the relative error stays near
+    ``window * eps / _REANCHOR_RATIO``.
     """
     nan_count = 0
     mean = 0.0
     m2 = 0.0
+    peak = 0.0
     age = 0
     fresh = False
     for i in range(x.shape[0]):
@@ -819,7 +835,16 @@ def _volatility_row(x: FloatArray, window: int, ddof: int, out: FloatArray) -> N
             out[i] = np.nan
             fresh = False
             continue
-        if not fresh or age >= window:
+        if fresh and age < window:
+            new = x[i]
+            old = x[i - window]
+            delta = new - old
+            new_mean = mean + delta / window
+            m2 += delta * ((new - new_mean) + (old - mean))
+            mean = new_mean
+            peak = max(peak, m2)
+            age += 1
+        if not fresh or age >= window or m2 < peak * _REANCHOR_RATIO:
             total = 0.0
             for j in range(i - window + 1, i + 1):
                 total += x[j]
@@ -828,18 +853,9 @@ def _volatility_row(x: FloatArray, window: int, ddof: int, out: FloatArray) -> N
             for j in range(i - window + 1, i + 1):
                 d = x[j] - mean
                 m2 += d * d
+            peak = m2
             age = 0
             fresh = True
-        else:
-            new = x[i]
-            old = x[i - window]
-            delta = new - old
-            new_mean = mean + delta / window
-            m2 += delta * ((new - new_mean) + (old - mean))
-            mean = new_mean
-            if m2 < 0.0:
-                m2 = 0.0
-            age += 1
         out[i] = math.sqrt(m2 / (window - ddof))
 
 
