@@ -255,6 +255,21 @@ def ray_init_options(settings: Settings, workers: int) -> dict[str, Any]:
     }
 
 
+def start_local_ray(settings: Settings, workers: int) -> None:
+    """Start a local Ray on 127.0.0.1 only, with no dashboard and temp files in the data folder.
+
+    Ray binds the machine's network address unless ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``
+    when it is imported; the setting is also applied here in case Ray was imported earlier.
+    """
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    import ray
+    from ray._private import ray_constants
+
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    ray.init(**ray_init_options(settings, workers))
+
+
 def _ray(
     panel: np.ndarray,
     dates: list[str],
@@ -263,18 +278,13 @@ def _ray(
     settings: Settings,
     workers: int,
 ) -> Iterator[Records]:
-    # Ray binds the machine's network address unless this is off when it is imported.
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
-    from ray._private import ray_constants
 
     started = not ray.is_initialized()
     if started and settings.ray_address:
         ray.init(address=settings.ray_address, log_to_driver=False)
     elif started:
-        ray_constants.ENABLE_RAY_CLUSTER = False  # in case ray was imported before the env var
-        ray.init(**ray_init_options(settings, workers))
+        start_local_ray(settings, workers)
     try:
         panel_ref = ray.put(panel)
         remote = ray.remote(run_task)

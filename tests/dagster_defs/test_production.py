@@ -51,9 +51,33 @@ def test_production_job_on_real_data(hydrated_root: Path):
     assert selections["selected"].sum() == min(
         len(SMALL_SYMBOLS), Settings.for_profile("canary").top_n
     )
+    allocations = store.read_frame(store.run_dir("allocations", run_id))
+    canary = Settings.for_profile("canary")
+    assert set(allocations["engine"]) == set(canary.engines)
+    assert allocations.groupby("engine")["weight"].sum().sub(1).abs().max() < 1e-9
+    windows = store.read_frame(store.run_dir("tournament_windows", run_id))
+    assert (windows["test_start"] > windows["train_end"]).all()
+    leaderboard = store.read_frame(store.run_dir("leaderboard", run_id))
+    assert sorted(leaderboard["engine"]) == sorted(canary.engines)
+    assert list(leaderboard["rank"]) == list(range(1, len(canary.engines) + 1))
+    assert leaderboard["sharpe"].is_monotonic_decreasing
+    returns = store.read_frame(store.run_dir("tournament_returns", run_id))
+    assert returns["date"].min() == windows["test_start"].min()
     checks = _checks(result)
     assert checks and all(checks.values())
-    assert {"universe_matches_contract", "features_passes_audit"} <= set(checks)
+    assert {
+        "universe_matches_contract",
+        "features_passes_audit",
+        "tournament_weights_passes_audit",
+        "leaderboard_matches_contract",
+    } <= set(checks)
+    metadata = next(
+        m.metadata
+        for m in result.asset_materializations_for_node("tournament_report")
+        if m.asset_key == dg.AssetKey("leaderboard")
+    )
+    assert "min_variance" in metadata["leaderboard"].value
+    assert metadata["equity_curve"].value.startswith("![equity curves](data:image/png;base64,")
 
 
 def test_blocking_contract_check_stops_downstream(

@@ -8,6 +8,7 @@ import pytest
 from lakehouse import InvalidRunId, validate_run_id
 from quant_assets import QuantSDK
 from quant_assets.instance import contiguous_ranges, dagster_instance
+from quant_assets.settings import Settings
 
 
 def test_contiguous_ranges():
@@ -34,10 +35,10 @@ def test_hydrate_new_run_load_query_prices(dagster_env: Path):
     validate_run_id(run_id)
     with dagster_instance() as instance:
         assert instance.has_dynamic_partition("run_id", run_id)
-    try:
-        sdk.run(run_id=run_id)
-    except FileNotFoundError:
-        pass  # the leaderboard arrives with the tournament assets
+    leaderboard = sdk.run(run_id=run_id)
+    assert sdk.last_run_id == run_id
+    assert leaderboard.equals(sdk.load("leaderboard", run_id))
+    assert set(leaderboard["engine"]) == set(Settings.for_profile("canary").engines)
     universe = sdk.load("universe", run_id)
     assert isinstance(universe, pd.DataFrame) and universe["eligible"].all()
     assert sdk.load("run_manifest", run_id)["profile"] == "canary"
