@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+RUN_LOGGING = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+"""Runs launched by the SDK print Dagster's INFO events (the run is in the UI in full)."""
 MARKET_DATA_KEY = dg.AssetKey("market_data")
 BACKFILL_POLL_SECONDS = 2.0
 DAEMON_HEARTBEAT_MAX_AGE_SECONDS = 120.0
@@ -57,7 +59,9 @@ class QuantSDK:
 
     def _execute(self, job_name: str, tags: dict[str, str], instance: dg.DagsterInstance) -> None:
         job = self._definitions().resolve_job_def(job_name)
-        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+        result = job.execute_in_process(
+            instance=instance, tags=tags, run_config=RUN_LOGGING, raise_on_error=False
+        )
         if not result.success:
             failures = [
                 f"{event.step_key}: {_error_message(event)}"
@@ -102,7 +106,10 @@ class QuantSDK:
                 result = job.execute_in_process(
                     instance=instance,
                     tags=tags,
-                    run_config={"ops": {"market_data": {"config": {**config, "full": full}}}},
+                    run_config={
+                        **RUN_LOGGING,
+                        "ops": {"market_data": {"config": {**config, "full": full}}},
+                    },
                     raise_on_error=True,
                 )
                 logger.info("hydrated %s..%s in run %s", first, last, result.run_id)
