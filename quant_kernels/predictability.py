@@ -28,12 +28,14 @@ Conventions shared by every rolling kernel:
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import numpy.typing as npt
-from numba import get_num_threads, njit, prange, types
+from numba import get_num_threads, njit, prange, set_parallel_chunksize, types
+from numba.np.ufunc.parallel import get_thread_id
 
 __all__ = [
     "HURST_FLAT_RTOL",
@@ -229,14 +231,17 @@ def _rolling_pe_panel(
     counts: IntArray,
     out: FloatArray,
 ) -> None:
-    """Rows of ``x`` in parallel; worker ``w`` takes rows ``w, w + n_workers, ...``."""
-    n_rows = x.shape[0]
-    n_workers = counts.shape[0]
-    for worker in prange(n_workers):
-        for row in range(worker, n_rows, n_workers):
-            _rolling_pe_row(
-                x[row], window, order, delay, table, norm, normalize, counts[worker], out[row]
-            )
+    """Rows of ``x`` in parallel (one row per scheduling chunk, see :func:`_one_row_chunks`).
+
+    ``counts[get_thread_id(), :n_patterns]`` is the running thread's workspace; rows are padded
+    to separate cache lines (no false sharing).
+    """
+    n_patterns = 1
+    for k in range(2, order + 1):
+        n_patterns *= k
+    for row in prange(x.shape[0]):
+        own = counts[get_thread_id(), :n_patterns]
+        _rolling_pe_row(x[row], window, order, delay, table, norm, normalize, own, out[row])
 
 
 def _pe_table(n_embed: int) -> FloatArray:
@@ -356,10 +361,11 @@ def rolling_permutation_entropy(
         counts = np.zeros(n_patterns, dtype=np.int64)
         _rolling_pe_row(values, window, order, delay, table, norm, bool(normalize), counts, result)
     else:
-        counts2 = np.zeros((_workers(values.shape[0]), n_patterns), dtype=np.int64)
-        _rolling_pe_panel(
-            values, window, order, delay, table, norm, bool(normalize), counts2, result
-        )
+        counts2 = np.zeros((_workers(values.shape[0]), _padded(n_patterns)), dtype=np.int64)
+        with _one_row_chunks():
+            _rolling_pe_panel(
+                values, window, order, delay, table, norm, bool(normalize), counts2, result
+            )
     return result
 
 
@@ -557,23 +563,26 @@ def _rolling_hurst_panel(
     ys: FloatArray,
     out: FloatArray,
 ) -> None:
-    """Rows of ``x`` in parallel; worker ``w`` takes rows ``w, w + n_workers, ...``."""
-    n_rows = x.shape[0]
-    n_workers = ring.shape[0]
-    for worker in prange(n_workers):
-        for row in range(worker, n_rows, n_workers):
-            _rolling_hurst_row(
-                x[row],
-                window,
-                nvals,
-                log_n,
-                log_ers,
-                corrected,
-                unbiased,
-                ring[worker],
-                ys[worker],
-                out[row],
-            )
+    """Rows of ``x`` in parallel (one row per scheduling chunk, see :func:`_one_row_chunks`).
+
+    ``ring[t]`` and ``ys[t, :n_sizes]`` are the workspaces of the thread ``t = get_thread_id()``
+    (``ys`` rows padded to separate cache lines).
+    """
+    n_sizes = nvals.shape[0]
+    for row in prange(x.shape[0]):
+        worker = get_thread_id()
+        _rolling_hurst_row(
+            x[row],
+            window,
+            nvals,
+            log_n,
+            log_ers,
+            corrected,
+            unbiased,
+            ring[worker],
+            ys[worker, :n_sizes],
+            out[row],
+        )
 
 
 def logmid_n(max_n: int, ratio: float = 0.25, nsteps: int = 15) -> IntArray:
@@ -741,19 +750,20 @@ def rolling_hurst_rs(
     else:
         workers = _workers(values.shape[0])
         ring3 = np.zeros((workers, n_sizes, window), dtype=np.float64)
-        ys2 = np.zeros((workers, n_sizes), dtype=np.float64)
-        _rolling_hurst_panel(
-            values,
-            window,
-            sizes,
-            log_n,
-            log_ers,
-            bool(corrected),
-            bool(unbiased),
-            ring3,
-            ys2,
-            result,
-        )
+        ys2 = np.zeros((workers, _padded(n_sizes)), dtype=np.float64)
+        with _one_row_chunks():
+            _rolling_hurst_panel(
+                values,
+                window,
+                sizes,
+                log_n,
+                log_ers,
+                bool(corrected),
+                bool(unbiased),
+                ring3,
+                ys2,
+                result,
+            )
     return result
 
 
@@ -893,7 +903,8 @@ def efficiency_ratio(x: npt.ArrayLike, window: int, out: FloatArray | None = Non
     if values.ndim == 1:
         _efficiency_ratio_row(values, window, result)
     else:
-        _efficiency_ratio_panel(values, window, result)
+        with _one_row_chunks():
+            _efficiency_ratio_panel(values, window, result)
     return result
 
 
@@ -927,7 +938,8 @@ def rolling_volatility(
     if values.ndim == 1:
         _volatility_row(values, window, ddof, result)
     else:
-        _volatility_panel(values, window, ddof, result)
+        with _one_row_chunks():
+            _volatility_panel(values, window, ddof, result)
     return result
 
 
@@ -959,5 +971,26 @@ def _as_output(out: FloatArray | None, shape: tuple[int, ...]) -> FloatArray:
     return out
 
 
+@contextlib.contextmanager
+def _one_row_chunks() -> Iterator[None]:
+    """Let numba's scheduler hand out panel rows one at a time (this thread's launches only).
+
+    By default a ``prange`` is cut into one equal chunk per thread; on a busy machine the
+    call then waits for the slowest thread. A chunk of one row keeps every thread busy to the
+    end. ``parallel_chunksize`` inside the kernel would do the same but breaks numba's cache.
+    """
+    previous = set_parallel_chunksize(1)
+    try:
+        yield
+    finally:
+        set_parallel_chunksize(previous)
+
+
+def _padded(length: int) -> int:
+    """Row length for per-worker workspaces: whole 64-byte lines, plus one line of gap."""
+    return -(-length // 8) * 8 + 8
+
+
 def _workers(n_rows: int) -> int:
-    return max(1, min(int(get_num_threads()), n_rows))
+    """Workspaces for a panel: one per thread of numba's pool (``get_thread_id()`` indexes them)."""
+    return max(1, int(get_num_threads()))
