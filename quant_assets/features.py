@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from quant_assets.settings import Settings
+from quant_kernels.predictability import rolling_hurst_rs, rolling_permutation_entropy
 
 TRADING_DAYS_PER_YEAR = 252
 FEATURE_CHUNK_SYMBOLS = 256
@@ -30,7 +31,8 @@ def compute_features(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     closes : DataFrame of shape (n_dates, n_symbols)
         Wide daily closes, DatetimeIndex ascending; NaN where a symbol did not trade.
     settings : Settings
-        Window lengths: ``volatility_window``, ``momentum_window``, ``momentum_skip``.
+        Window lengths: ``volatility_window``, ``momentum_window``, ``momentum_skip``,
+        ``entropy_window`` (with ``entropy_order``) and ``hurst_window``.
 
     Returns
     -------
@@ -38,8 +40,12 @@ def compute_features(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         Columns :data:`FEATURE_COLUMNS`, sorted by (date, symbol); rows only where the symbol has
         a close. ``log_return`` is ``log(close_t / close_{t-1})``; ``volatility`` the annualised
         sample std of the last ``volatility_window`` log returns; ``momentum`` the simple return
-        from ``t - momentum_skip - momentum_window`` to ``t - momentum_skip``. Warm-up values
-        are NaN; a window holding a NaN gives NaN (no forward filling).
+        from ``t - momentum_skip - momentum_window`` to ``t - momentum_skip``;
+        ``perm_entropy`` the normalised permutation entropy (order ``entropy_order``, delay 1;
+        equal to ``antropy.perm_entropy``) of the last ``entropy_window`` log returns; ``hurst``
+        the Anis-Lloyd-Peters corrected Hurst R/S exponent (equal to ``nolds.hurst_rs`` with
+        ``fit="poly"`` and its default block sizes) of the last ``hurst_window`` log returns.
+        Warm-up values are NaN; a window holding a NaN gives NaN (no forward filling).
     """
     chunks = [
         _chunk_features(closes.iloc[:, start : start + FEATURE_CHUNK_SYMBOLS], settings)
@@ -56,12 +62,18 @@ def _chunk_features(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     )
     lagged = closes.shift(settings.momentum_skip)
     momentum = lagged / lagged.shift(settings.momentum_window) - 1.0
+    # The kernels take symbols x time, C-contiguous, and run the symbols in parallel.
+    returns_by_symbol = np.ascontiguousarray(log_returns.to_numpy(dtype=np.float64).T)
+    perm_entropy = rolling_permutation_entropy(
+        returns_by_symbol, settings.entropy_window, order=settings.entropy_order
+    )
+    hurst = rolling_hurst_rs(returns_by_symbol, settings.hurst_window)
     frames = {
-        "log_return": log_returns,
-        "volatility": volatility,
-        "momentum": momentum,
-        "perm_entropy": pd.DataFrame(np.nan, index=closes.index, columns=closes.columns),
-        "hurst": pd.DataFrame(np.nan, index=closes.index, columns=closes.columns),
+        "log_return": log_returns.to_numpy(dtype=np.float64),
+        "volatility": volatility.to_numpy(dtype=np.float64),
+        "momentum": momentum.to_numpy(dtype=np.float64),
+        "perm_entropy": perm_entropy.T,
+        "hurst": hurst.T,
     }
     present = closes.notna().to_numpy().ravel()
     long = pd.DataFrame(
@@ -70,8 +82,8 @@ def _chunk_features(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
             "symbol": np.tile(closes.columns.astype(str).to_numpy(), closes.shape[0]),
         }
     )
-    for name, frame in frames.items():
-        long[name] = frame.to_numpy(dtype=np.float64).ravel()
+    for name, values in frames.items():
+        long[name] = values.ravel()  # (dates, symbols) row-major, as the rows of `long`
     return long[present].reset_index(drop=True)
 
 

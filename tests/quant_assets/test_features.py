@@ -1,3 +1,5 @@
+import antropy
+import nolds
 import numpy as np
 import pandas as pd
 
@@ -45,3 +47,37 @@ def test_latest_features_is_last_date_by_symbol(recent_closes: pd.DataFrame):
     latest = latest_features(compute_features(recent_closes, SETTINGS))
     assert list(latest.index) == sorted(recent_closes.columns)
     assert (latest["date"] == recent_closes.index[-1]).all()
+
+
+def test_predictability_features_match_antropy_and_nolds(recent_closes: pd.DataFrame):
+    settings = SETTINGS.clone(entropy_window=64, entropy_order=4, hurst_window=100)
+    closes = recent_closes.copy()
+    closes.loc[closes.index[300], "KO"] = np.nan
+    features = compute_features(closes, settings)
+    assert features["perm_entropy"].dropna().between(0, 1).all()
+    for symbol in ("MSFT", "KO"):
+        rows = features[features["symbol"] == symbol].set_index("date")
+        returns = np.log(closes[symbol]).diff().to_numpy()  # NaN at 0 (and at 300, 301 for KO)
+        for t in (63, 64, 99, 100, 301, 364, 365, 400, 700):
+            day = closes.index[t]
+            if day not in rows.index:
+                continue
+            row = rows.loc[day]
+            entropy_window = returns[max(t - 63, 0) : t + 1]
+            if t < 64 or np.isnan(entropy_window).any():
+                assert np.isnan(row["perm_entropy"])
+            else:
+                expected = antropy.perm_entropy(entropy_window, order=4, normalize=True)
+                assert abs(row["perm_entropy"] - expected) <= 1e-12
+            hurst_window = returns[max(t - 99, 0) : t + 1]
+            if t < 100 or np.isnan(hurst_window).any():
+                assert np.isnan(row["hurst"])
+            else:
+                assert abs(row["hurst"] - nolds.hurst_rs(hurst_window, fit="poly")) <= 1e-12
+    msft = features[features["symbol"] == "MSFT"]
+    assert msft["perm_entropy"].iloc[:64].isna().all()
+    assert msft["perm_entropy"].iloc[64:].notna().all()
+    assert msft["hurst"].iloc[:100].isna().all() and msft["hurst"].iloc[100:].notna().all()
+    ko = features[features["symbol"] == "KO"].set_index("date")["perm_entropy"]
+    assert ko.loc[closes.index[301] : closes.index[364]].isna().all()  # windows holding the gap
+    assert ko.loc[closes.index[365] :].notna().all()
