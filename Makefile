@@ -64,6 +64,9 @@ test-slow: install  ## the slow tests (daemon, Ray, full history)
 	$(BIN)/pytest -m slow
 
 test-ui: install  ## the browser test against `dagster dev` (installs Chromium and Playwright)
+	test -x /usr/bin/chromium || { s=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$s apt-get update && $$s apt-get install -y chromium; }
+	$(BIN)/python -m pip install -q playwright==1.65.2
 	$(BIN)/pytest -m ui
 
 bench: install  ## benchmarks against the reference libraries, printed as ratios
