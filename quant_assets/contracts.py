@@ -300,3 +300,57 @@ class LeaderboardContract(pa.DataFrameModel):
     class Config:
         strict = True
         unique = ["profile", "engine"]
+
+
+class TournamentGuardContract(pa.DataFrameModel):
+    """The SolverGuard's record per window x profile x engine."""
+
+    window: Series[int] = pa.Field(ge=0)
+    train_end: Series[pd.Timestamp]
+    profile: Series[str]
+    engine: Series[str]
+    engine_used: Series[str]
+    selected: Series[int] = pa.Field(ge=0)
+    eligible: Series[int] = pa.Field(ge=0)
+    ridge: Series[float] = pa.Field(ge=0, le=1)
+    condition_before: Series[float] = pa.Field(nullable=True)
+    condition_after: Series[float] = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        unique = ["profile", "window", "engine"]
+
+
+class TournamentVetoesContract(pa.DataFrameModel):
+    """Every vetoed engine, with its reason."""
+
+    window: Series[int] = pa.Field(ge=0)
+    train_end: Series[pd.Timestamp]
+    profile: Series[str]
+    engine: Series[str]
+    vetoed_engine: Series[str]
+    reason: Series[str] = pa.Field(str_length={"min_value": 1})
+
+    class Config:
+        strict = True
+
+
+class TournamentWindowResultsContract(pa.DataFrameModel):
+    """Per window x profile x engine: what was held and what it cost and earned."""
+
+    profile: Series[str]
+    engine: Series[str]
+    window: Series[int] = pa.Field(ge=0)
+    test_start: Series[pd.Timestamp]
+    test_end: Series[pd.Timestamp]
+    engine_used: Series[str]
+    holdings: Series[int] = pa.Field(ge=0)
+    turnover: Series[float] = pa.Field(ge=0)
+    cost: Series[float] = pa.Field(ge=0)
+    gross_return: Series[float] = pa.Field(ge=-1)
+    net_return: Series[float] = pa.Field(ge=-1)
+    vetoes: Series[int] = pa.Field(ge=0)
+
+    class Config:
+        strict = True
+        unique = ["profile", "engine", "window"]

@@ -29,6 +29,7 @@ ALL_SYMBOLS = dg.AssetDep(market_data, partition_mapping=dg.AllPartitionMapping(
     group_name="discovery",
     kinds={"json"},
     owners=OWNERS,
+    code_version="discovery-1",
     deps=[ALL_SYMBOLS],
     description=(
         "The run's frozen settings (from the request `new_run` recorded), package versions, "
@@ -57,6 +58,7 @@ def run_manifest(context: dg.AssetExecutionContext, lakehouse: LakehouseResource
     group_name="discovery",
     kinds={"pandas", "parquet"},
     owners=OWNERS,
+    code_version="discovery-1",
     deps=[ALL_SYMBOLS],
     description="Every hydrated symbol with its history, and whether it enters the universe.",
 )
@@ -76,6 +78,7 @@ def universe(
     group_name="discovery",
     kinds={"pandas", "parquet"},
     owners=OWNERS,
+    code_version="discovery-1",
     description="The run's own copy of the universe's closes (long), so re-runs see the same data.",
 )
 def closes(

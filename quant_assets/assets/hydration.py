@@ -36,6 +36,7 @@ def hydration_settings(config: HydrationConfig) -> Settings:
     group_name="hydration",
     kinds={"parquet"},
     owners=OWNERS,
+    code_version="hydration-1",
     description=(
         "Daily bars per symbol (date, open, high, low, close, volume), merged incrementally "
         "from the configured source into `market_data/symbol=<SYM>/part-0.parquet`."

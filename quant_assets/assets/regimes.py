@@ -19,6 +19,7 @@ from quant_assets.regimes import label_regimes
     group_name="regimes",
     kinds={"pandas", "parquet"},
     owners=OWNERS,
+    code_version="regimes-1",
     description="Market regime per date (bull, bear, volatile_bull, volatile_bear, unknown).",
 )
 def regimes(

@@ -20,6 +20,7 @@ from quant_assets.selection import score_symbols
     group_name="selection",
     kinds={"pandas", "parquet"},
     owners=OWNERS,
+    code_version="selection-1",
     description="Every universe symbol's score on the last date, whether it is held, and why not.",
 )
 def selections(

@@ -15,9 +15,12 @@ from quant_assets.assets.metadata import frame_metadata
 from quant_assets.assets.partitions import OWNERS, run_id_partitions
 from quant_assets.contracts import (
     LeaderboardContract,
+    TournamentGuardContract,
     TournamentReturnsContract,
+    TournamentVetoesContract,
     TournamentWeightsAudit,
     TournamentWeightsContract,
+    TournamentWindowResultsContract,
     TournamentWindowsContract,
 )
 from quant_assets.frames import closes_to_wide
@@ -194,7 +197,10 @@ defs = dg.Definitions(
         *contract_checks(
             dg.AssetKey("tournament_weights"), TournamentWeightsContract, TournamentWeightsAudit
         ),
+        *contract_checks(dg.AssetKey("tournament_guard"), TournamentGuardContract),
+        *contract_checks(dg.AssetKey("tournament_vetoes"), TournamentVetoesContract),
         *contract_checks(dg.AssetKey("tournament_returns"), TournamentReturnsContract),
+        *contract_checks(dg.AssetKey("tournament_window_results"), TournamentWindowResultsContract),
         *contract_checks(dg.AssetKey("leaderboard"), LeaderboardContract),
     ],
 )

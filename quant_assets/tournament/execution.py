@@ -54,6 +54,7 @@ GUARD_COLUMNS = (
     "condition_before",
     "condition_after",
 )
+TEXT_COLUMNS = ("profile", "engine", "symbol", "engine_used", "vetoed_engine", "reason")
 VETO_COLUMNS = ("window", "train_end", "profile", "engine", "vetoed_engine", "reason")
 
 Records = dict[str, list[dict[str, Any]]]
@@ -192,6 +193,8 @@ def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame
     frame = pd.DataFrame(rows, columns=list(columns))
     frame["train_end"] = pd.to_datetime(frame["train_end"])
     frame["window"] = frame["window"].astype("int64")
+    text = [c for c in TEXT_COLUMNS if c in frame.columns]
+    frame[text] = frame[text].astype("str")  # typed even when empty
     return frame.sort_values(["profile", "window", "engine"], kind="stable").reset_index(drop=True)
 
 

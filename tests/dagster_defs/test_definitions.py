@@ -1,0 +1,85 @@
+"""The code location: the asset graph, its groups and metadata, checks and jobs."""
+
+import dagster as dg
+import pytest
+
+from dagster_defs import build_definitions
+from dagster_defs.jobs import RUN_GROUPS
+
+PILLARS = ("hydration", *RUN_GROUPS)
+
+GRAPH = {
+    "market_data": [],
+    "run_manifest": ["market_data"],
+    "universe": ["market_data", "run_manifest"],
+    "closes": ["run_manifest", "universe"],
+    "features": ["closes", "run_manifest"],
+    "regimes": ["closes", "run_manifest"],
+    "selections": ["features", "regimes", "run_manifest"],
+    "allocations": ["closes", "run_manifest", "selections"],
+    "tournament_windows": ["closes", "run_manifest"],
+    "tournament_weights": ["closes", "run_manifest", "tournament_windows"],
+    "tournament_guard": ["closes", "run_manifest", "tournament_windows"],
+    "tournament_vetoes": ["closes", "run_manifest", "tournament_windows"],
+    **{
+        name: [
+            "closes",
+            "run_manifest",
+            "tournament_guard",
+            "tournament_vetoes",
+            "tournament_weights",
+            "tournament_windows",
+        ]
+        for name in ("tournament_returns", "tournament_window_results", "leaderboard")
+    },
+}
+"""Every asset and what it reads: the pipeline as the UI draws it."""
+
+
+@pytest.fixture(scope="module")
+def asset_graph():
+    return build_definitions().resolve_asset_graph()
+
+
+def test_asset_graph_is_the_pipeline(asset_graph):
+    edges = {
+        key.to_user_string(): sorted(p.to_user_string() for p in asset_graph.get(key).parent_keys)
+        for key in asset_graph.get_all_asset_keys()
+    }
+    assert edges == GRAPH
+
+
+def test_every_asset_is_documented_in_a_pillar(asset_graph):
+    for key in asset_graph.get_all_asset_keys():
+        node = asset_graph.get(key)
+        name = key.to_user_string()
+        assert node.group_name in PILLARS, name
+        assert node.description and len(node.description) > 20, name
+        assert node.owners == ["team:quant-research"], name
+        assert node.kinds, name
+        assert node.code_version, name
+    groups = {asset_graph.get(k).group_name for k in asset_graph.get_all_asset_keys()}
+    assert groups == set(PILLARS)
+
+
+def test_production_covers_every_run_asset_and_checks_their_contracts(asset_graph):
+    defs = build_definitions()
+    job = defs.resolve_job_def("production")
+    run_assets = {
+        key.to_user_string()
+        for key in asset_graph.get_all_asset_keys()
+        if asset_graph.get(key).group_name in RUN_GROUPS
+    }
+    assert run_assets == set(GRAPH) - {"market_data"}
+    selected = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
+    assert selected == run_assets
+    checks = {key.name for key in asset_graph.asset_check_keys}
+    for name in run_assets - {"run_manifest"}:  # a JSON document, not a frame
+        assert f"{name}_matches_contract" in checks, name
+
+
+def test_automation_is_off_by_default():
+    defs = build_definitions()
+    assert defs.resolve_sensor_def("auto_sync").default_status == dg.DefaultSensorStatus.STOPPED
+    schedule = defs.resolve_schedule_def("daily_production")
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
