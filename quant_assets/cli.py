@@ -140,7 +140,11 @@ def _dispatch(sdk: Any, args: argparse.Namespace) -> int:
         if len(shown):
             _print_frame(shown)
     elif args.command == "backfill-stale":
-        backfill_id = sdk.backfill_stale(args.source, wait=args.wait)
+        try:
+            backfill_id = sdk.backfill_stale(args.source, wait=args.wait)
+        except (RuntimeError, TimeoutError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
         print(backfill_id or "every symbol is fresh: no backfill")
     elif args.command == "prune":
         pruned = sdk.prune_runs(args.keep_last)

@@ -27,6 +27,7 @@ RUN_LOGGING = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 MARKET_DATA_KEY = dg.AssetKey("market_data")
 BACKFILL_POLL_SECONDS = 2.0
 DAEMON_HEARTBEAT_MAX_AGE_SECONDS = 120.0
+BACKFILL_TAG = "quant/requested_by"
 
 
 class RunFailedError(RuntimeError):
@@ -226,18 +227,17 @@ class QuantSDK:
         New symbols are registered as ``symbols`` partitions first. The backfill is stored on
         the persistent instance (the UI's backfill page shows it) and is executed by the
         ``dagster-daemon`` (``make dev`` runs one), with the code location's own settings (its
-        ``QUANT_DATA_ROOT``); the run config pins the source. Returns the backfill id, or None
-        when every symbol is fresh.
+        ``QUANT_DATA_ROOT``); the run config pins the source. Symbols that an unfinished
+        ``backfill_stale`` backfill already targets are not requested again. Returns the id of
+        the backfill (an unfinished one if it already covers everything), or None when every
+        symbol is fresh.
 
-        With ``wait=True`` this polls until the backfill finishes (needs a running daemon;
-        raises :class:`RuntimeError` at once if no daemon heartbeat is recent, or
-        :class:`TimeoutError` after ``timeout`` seconds).
+        With ``wait=True`` this waits until the backfill finishes: it needs a running daemon
+        (raises :class:`RuntimeError` before launching anything if no daemon heartbeat is
+        recent), raises :class:`RunFailedError` if the backfill does not succeed and
+        :class:`TimeoutError` after ``timeout`` seconds.
         """
-        from dagster._core.execution.backfill import (
-            BULK_ACTION_TERMINAL_STATUSES,
-            BulkActionStatus,
-            PartitionBackfill,
-        )
+        from dagster._core.execution.backfill import PartitionBackfill
         from dagster._core.utils import make_new_backfill_id
 
         settings = self._with_source(source)
@@ -247,45 +247,39 @@ class QuantSDK:
             return None
         config = {"source": settings.source, "source_path": str(settings.source_path or "")}
         with dagster_instance() as instance:
-            known = set(instance.get_dynamic_partitions("symbols"))
-            new = [s for s in wanted if s not in known]
-            if new:
-                instance.add_dynamic_partitions("symbols", new)
-            backfill = PartitionBackfill.from_asset_partitions(
-                backfill_id=make_new_backfill_id(),
-                asset_graph=self._definitions().resolve_asset_graph(),
-                partition_names=wanted,
-                asset_selection=[MARKET_DATA_KEY],
-                backfill_timestamp=time.time(),
-                tags={"quant/requested_by": "backfill_stale", "quant/source": settings.source},
-                dynamic_partitions_store=instance,
-                all_partitions=False,
-                title=f"backfill_stale: {len(wanted)} {settings.source} symbols",
-                description=f"stale or new: {', '.join(wanted[:50])}"
-                + (" ..." if len(wanted) > 50 else ""),
-                run_config={"ops": {"market_data": {"config": config}}},
-            )
-            instance.add_backfill(backfill)
-            logger.info(
-                "backfill %s: %d symbols (%d new)", backfill.backfill_id, len(wanted), len(new)
-            )
             if wait:
                 _require_daemon(instance)
-                deadline = time.monotonic() + timeout
-                while True:
-                    current = instance.get_backfill(backfill.backfill_id)
-                    if current is not None and current.status in BULK_ACTION_TERMINAL_STATUSES:
-                        if current.status != BulkActionStatus.COMPLETED_SUCCESS:
-                            raise RunFailedError(
-                                f"backfill {backfill.backfill_id} ended {current.status.value}"
-                            )
-                        break
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(
-                            f"backfill {backfill.backfill_id} still running after {timeout:.0f} s"
-                        )
-                    time.sleep(BACKFILL_POLL_SECONDS)
-        return backfill.backfill_id
+            pending = _unfinished_backfills(instance)
+            covered = set().union(*pending.values()) if pending else set()
+            todo = [s for s in wanted if s not in covered]
+            if not todo:
+                backfill_id = next(iter(pending))
+                logger.info("backfill %s already covers the %d symbols", backfill_id, len(wanted))
+            else:
+                known = set(instance.get_dynamic_partitions("symbols"))
+                new = [s for s in todo if s not in known]
+                if new:
+                    instance.add_dynamic_partitions("symbols", new)
+                backfill = PartitionBackfill.from_asset_partitions(
+                    backfill_id=make_new_backfill_id(),
+                    asset_graph=self._definitions().resolve_asset_graph(),
+                    partition_names=todo,
+                    asset_selection=[MARKET_DATA_KEY],
+                    backfill_timestamp=time.time(),
+                    tags={BACKFILL_TAG: "backfill_stale", "quant/source": settings.source},
+                    dynamic_partitions_store=instance,
+                    all_partitions=False,
+                    title=f"backfill_stale: {len(todo)} {settings.source} symbols",
+                    description=f"stale or new: {', '.join(todo[:50])}"
+                    + (" ..." if len(todo) > 50 else ""),
+                    run_config={"ops": {"market_data": {"config": config}}},
+                )
+                instance.add_backfill(backfill)
+                backfill_id = backfill.backfill_id
+                logger.info("backfill %s: %d symbols (%d new)", backfill_id, len(todo), len(new))
+            if wait:
+                _wait_for_backfill(instance, backfill_id, timeout)
+        return backfill_id
 
     def prune_runs(self, keep_last: int) -> list[str]:
         """Remove every run but the ``keep_last`` newest, from the lakehouse and from Dagster.
@@ -338,6 +332,42 @@ def _require_daemon(instance: dg.DagsterInstance) -> None:
             "no dagster-daemon is running on this DAGSTER_HOME to execute the backfill; start "
             "`make dev` (or `dagster-daemon run`), or hydrate in-process with `quant hydrate`"
         )
+
+
+def _unfinished_backfills(instance: dg.DagsterInstance) -> dict[str, set[str]]:
+    """Symbols targeted by each unfinished ``backfill_stale`` backfill, by backfill id."""
+    from dagster._core.execution.backfill import (
+        BULK_ACTION_TERMINAL_STATUSES,
+        BulkActionsFilter,
+        BulkActionStatus,
+    )
+
+    unfinished = [s for s in BulkActionStatus if s not in BULK_ACTION_TERMINAL_STATUSES]
+    backfills = instance.get_backfills(
+        filters=BulkActionsFilter(statuses=unfinished, tags={BACKFILL_TAG: "backfill_stale"})
+    )
+    targeted: dict[str, set[str]] = {}
+    for backfill in backfills:
+        data = backfill.asset_backfill_data
+        if data is not None:
+            subset = data.target_subset.get_partitions_subset(MARKET_DATA_KEY)
+            targeted[backfill.backfill_id] = set(subset.get_partition_keys())
+    return targeted
+
+
+def _wait_for_backfill(instance: dg.DagsterInstance, backfill_id: str, timeout: float) -> None:
+    from dagster._core.execution.backfill import BULK_ACTION_TERMINAL_STATUSES, BulkActionStatus
+
+    deadline = time.monotonic() + timeout
+    while True:
+        current = instance.get_backfill(backfill_id)
+        if current is not None and current.status in BULK_ACTION_TERMINAL_STATUSES:
+            if current.status != BulkActionStatus.COMPLETED_SUCCESS:
+                raise RunFailedError(f"backfill {backfill_id} ended {current.status.value}")
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"backfill {backfill_id} still running after {timeout:.0f} s")
+        time.sleep(BACKFILL_POLL_SECONDS)
 
 
 def _error_message(event: dg.DagsterEvent) -> str:

@@ -53,16 +53,21 @@ def test_backfill_stale_launches_one_backfill_of_exactly_the_stale_and_new(
         assert sorted(keys) == ["JNJ", "MSFT", "PG"]
         assert list(instance.get_dynamic_partitions("symbols")) == ["KO", "PG", "JNJ", "MSFT"]
         assert backfill.run_config["ops"]["market_data"]["config"]["source"] == "files"
-        with pytest.raises(RuntimeError, match="no dagster-daemon is running"):
-            from quant_assets.sdk import _require_daemon
-
-            _require_daemon(instance)
+    assert files_sdk.backfill_stale() == backfill_id  # still unfinished: not launched again
+    with pytest.raises(RuntimeError, match="no dagster-daemon is running"):
+        files_sdk.backfill_stale(wait=True)
+    with dagster_instance() as instance:
+        assert len(instance.get_backfills()) == 1
 
     monkeypatch.setenv("QUANT_SOURCE_PATH", str(files_sdk.settings.source_path))
     assert main(["stale", "--source", "files"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("1 stale, 2 new, 0 vanished, 1 fresh")
     assert "MSFT" in out and "KO" not in out
+    assert main(["backfill-stale", "--source", "files"]) == 0
+    assert capsys.readouterr().out.strip() == backfill_id
+    assert main(["backfill-stale", "--source", "files", "--wait"]) == 1
+    assert "no dagster-daemon" in capsys.readouterr().err
 
 
 def test_backfill_stale_returns_none_when_fresh(files_sdk):
