@@ -207,7 +207,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 def _screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path))
+    page.screenshot(path=str(path), animations="disabled")  # no half-faded dialogs
     print(f"screenshot: {path}")
     return path
 
