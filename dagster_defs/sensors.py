@@ -11,9 +11,10 @@ usually a single run (new symbols are appended together; a daily update makes ev
 at once). All the runs of a sync request share the tag ``quant/auto_sync=<request id>``.
 
 The cursor (JSON) remembers each sync request's symbols until its runs have finished, so a symbol
-is never requested twice while a run for it is in flight. A request whose runs failed blocks its
-symbols for :data:`RETRY_AFTER_SECONDS`, so a broken source is not hammered every tick. When it
-does nothing the sensor says why in its skip reason.
+is never requested twice while a run for it is in flight; symbols that an unfinished backfill of
+``market_data`` targets (``make backfill-stale``, the UI) are left to it. A request whose runs
+failed blocks its symbols for :data:`RETRY_AFTER_SECONDS`, so a broken source is not hammered
+every tick. When it does nothing the sensor says why in its skip reason.
 
 It is STOPPED by default; ``QUANT_AUTO_SYNC=true`` (``settings.auto_sync``) makes it RUNNING by
 default, and the UI or ``dagster sensor start auto_sync`` turn it on at any time.
@@ -26,6 +27,11 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+from dagster._core.execution.backfill import (
+    BULK_ACTION_TERMINAL_STATUSES,
+    BulkActionsFilter,
+    BulkActionStatus,
+)
 
 from dagster_defs.jobs import hydrate
 from lakehouse import LakehouseStore
@@ -43,6 +49,7 @@ LAUNCH_GRACE_SECONDS = 600
 """A sync request with no run after this long is forgotten (its runs were never launched)."""
 RETRY_AFTER_SECONDS = 3600
 """A sync request whose runs failed blocks its symbols this long before they are retried."""
+MARKET_DATA_KEY = dg.AssetKey("market_data")
 FAILED_STATUSES = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 FINISHED_STATUSES = (dg.DagsterRunStatus.SUCCESS, *FAILED_STATUSES)
 
@@ -52,6 +59,18 @@ def load_cursor(cursor: str | None) -> dict[str, Any]:
     state: dict[str, Any] = json.loads(cursor) if cursor else {}
     state.setdefault("requests", {})
     return state
+
+
+def unfinished_backfills(instance: dg.DagsterInstance) -> dict[str, set[str]]:
+    """Symbols of ``market_data`` targeted by each unfinished backfill, by backfill id."""
+    unfinished = [s for s in BulkActionStatus if s not in BULK_ACTION_TERMINAL_STATUSES]
+    targeted: dict[str, set[str]] = {}
+    for backfill in instance.get_backfills(filters=BulkActionsFilter(statuses=unfinished)):
+        data = backfill.asset_backfill_data
+        if data is not None and MARKET_DATA_KEY in data.target_subset.asset_keys:
+            subset = data.target_subset.get_partitions_subset(MARKET_DATA_KEY)
+            targeted[backfill.backfill_id] = set(subset.get_partition_keys())
+    return targeted
 
 
 def _request_state(
@@ -85,6 +104,8 @@ def evaluate_auto_sync(
             kept[request_id] = entry
             held[verdict].update(entry["symbols"])
     state["requests"] = kept
+    for symbols in unfinished_backfills(context.instance).values():
+        held["in_flight"].update(symbols)
 
     store = LakehouseStore(settings.data_root.resolve())
     status = freshness.stale_symbols(store, settings)

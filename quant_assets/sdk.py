@@ -28,6 +28,7 @@ MARKET_DATA_KEY = dg.AssetKey("market_data")
 BACKFILL_POLL_SECONDS = 2.0
 DAEMON_HEARTBEAT_MAX_AGE_SECONDS = 120.0
 BACKFILL_TAG = "quant/requested_by"
+BACKFILL_STALE = "backfill_stale"
 
 
 class RunFailedError(RuntimeError):
@@ -228,7 +229,7 @@ class QuantSDK:
         the persistent instance (the UI's backfill page shows it) and is executed by the
         ``dagster-daemon`` (``make dev`` runs one), with the code location's own settings (its
         ``QUANT_DATA_ROOT``); the run config pins the source. Symbols that an unfinished
-        ``backfill_stale`` backfill already targets are not requested again. Returns the id of
+        backfill of ``market_data`` already targets are not requested again. Returns the id of
         the backfill (an unfinished one if it already covers everything), or None when every
         symbol is fresh.
 
@@ -249,7 +250,9 @@ class QuantSDK:
         with dagster_instance() as instance:
             if wait:
                 _require_daemon(instance)
-            pending = _unfinished_backfills(instance)
+            from dagster_defs.sensors import unfinished_backfills
+
+            pending = unfinished_backfills(instance)
             covered = set().union(*pending.values()) if pending else set()
             todo = [s for s in wanted if s not in covered]
             if not todo:
@@ -266,7 +269,7 @@ class QuantSDK:
                     partition_names=todo,
                     asset_selection=[MARKET_DATA_KEY],
                     backfill_timestamp=time.time(),
-                    tags={BACKFILL_TAG: "backfill_stale", "quant/source": settings.source},
+                    tags={BACKFILL_TAG: BACKFILL_STALE, "quant/source": settings.source},
                     dynamic_partitions_store=instance,
                     all_partitions=False,
                     title=f"backfill_stale: {len(todo)} {settings.source} symbols",
@@ -332,27 +335,6 @@ def _require_daemon(instance: dg.DagsterInstance) -> None:
             "no dagster-daemon is running on this DAGSTER_HOME to execute the backfill; start "
             "`make dev` (or `dagster-daemon run`), or hydrate in-process with `quant hydrate`"
         )
-
-
-def _unfinished_backfills(instance: dg.DagsterInstance) -> dict[str, set[str]]:
-    """Symbols targeted by each unfinished ``backfill_stale`` backfill, by backfill id."""
-    from dagster._core.execution.backfill import (
-        BULK_ACTION_TERMINAL_STATUSES,
-        BulkActionsFilter,
-        BulkActionStatus,
-    )
-
-    unfinished = [s for s in BulkActionStatus if s not in BULK_ACTION_TERMINAL_STATUSES]
-    backfills = instance.get_backfills(
-        filters=BulkActionsFilter(statuses=unfinished, tags={BACKFILL_TAG: "backfill_stale"})
-    )
-    targeted: dict[str, set[str]] = {}
-    for backfill in backfills:
-        data = backfill.asset_backfill_data
-        if data is not None:
-            subset = data.target_subset.get_partitions_subset(MARKET_DATA_KEY)
-            targeted[backfill.backfill_id] = set(subset.get_partition_keys())
-    return targeted
 
 
 def _wait_for_backfill(instance: dg.DagsterInstance, backfill_id: str, timeout: float) -> None:

@@ -16,6 +16,7 @@ from dagster_defs.sensors import (
     evaluate_auto_sync,
 )
 from lakehouse import LakehouseStore
+from quant_assets import QuantSDK
 from quant_assets.hydration import FilesSource, hydrate_symbol
 from quant_assets.instance import dagster_instance
 from quant_assets.provenance import read_run_request
@@ -132,3 +133,13 @@ def test_daily_production_mints_registers_and_requests_a_run(synced):
     assert request.run_key == run_id and request.tags["dagster/partition"] == run_id
     assert instance.get_dynamic_partitions("run_id") == [run_id]
     assert read_run_request(store, run_id)["profile"] == settings.profile
+
+
+def test_auto_sync_leaves_symbols_to_an_unfinished_backfill(synced, monkeypatch):
+    settings, defs, instance, _ = synced
+    monkeypatch.setenv("QUANT_DATA_ROOT", str(settings.data_root))
+    backfill_id = QuantSDK(settings=settings).backfill_stale()
+    assert backfill_id is not None
+    result = _tick(defs, instance, None)
+    assert not result.run_requests
+    assert "2 already requested and in flight (BBB, CCC)" in result.skip_reason.skip_message
