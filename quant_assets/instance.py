@@ -17,6 +17,10 @@ def dagster_home() -> Path:
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_YAML, encoding="utf-8")
+        # Create the SQLite storages now, from one process: a daemon and its code server
+        # creating them at the same moment can leave the schedule storage with two heads.
+        with dg.DagsterInstance.from_config(str(home)):
+            pass
     return home
 
 
