@@ -1,10 +1,11 @@
 """Parallel execution of the tournament: target weights for every window x profile x engine.
 
 Each task sees only the training part of the prices (features, regime and selection are
-computed on it), so nothing after a window's training end can reach its weights. Tasks are
-plain data in and plain data out: the prices panel, the window rows, and the settings of the
-profile as a JSON-ready snapshot, which the worker validates and makes active with
-:func:`~quant_assets.settings.use_settings` (workers never read the caller's context).
+computed on it), so nothing after a window's training end can reach its weights. A task is
+JSON text (the window rows and the profile's settings snapshot, which the worker validates and
+makes active with :func:`~quant_assets.settings.use_settings`: workers never read the caller's
+context) and so is its result; the prices travel once per worker, as Parquet or through Ray's
+object store. No Python object is pickled by our code on the way.
 
 Backends (the ``executor`` setting):
 
@@ -18,13 +19,14 @@ Backends (the ``executor`` setting):
 Every backend runs the same task function on the same inputs, so their results are identical.
 """
 
+import json
 import logging
 import os
 import secrets
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,15 @@ class Task:
     profile: str
     settings: dict[str, Any]
     windows: list[dict[str, Any]]
+
+    def to_json(self) -> str:
+        """The task as JSON text: all that crosses a process boundary (no pickled objects)."""
+        return json.dumps(asdict(self), default=str)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Task":
+        """Rebuild a task from :meth:`to_json`."""
+        return cls(**json.loads(text))
 
 
 @dataclass(frozen=True)
@@ -141,6 +152,14 @@ def run_task(panel: np.ndarray, dates: list[str], symbols: list[str], task: Task
             for name, rows in allocate_window(prices, window, settings, task.profile).items():
                 merged[name] += rows
     return merged
+
+
+def run_task_json(panel: np.ndarray, dates: list[str], symbols: list[str], task: str) -> str:
+    """:func:`run_task` with JSON text in and out, as pool workers and Ray tasks run it.
+
+    JSON keeps floats exact (``repr`` round trip), so every backend returns the same numbers.
+    """
+    return json.dumps(run_task(panel, dates, symbols, Task.from_json(task)))
 
 
 def make_tasks(windows: pd.DataFrame, profiles: Mapping[str, Settings], batches: int) -> list[Task]:
@@ -220,8 +239,10 @@ def _start_worker(path: str) -> None:
     )
 
 
-def _pool_task(task: Task) -> Records:
-    return run_task(_worker_panel["panel"], _worker_panel["dates"], _worker_panel["symbols"], task)
+def _pool_task(task: str) -> str:
+    return run_task_json(
+        _worker_panel["panel"], _worker_panel["dates"], _worker_panel["symbols"], task
+    )
 
 
 def _local(
@@ -236,7 +257,8 @@ def _local(
             initializer=_start_worker,
             initargs=(str(path),),
         ) as pool:
-            yield from pool.map(_pool_task, tasks)
+            for text in pool.map(_pool_task, [task.to_json() for task in tasks]):
+                yield json.loads(text)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -290,10 +312,10 @@ def _ray(
         start_local_ray(settings, workers)
     try:
         panel_ref = ray.put(panel)
-        remote = ray.remote(run_task)
-        refs = [remote.remote(panel_ref, dates, symbols, task) for task in tasks]
+        remote = ray.remote(run_task_json)
+        refs = [remote.remote(panel_ref, dates, symbols, task.to_json()) for task in tasks]
         for ref in refs:
-            yield ray.get(ref)
+            yield json.loads(ray.get(ref))
     finally:
         if started:
             ray.shutdown()
