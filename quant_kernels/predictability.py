@@ -19,9 +19,14 @@ Conventions shared by every rolling kernel:
 
 - ``out[..., i]`` describes the window ending at ``i`` (inclusive), so it uses data up to ``i``
   only; ``out[..., i]`` is NaN while the window is incomplete and whenever the window holds a NaN.
-- Work per step is O(1) in the window length (Hurst: O(sum of block sizes), see
-  :func:`rolling_hurst_rs`), and the compiled loops never allocate: counts, ring buffers and the
-  output are allocated once per call by the Python entry point (or passed in as ``out``).
+- Work per step does not grow with the series and, except for Hurst, not with the window:
+  permutation entropy updates ``order!`` pattern counts (6 for order 3) and re-sums them; the
+  efficiency ratio and volatility slide their sums (amortised O(1), re-summed exactly now and
+  then); Hurst reuses blocks across windows (see :func:`rolling_hurst_rs`). The compiled loops
+  never allocate: counts, ring buffers and the output are allocated once per call by the Python
+  entry point (or passed in as ``out``).
+- 2-D panels run one row per task on numba's thread pool (``prange``); each thread has its own
+  workspace, indexed by ``get_thread_id()``, so results do not depend on the scheduling.
 - Inputs go through ``np.ascontiguousarray(x, dtype=np.float64)``; read-only arrays (pandas 3
   hands those out) are accepted without a copy.
 """
@@ -640,7 +645,7 @@ def _hurst_tables(
     if sizes.ndim != 1:
         raise ValueError("nvals must be a 1-D sequence of block sizes")
     sizes = np.ascontiguousarray(sizes, dtype=np.int64)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # sizes < 2 are skipped anyway
         log_n = np.log(sizes.astype(np.float64))
     log_ers = np.array([math.log(expected_rs(int(n))) if n >= 2 else 0.0 for n in sizes])
     return sizes, np.ascontiguousarray(log_n), np.ascontiguousarray(log_ers, dtype=np.float64)
