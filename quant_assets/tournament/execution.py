@@ -31,6 +31,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -231,6 +232,8 @@ _worker_panel: dict[str, Any] = {}
 
 
 def _start_worker(path: str) -> None:
+    # The pool already uses every core: numba's parallel kernels would oversubscribe them.
+    numba.set_num_threads(1)
     prices = pd.read_parquet(path)
     _worker_panel.update(
         panel=prices.to_numpy(dtype=np.float64),
@@ -280,6 +283,11 @@ def ray_init_options(settings: Settings, workers: int) -> dict[str, Any]:
     }
 
 
+def _ray_task(panel: np.ndarray, dates: list[str], symbols: list[str], task: str) -> str:
+    numba.set_num_threads(1)  # one Ray task per CPU already
+    return run_task_json(panel, dates, symbols, task)
+
+
 def start_local_ray(settings: Settings, workers: int) -> None:
     """Start a local Ray on 127.0.0.1 only, with no dashboard and temp files in the data folder.
 
@@ -312,7 +320,7 @@ def _ray(
         start_local_ray(settings, workers)
     try:
         panel_ref = ray.put(panel)
-        remote = ray.remote(run_task_json)
+        remote = ray.remote(_ray_task)
         refs = [remote.remote(panel_ref, dates, symbols, task.to_json()) for task in tasks]
         for ref in refs:
             yield json.loads(ray.get(ref))
