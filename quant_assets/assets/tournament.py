@@ -9,6 +9,7 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+from dagster_ray import LocalRay
 
 from quant_assets.assets.checks import contract_checks
 from quant_assets.assets.metadata import frame_metadata
@@ -27,7 +28,7 @@ from quant_assets.frames import closes_to_wide
 from quant_assets.provenance import settings_of
 from quant_assets.settings import Settings
 from quant_assets.tournament.charts import equity_curve_png, png_markdown
-from quant_assets.tournament.execution import execute
+from quant_assets.tournament.execution import execute, prepare_local_ray
 from quant_assets.tournament.reporting import leaderboard as score_strategies
 from quant_assets.tournament.reporting import simulate
 from quant_assets.tournament.walk_forward import plan_windows, validate_prices
@@ -94,11 +95,16 @@ def tournament_allocations(
     run_manifest: dict[str, Any],
     closes: pd.DataFrame,
     tournament_windows: pd.DataFrame,
+    ray_cluster: LocalRay,
 ) -> Iterator[dg.Output[pd.DataFrame]]:
     """Select and allocate in every window from its training data only, in parallel."""
     profiles = _run_profiles(run_manifest)
     base = next(iter(profiles.values()))
     prices = validate_prices(closes_to_wide(closes))
+    if base.executor == "ray" and base.ray_address is None:
+        prepare_local_ray(base)
+        ray_cluster.connect(context)  # dagster-ray's LocalRay; disconnected after the step
+        context.log.info("connected dagster-ray's LocalRay (127.0.0.1 only) for the tournament")
     output = execute(prices, tournament_windows, profiles, base)
     fallbacks = int((output.guard["engine_used"] != output.guard["engine"]).sum())
     hardened = int((output.guard["ridge"] > 0).sum())

@@ -269,12 +269,14 @@ def _local(
 # Ray -----------------------------------------------------------------------------------------
 
 
-def ray_init_options(settings: Settings, workers: int) -> dict[str, Any]:
-    """Arguments of ``ray.init`` for a local Ray: loopback only, no dashboard, temp in data."""
+def ray_init_options(settings: Settings, workers: int | None = None) -> dict[str, Any]:
+    """Arguments of ``ray.init`` for a local Ray: loopback only, no dashboard, temp in data.
+
+    ``workers`` defaults to ``settings.workers``, then to every core.
+    """
     temp = settings.data_root.resolve().parent / "ray"
-    temp.mkdir(parents=True, exist_ok=True)
     return {
-        "num_cpus": workers,
+        "num_cpus": workers or settings.workers or os.cpu_count() or 1,
         "include_dashboard": False,
         "_temp_dir": str(temp),
         "_node_ip_address": "127.0.0.1",
@@ -294,13 +296,23 @@ def start_local_ray(settings: Settings, workers: int) -> None:
     Ray binds the machine's network address unless ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``
     when it is imported; the setting is also applied here in case Ray was imported earlier.
     """
+    import ray
+
+    prepare_local_ray(settings)
+    ray.init(**ray_init_options(settings, workers))
+
+
+def prepare_local_ray(settings: Settings) -> None:
+    """Keep a local Ray on loopback and its temp files in the data folder (before ``ray.init``).
+
+    Used by :func:`start_local_ray` and before dagster-ray's ``LocalRay`` resource connects.
+    """
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    import ray
     from ray._private import ray_constants
 
     ray_constants.ENABLE_RAY_CLUSTER = False
-    ray.init(**ray_init_options(settings, workers))
+    (settings.data_root.resolve().parent / "ray").mkdir(parents=True, exist_ok=True)
 
 
 def _ray(

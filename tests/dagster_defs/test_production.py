@@ -116,3 +116,32 @@ def test_audit_warns_unless_strict(hydrated_root: Path, monkeypatch: pytest.Monk
     strict, strict_run = _run(hydrated_root, strict=True)
     assert _checks(strict)["universe_passes_audit"] is False
     assert not store.run_dir("closes", strict_run).exists()  # strict: blocked
+
+
+def test_production_on_ray_through_dagster_ray_matches_local(
+    hydrated_root: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """executor=ray connects dagster-ray's LocalRay resource; the leaderboard is identical."""
+    ray = pytest.importorskip("ray")
+    from dagster_ray import LocalRay
+
+    connections = []
+    real_connect = LocalRay.connect
+
+    def recorded_connect(self, context):
+        connections.append(self.ray_init_options)
+        return real_connect(self, context)
+
+    monkeypatch.setattr(LocalRay, "connect", recorded_connect)
+    local, local_id = _run(hydrated_root, executor="local")
+    assert local.success and not connections  # no Ray unless asked for
+    on_ray, ray_id = _run(hydrated_root, executor="ray", workers=2)
+    assert on_ray.success and len(connections) == 1
+    assert connections[0]["_node_ip_address"] == "127.0.0.1"
+    assert connections[0]["include_dashboard"] is False
+    assert not ray.is_initialized()  # disconnected after the step
+    store = LakehouseStore(hydrated_root)
+    pd.testing.assert_frame_equal(
+        store.read_frame(store.run_dir("leaderboard", ray_id)),
+        store.read_frame(store.run_dir("leaderboard", local_id)),
+    )
