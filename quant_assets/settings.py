@@ -158,7 +158,9 @@ class Settings(BaseSettings):
     cost_bps: float = Field(5.0, ge=0, description="Cost per unit turnover, in basis points.")
     drift: bool = Field(True, description="Let weights drift with prices between rebalances.")
     executor: ExecutorName = Field("local", description="Where windows run.")
-    workers: int | None = Field(None, ge=1, description="Processes for `local` (None: cores).")
+    workers: int | None = Field(
+        None, ge=1, description="Processes for `local`, CPUs of a local Ray (None: cores)."
+    )
     ray_address: str | None = Field(
         None, description="Existing Ray cluster address; None starts a local Ray on 127.0.0.1."
     )
