@@ -193,13 +193,20 @@ def _equality_step(cov: FloatArray, gradient: FloatArray, free: NDArray[np.intp]
     k = len(free)
     if k == 0:
         return np.zeros(0)
+    return _solve_budget_system(cov, free, -gradient[free], 0.0)
+
+
+def _solve_budget_system(
+    cov: FloatArray, free: NDArray[np.intp], target: FloatArray, budget: float
+) -> FloatArray:
+    """Solve ``S_FF x + eta 1 = target, sum(x) = budget`` for ``x`` (the free assets' KKT)."""
+    k = len(free)
     system = np.zeros((k + 1, k + 1))
     system[:k, :k] = cov[np.ix_(free, free)]
     system[:k, k] = 1.0
     system[k, :k] = 1.0
-    rhs = np.concatenate([-gradient[free], [0.0]])
-    step: FloatArray = np.linalg.solve(system, rhs)[:k]
-    return step
+    solution: FloatArray = np.linalg.solve(system, np.append(target, budget))[:k]
+    return solution
 
 
 def _most_violated_bound(
@@ -241,12 +248,8 @@ def _polish(
     if k == 0:
         return out
     bound = np.setdiff1d(np.arange(len(w)), free)
-    system = np.zeros((k + 1, k + 1))
-    system[:k, :k] = cov[np.ix_(free, free)]
-    system[:k, k] = 1.0
-    system[k, :k] = 1.0
-    rhs = np.concatenate([-(cov[np.ix_(free, bound)] @ out[bound] + c[free]), [1.0 - out.sum()]])
-    out[free] = np.linalg.solve(system, rhs)[:k]
+    target = -(cov[np.ix_(free, bound)] @ out[bound] + c[free])
+    out[free] = _solve_budget_system(cov, free, target, 1.0 - out.sum())
     return out
 
 
