@@ -2,7 +2,6 @@
 auto_sync sensor re-hydrates a symbol that was made stale, and so does ``backfill_stale``."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from lakehouse import LakehouseStore
 from quant_assets import QuantSDK
 from quant_assets.freshness import stale_symbols
 from quant_assets.hydration import BundledSource, hydrate_symbol
+from tests.processes import stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -58,12 +58,7 @@ def _daemon(tmp_path: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[by
     try:
         yield daemon
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait()
+        stop_process_group(daemon)
         log.close()
 
 

@@ -8,7 +8,6 @@ downloads a browser. Screenshots go to data/ui-screenshots/.
 import importlib.util
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import pytest
 
 from quant_assets.assets.tournament import TOURNAMENT_CODE_VERSION
 from tests.conftest import SMALL_SYMBOLS
+from tests.processes import stop_process_group
 
 pytestmark = pytest.mark.ui
 
@@ -109,20 +109,6 @@ def _location_loaded(url: str) -> bool:
     return any(e["name"] == LOCATION and e["loadStatus"] == "LOADED" for e in entries)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    try:  # children (webserver, daemon, code server) may outlive the `dagster dev` parent
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
 @pytest.fixture(scope="module")
 def dagster_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
     """A canary run on a temporary lakehouse, then `dagster dev` serving it on a free port."""
@@ -170,7 +156,7 @@ def dagster_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
         print(f"dagster dev ready at {url} in {time.monotonic() - started:.1f} s")
         yield DagsterUI(url=url, **result)
     finally:
-        _stop(dev)
+        stop_process_group(dev)
 
 
 @pytest.fixture(scope="module")
