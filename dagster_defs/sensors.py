@@ -37,13 +37,11 @@ from dagster_defs.jobs import hydrate
 from lakehouse import LakehouseStore
 from quant_assets import freshness
 from quant_assets.assets.partitions import symbol_partitions
-from quant_assets.instance import contiguous_ranges
+from quant_assets.instance import RANGE_END_TAG, RANGE_START_TAG, contiguous_ranges
 from quant_assets.settings import Settings
 
 AUTO_SYNC_TAG = "quant/auto_sync"
 SYMBOL_PARTITIONS = "symbols"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 MINIMUM_INTERVAL_SECONDS = 60
 LAUNCH_GRACE_SECONDS = 600
 """A sync request with no run after this long is forgotten (its runs were never launched)."""

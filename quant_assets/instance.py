@@ -8,6 +8,9 @@ import dagster as dg
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 DEFAULT_DAGSTER_HOME = Path("data/dagster_home")
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+"""Tags of a run over a range of partitions (see :func:`contiguous_ranges`)."""
 
 
 def dagster_home() -> Path:

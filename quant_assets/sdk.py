@@ -12,7 +12,12 @@ from lakehouse import LakehouseStore, new_run_id, validate_run_id, validate_symb
 from lakehouse.catalog import query as catalog_query
 from quant_assets import freshness
 from quant_assets.hydration import make_source
-from quant_assets.instance import contiguous_ranges, dagster_instance
+from quant_assets.instance import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    contiguous_ranges,
+    dagster_instance,
+)
 from quant_assets.loading import load_closes
 from quant_assets.provenance import write_run_request
 from quant_assets.settings import PROFILES, Settings, get_settings
@@ -20,8 +25,6 @@ from quant_assets.tournament import TournamentResult, run_tournament
 
 logger = logging.getLogger(__name__)
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 RUN_LOGGING = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 """Runs launched by the SDK print Dagster's INFO events (the run is in the UI in full)."""
 MARKET_DATA_KEY = dg.AssetKey("market_data")
