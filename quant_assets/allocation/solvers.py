@@ -153,39 +153,19 @@ def _primal_dual_active_set(cov: FloatArray, c: FloatArray, cap: float) -> Float
     at_upper = np.zeros(n, dtype=bool)
     for _ in range(MAX_GUESSES):
         free = np.flatnonzero(~(at_lower | at_upper))
-        w = _polish(cov, c, np.zeros(n), free, at_upper, cap)
-        gradient = cov @ w + c
-        lam = float(gradient[free].mean()) if len(free) else float("nan")
-        next_lower = np.where(at_lower, gradient - lam >= 0.0, w < 0.0)
-        next_upper = np.where(at_upper, lam - gradient >= 0.0, w > cap)
         if not len(free):
             return None
+        w = _polish(cov, c, np.zeros(n), free, at_upper, cap)
+        gradient = cov @ w + c
+        lam = float(gradient[free].mean())
+        next_lower = np.where(at_lower, gradient - lam >= 0.0, w < 0.0)
+        next_upper = np.where(at_upper, lam - gradient >= 0.0, w > cap)
         if (next_lower == at_lower).all() and (next_upper == at_upper).all():
-            scale = max(1.0, float(np.abs(gradient).max()))
-            if _is_kkt_point(w, gradient, lam, at_lower, at_upper, cap, scale):
-                return w
-            return None
+            feasible = bool((w >= 0.0).all() and (w <= cap).all())
+            optimal = _most_violated_bound(gradient, free, at_lower, at_upper) is None
+            return w if feasible and optimal else None
         at_lower, at_upper = next_lower & ~next_upper, next_upper
     return None
-
-
-def _is_kkt_point(
-    w: FloatArray,
-    gradient: FloatArray,
-    lam: float,
-    at_lower: NDArray[np.bool_],
-    at_upper: NDArray[np.bool_],
-    cap: float,
-    scale: float,
-) -> bool:
-    """Feasible, with non-negative bound multipliers (stationarity holds by construction)."""
-    tolerance = MULTIPLIER_TOLERANCE * scale
-    return bool(
-        (w >= 0.0).all()
-        and (w <= cap).all()
-        and (gradient[at_lower] - lam >= -tolerance).all()
-        and (lam - gradient[at_upper] >= -tolerance).all()
-    )
 
 
 def _equality_step(cov: FloatArray, gradient: FloatArray, free: NDArray[np.intp]) -> FloatArray:

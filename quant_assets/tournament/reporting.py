@@ -155,7 +155,8 @@ def leaderboard(
             name = strategy_name(profile, engine)
             if name not in returns:
                 continue
-            r = returns[name].dropna().to_numpy()
+            daily = returns[name].dropna()
+            r = daily.to_numpy()
             mine = window_results[
                 (window_results["profile"] == profile) & (window_results["engine"] == engine)
             ]
@@ -168,8 +169,8 @@ def leaderboard(
                     "cost_drag": float(mine["cost"].sum() / (len(r) / TRADING_DAYS)),
                     "vetoes": int(mine["vetoes"].sum()),
                     "days": len(r),
-                    "first_date": returns[name].dropna().index.min(),
-                    "last_date": returns[name].dropna().index.max(),
+                    "first_date": daily.index.min(),
+                    "last_date": daily.index.max(),
                 }
             )
     board = pd.DataFrame(rows)
