@@ -116,7 +116,7 @@ def allocate_window(
     train_end = str(pd.Timestamp(window["train_end"]).date())
     key = {"window": int(window["window"]), "train_end": train_end, "profile": profile}
     guard = SolverGuard(settings)
-    records: Records = {"weights": [], "guard": [], "vetoes": []}
+    records = _no_records()
     for engine in settings.engines:
         held = selected if get_engine(engine).uses_selection else eligible
         allocation = guard.allocate_values(engine, returns[:, held], list(symbols[held]))
@@ -147,12 +147,8 @@ def run_task(panel: np.ndarray, dates: list[str], symbols: list[str], task: Task
     """Run one task on a prices panel given as plain arrays (the unit every backend runs)."""
     prices = pd.DataFrame(panel, index=pd.DatetimeIndex(dates, name="date"), columns=symbols)
     settings = Settings.model_validate(task.settings)
-    merged: Records = {"weights": [], "guard": [], "vetoes": []}
     with use_settings(settings):
-        for window in task.windows:
-            for name, rows in allocate_window(prices, window, settings, task.profile).items():
-                merged[name] += rows
-    return merged
+        return _merged(allocate_window(prices, w, settings, task.profile) for w in task.windows)
 
 
 def run_task_json(panel: np.ndarray, dates: list[str], symbols: list[str], task: str) -> str:
@@ -197,16 +193,31 @@ def execute(
         results = _local(prices, tasks, workers, _scratch_folder(base))
     else:
         results = _ray(panel, dates, symbols, tasks, base, workers)
-    merged: Records = {"weights": [], "guard": [], "vetoes": []}
-    for done, records in enumerate(results, start=1):
-        for name, rows in records.items():
-            merged[name] += rows
-        logger.info("tournament: %d/%d tasks done", done, len(tasks))
+    merged = _merged(_logged_progress(results, len(tasks)))
     return ExecutionOutput(
         weights=_frame(merged["weights"], WEIGHT_COLUMNS),
         guard=_frame(merged["guard"], GUARD_COLUMNS),
         vetoes=_frame(merged["vetoes"], VETO_COLUMNS),
     )
+
+
+def _no_records() -> Records:
+    return {"weights": [], "guard": [], "vetoes": []}
+
+
+def _merged(parts: Iterable[Records]) -> Records:
+    """Concatenate record tables, in order."""
+    merged = _no_records()
+    for records in parts:
+        for name, rows in records.items():
+            merged[name] += rows
+    return merged
+
+
+def _logged_progress(results: Iterable[Records], total: int) -> Iterator[Records]:
+    for done, records in enumerate(results, start=1):
+        logger.info("tournament: %d/%d tasks done", done, total)
+        yield records
 
 
 def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame:
