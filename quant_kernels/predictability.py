@@ -87,7 +87,7 @@ _void = types.void
 # --------------------------------------------------------------------------------------------
 
 
-@njit([_i8(x, _i8, _i8, _i8) for x in (_F1R,)], cache=True, nogil=True)
+@njit([_i8(_F1R, _i8, _i8, _i8)], cache=True, nogil=True)
 def _pattern_code(x: FloatArray, start: int, order: int, delay: int) -> int:
     """Ordinal pattern of ``x[start :: delay][:order]`` as an integer in ``[0, order!)``.
 
@@ -119,7 +119,7 @@ def _pattern_code(x: FloatArray, start: int, order: int, delay: int) -> int:
     return code
 
 
-@njit([_i8(x, _i8, _i8) for x in (_F1R,)], cache=True, nogil=True)
+@njit([_i8(_F1R, _i8, _i8)], cache=True, nogil=True)
 def _pattern_code3(x: FloatArray, start: int, delay: int) -> int:
     """:func:`_pattern_code` for order 3 (the rolling kernel's specialised loop uses it)."""
     a = x[start]
@@ -142,7 +142,7 @@ def _entropy_from_counts(
 
 
 @njit(
-    [_f8(x, _i8, _i8, _F1, _f8, _b1, _I1) for x in (_F1R,)],
+    [_f8(_F1R, _i8, _i8, _F1, _f8, _b1, _I1)],
     cache=True,
     nogil=True,
 )
@@ -166,7 +166,7 @@ def _perm_entropy_kernel(
 
 
 @njit(
-    [_void(x, _i8, _i8, _i8, _F1, _f8, _b1, _I1, _F1) for x in (_F1R,)],
+    [_void(_F1R, _i8, _i8, _i8, _F1, _f8, _b1, _I1, _F1)],
     cache=True,
     nogil=True,
 )
@@ -223,7 +223,7 @@ def _rolling_pe_row(
 
 
 @njit(
-    [_void(x, _i8, _i8, _i8, _F1, _f8, _b1, _I2, _F2) for x in (_F2R,)],
+    [_void(_F2R, _i8, _i8, _i8, _F1, _f8, _b1, _I2, _F2)],
     cache=True,
     parallel=True,
 )
@@ -381,7 +381,7 @@ def rolling_permutation_entropy(
 # --------------------------------------------------------------------------------------------
 
 
-@njit([_f8(x, _i8, _i8, _b1) for x in (_F1R,)], cache=True, nogil=True)
+@njit([_f8(_F1R, _i8, _i8, _b1)], cache=True, nogil=True)
 def _block_rs(x: FloatArray, start: int, n: int, unbiased: bool) -> float:
     """R/S of ``x[start : start + n]``, or -1.0 for a block to skip (flat, see HURST_FLAT_RTOL).
 
@@ -449,7 +449,7 @@ def _hurst_fit(log_n: FloatArray, ys: FloatArray, corrected: bool) -> float:
 
 
 @njit(
-    [_f8(x, _I1, _F1, _F1, _b1, _b1, _F1) for x in (_F1R,)],
+    [_f8(_F1R, _I1, _F1, _F1, _b1, _b1, _F1)],
     cache=True,
     nogil=True,
 )
@@ -485,7 +485,7 @@ def _hurst_kernel(
 
 
 @njit(
-    [_void(x, _i8, _I1, _F1, _F1, _b1, _b1, _F2, _F1, _F1) for x in (_F1R,)],
+    [_void(_F1R, _i8, _I1, _F1, _F1, _b1, _b1, _F2, _F1, _F1)],
     cache=True,
     nogil=True,
 )
@@ -554,7 +554,7 @@ def _rolling_hurst_row(
 
 
 @njit(
-    [_void(x, _i8, _I1, _F1, _F1, _b1, _b1, _F3, _F2, _F2) for x in (_F2R,)],
+    [_void(_F2R, _i8, _I1, _F1, _F1, _b1, _b1, _F3, _F2, _F2)],
     cache=True,
     parallel=True,
 )
@@ -782,7 +782,7 @@ _REANCHOR_RATIO = 1.0 / 16.0
 """Sliding sums are recomputed exactly once they fall below this fraction of their peak."""
 
 
-@njit([_void(x, _i8, _F1) for x in (_F1R,)], cache=True, nogil=True)
+@njit([_void(_F1R, _i8, _F1)], cache=True, nogil=True)
 def _efficiency_ratio_row(x: FloatArray, window: int, out: FloatArray) -> None:
     """Kaufman efficiency ratio of one series into ``out``.
 
@@ -820,14 +820,14 @@ def _efficiency_ratio_row(x: FloatArray, window: int, out: FloatArray) -> None:
         out[i] = min(net / path, 1.0) if path > 0.0 and net > 0.0 else 0.0
 
 
-@njit([_void(x, _i8, _F2) for x in (_F2R,)], cache=True, parallel=True)
+@njit([_void(_F2R, _i8, _F2)], cache=True, parallel=True)
 def _efficiency_ratio_panel(x: FloatArray, window: int, out: FloatArray) -> None:
     """Rows of ``x`` in parallel."""
     for row in prange(x.shape[0]):
         _efficiency_ratio_row(x[row], window, out[row])
 
 
-@njit([_void(x, _i8, _i8, _F1) for x in (_F1R,)], cache=True, nogil=True)
+@njit([_void(_F1R, _i8, _i8, _F1)], cache=True, nogil=True)
 def _volatility_row(x: FloatArray, window: int, ddof: int, out: FloatArray) -> None:
     """Rolling standard deviation of one series into ``out``.
 
@@ -876,7 +876,7 @@ def _volatility_row(x: FloatArray, window: int, ddof: int, out: FloatArray) -> N
         out[i] = math.sqrt(m2 / (window - ddof))
 
 
-@njit([_void(x, _i8, _i8, _F2) for x in (_F2R,)], cache=True, parallel=True)
+@njit([_void(_F2R, _i8, _i8, _F2)], cache=True, parallel=True)
 def _volatility_panel(x: FloatArray, window: int, ddof: int, out: FloatArray) -> None:
     """Rows of ``x`` in parallel."""
     for row in prange(x.shape[0]):
