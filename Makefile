@@ -43,7 +43,7 @@ prune: install  ## keep only the KEEP newest runs (default 30) in the lakehouse 
 	$(BIN)/quant prune --keep-last $(KEEP)
 
 dev: install  ## start the Dagster UI on http://127.0.0.1:$(PORT)
-	$(BIN)/python -c "from quant_assets.instance import dagster_home; dagster_home()"
+	$(BIN)/python -c "from dagster_defs.instance import dagster_home; dagster_home()"
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
 sql: install  ## run a DuckDB query over every asset: make sql Q="SELECT ..."

@@ -18,8 +18,12 @@ from quant_assets.assets import (
 from quant_assets.settings import Settings
 
 
-def build_definitions(settings: Settings | None = None) -> dg.Definitions:
-    """Merge the pillars' definitions with jobs and with resources rooted per ``settings``."""
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Merge the pillars' definitions with jobs, automation and resources built from ``settings``.
+
+    The caller's settings reach every asset through the resources (``base_settings``,
+    ``lakehouse``), the sensor and the schedule; nothing below reads the environment.
+    """
     return dg.Definitions.merge(
         hydration.defs,
         discovery.defs,
@@ -37,5 +41,5 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """The code location Dagster loads (settings from the environment, read at load time)."""
-    return build_definitions()
+    """The code location ``dagster dev`` loads: its caller's ``QUANT_*`` environment, read once."""
+    return build_definitions(Settings.from_environment())

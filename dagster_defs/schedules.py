@@ -5,8 +5,8 @@ In Dagster 1.13 a schedule returns run requests or a skip reason only (the daemo
 through ``context.instance.add_dynamic_partitions`` (idempotent), before returning the request.
 The run id is derived from the scheduled tick time (``YYYYMMDD-HHMMSS`` plus a hash of it), so a
 retried tick reuses the same run id and run key and never starts a second run. Like
-``QuantSDK.new_run`` it records the run request (profile ``settings.profile``, no overrides)
-beside the run's assets, which the ``run_manifest`` asset turns into the run's settings.
+``QuantSDK.new_run`` it records the run request (the code location's settings, frozen) beside
+the run's assets, which the ``run_manifest`` asset turns into the run's settings.
 
 It is STOPPED by default; turn it on in the UI or with ``dagster schedule start daily_production``.
 """
@@ -18,13 +18,13 @@ import dagster as dg
 
 from dagster_defs.jobs import production
 from lakehouse import LakehouseStore, validate_run_id
+from lakehouse.store import RUN_ID_PARTITIONS
 from quant_assets.provenance import read_run_request, write_run_request
 from quant_assets.settings import Settings
 
 CRON = "0 6 * * *"
 """06:00 UTC every day."""
 SCHEDULE_TAG = "quant/schedule"
-RUN_ID_PARTITIONS = "run_id"
 
 
 def scheduled_run_id(tick: datetime) -> str:
@@ -42,7 +42,7 @@ def evaluate_daily_production(
     run_id = scheduled_run_id(tick)
     store = LakehouseStore(settings.data_root.resolve())
     if read_run_request(store, run_id) is None:
-        write_run_request(store, run_id, settings.profile, {})
+        write_run_request(store, run_id, settings, settings.profile, {})
     context.instance.add_dynamic_partitions(RUN_ID_PARTITIONS, [run_id])
     return dg.RunRequest(
         run_key=run_id,
@@ -51,9 +51,8 @@ def evaluate_daily_production(
     )
 
 
-def build_daily_production(settings: Settings | None = None) -> dg.ScheduleDefinition:
+def build_daily_production(settings: Settings) -> dg.ScheduleDefinition:
     """The ``daily_production`` schedule for ``settings`` (STOPPED by default)."""
-    settings = settings or Settings()
 
     @dg.schedule(
         name="daily_production",

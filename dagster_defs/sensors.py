@@ -27,27 +27,23 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
-from dagster._core.execution.backfill import (
-    BULK_ACTION_TERMINAL_STATUSES,
-    BulkActionsFilter,
-    BulkActionStatus,
-)
 
+from dagster_defs.backfills import unfinished_backfills
+from dagster_defs.instance import RANGE_END_TAG, RANGE_START_TAG, contiguous_ranges
 from dagster_defs.jobs import hydrate
 from lakehouse import LakehouseStore
+from lakehouse.store import SYMBOL_PARTITIONS
 from quant_assets import freshness
+from quant_assets.assets.hydration import hydration_run_config
 from quant_assets.assets.partitions import symbol_partitions
-from quant_assets.instance import RANGE_END_TAG, RANGE_START_TAG, contiguous_ranges
 from quant_assets.settings import Settings
 
 AUTO_SYNC_TAG = "quant/auto_sync"
-SYMBOL_PARTITIONS = "symbols"
 MINIMUM_INTERVAL_SECONDS = 60
 LAUNCH_GRACE_SECONDS = 600
 """A sync request with no run after this long is forgotten (its runs were never launched)."""
 RETRY_AFTER_SECONDS = 3600
 """A sync request whose runs failed blocks its symbols this long before they are retried."""
-MARKET_DATA_KEY = dg.AssetKey("market_data")
 FAILED_STATUSES = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 FINISHED_STATUSES = (dg.DagsterRunStatus.SUCCESS, *FAILED_STATUSES)
 
@@ -57,18 +53,6 @@ def load_cursor(cursor: str | None) -> dict[str, Any]:
     state: dict[str, Any] = json.loads(cursor) if cursor else {}
     state.setdefault("requests", {})
     return state
-
-
-def unfinished_backfills(instance: dg.DagsterInstance) -> dict[str, set[str]]:
-    """Symbols of ``market_data`` targeted by each unfinished backfill, by backfill id."""
-    unfinished = [s for s in BulkActionStatus if s not in BULK_ACTION_TERMINAL_STATUSES]
-    targeted: dict[str, set[str]] = {}
-    for backfill in instance.get_backfills(filters=BulkActionsFilter(statuses=unfinished)):
-        data = backfill.asset_backfill_data
-        if data is not None and MARKET_DATA_KEY in data.target_subset.asset_keys:
-            subset = data.target_subset.get_partitions_subset(MARKET_DATA_KEY)
-            targeted[backfill.backfill_id] = set(subset.get_partition_keys())
-    return targeted
 
 
 def _request_state(
@@ -120,11 +104,11 @@ def evaluate_auto_sync(
     known_set = set(known)
     unregistered = [s for s in todo if s not in known_set]
     request_id = _request_id(todo, now)
-    config = {"source": settings.source, "source_path": str(settings.source_path or "")}
+    run_config = hydration_run_config(settings)
     run_requests = [
         dg.RunRequest(
             run_key=f"{request_id}-{index}",
-            run_config={"ops": {"market_data": {"config": config}}},
+            run_config=run_config,
             tags={RANGE_START_TAG: first, RANGE_END_TAG: last, AUTO_SYNC_TAG: request_id},
         )
         for index, (first, last) in enumerate(contiguous_ranges(todo, known + unregistered))
@@ -177,9 +161,8 @@ def _few(symbols: list[str], limit: int = 5) -> str:
     return ", ".join(symbols[:limit]) + (" ..." if len(symbols) > limit else "")
 
 
-def build_auto_sync(settings: Settings | None = None) -> dg.SensorDefinition:
+def build_auto_sync(settings: Settings) -> dg.SensorDefinition:
     """The ``auto_sync`` sensor for ``settings`` (RUNNING by default iff ``auto_sync``)."""
-    settings = settings or Settings()
 
     @dg.sensor(
         name="auto_sync",

@@ -16,7 +16,7 @@ import pandas as pd
 from lakehouse.store import ASSET_NAME_PATTERN, PARQUET_FILE, LakehouseStore
 
 
-def asset_views(root: str | Path | None = None) -> dict[str, str]:
+def asset_views(root: str | Path) -> dict[str, str]:
     """Map each asset that has Parquet partitions to the glob of its files."""
     store = LakehouseStore(root)
     views: dict[str, str] = {}
@@ -29,7 +29,7 @@ def asset_views(root: str | Path | None = None) -> dict[str, str]:
     return views
 
 
-def open_catalog(root: str | Path | None = None) -> duckdb.DuckDBPyConnection:
+def open_catalog(root: str | Path) -> duckdb.DuckDBPyConnection:
     """Open an in-memory DuckDB connection with one view per stored asset."""
     con = duckdb.connect(":memory:")
     for name, glob in asset_views(root).items():
@@ -38,9 +38,7 @@ def open_catalog(root: str | Path | None = None) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def query(
-    sql: str, params: list[Any] | None = None, root: str | Path | None = None
-) -> pd.DataFrame:
+def query(sql: str, params: list[Any] | None = None, *, root: str | Path) -> pd.DataFrame:
     """Run ``sql`` (with bound ``params``) against the catalog and return a DataFrame."""
     with open_catalog(root) as con:
         return con.execute(sql, params or []).df()

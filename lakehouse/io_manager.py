@@ -13,10 +13,14 @@ import pandas as pd
 from pydantic import Field
 
 from lakehouse.hashing import get_df_hash
-from lakehouse.store import JSON_FILE, PARQUET_FILE, LakehouseStore
-
-PARTITION_FOLDER_KEYS = {"run_id": "run_id", "symbols": "symbol"}
-"""Dynamic partitions definition name -> hive key of its folders."""
+from lakehouse.store import (
+    JSON_FILE,
+    PARQUET_FILE,
+    PARTITION_FOLDER_KEYS,
+    RUN_ID_PARTITIONS,
+    SYMBOL_PARTITIONS,
+    LakehouseStore,
+)
 
 
 class LakehouseIOManager(dg.ConfigurableIOManager):
@@ -39,9 +43,9 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         partitions_def = context.asset_partitions_def
         partition_key = context.asset_partition_key
         definition_name = getattr(partitions_def, "name", None)
-        if definition_name == "run_id":
+        if definition_name == RUN_ID_PARTITIONS:
             return self.store.run_dir(name, partition_key)
-        if definition_name == "symbols":
+        if definition_name == SYMBOL_PARTITIONS:
             return self.store.symbol_dir(partition_key, asset=name)
         raise ValueError(
             f"asset {asset_key.to_user_string()} uses partitions {definition_name!r}; "

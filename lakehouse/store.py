@@ -1,6 +1,6 @@
 """The lakehouse store: a folder of hive-partitioned Parquet files and JSON documents.
 
-Layout (``root`` is configurable, default ``data/lakehouse``)::
+Layout (``root`` is the caller's ``settings.data_root``)::
 
     <root>/<asset>/run_id=<id>/part-0.parquet     run-scoped frames
     <root>/<asset>/run_id=<id>/document.json      run-scoped documents
@@ -28,13 +28,13 @@ PARQUET_FILE = "part-0.parquet"
 JSON_FILE = "document.json"
 MARKET_DATA = "market_data"
 ASSET_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
-DEFAULT_ROOT = Path("data/lakehouse")
-ROOT_ENV_VAR = "QUANT_DATA_ROOT"
-
-
-def default_root() -> Path:
-    """Return the lakehouse root: ``$QUANT_DATA_ROOT`` or ``data/lakehouse``."""
-    return Path(os.environ.get(ROOT_ENV_VAR, DEFAULT_ROOT))
+RUN_ID_PARTITIONS = "run_id"
+"""Name of the Dagster partitions of run-scoped assets (one per run id); also their folder key."""
+SYMBOL_PARTITIONS = "symbols"
+"""Name of the Dagster partitions of ``market_data`` (one per symbol)."""
+RUN_ID_FOLDER_KEY = "run_id"
+PARTITION_FOLDER_KEYS = {RUN_ID_PARTITIONS: RUN_ID_FOLDER_KEY, SYMBOL_PARTITIONS: "symbol"}
+"""Partitions name -> hive key of its folders (``run_id=<id>``, ``symbol=<SYM>``)."""
 
 
 def validate_asset_name(name: str) -> str:
@@ -47,8 +47,8 @@ def validate_asset_name(name: str) -> str:
 class LakehouseStore:
     """Reads and writes the lakehouse's Parquet frames and JSON documents under ``root``."""
 
-    def __init__(self, root: str | Path | None = None) -> None:
-        self.root = Path(root) if root is not None else default_root()
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
 
     # Paths ----------------------------------------------------------------------------------
 
@@ -109,7 +109,9 @@ class LakehouseStore:
         if self.root.exists():
             for asset_dir in self.root.iterdir():
                 if asset_dir.is_dir():
-                    found.update(_partition_values(asset_dir, "run_id"))
+                    found.update(
+                        _partition_values(asset_dir, PARTITION_FOLDER_KEYS[RUN_ID_PARTITIONS])
+                    )
         return sorted(found)
 
     def delete_run(self, run_id: str) -> list[Path]:

@@ -20,6 +20,11 @@ MAX_DAILY_SIMPLE_RETURN = 10.0
 WEIGHT_SUM_TOLERANCE = 1e-9
 
 
+def column_names(contract: type[pa.DataFrameModel]) -> tuple[str, ...]:
+    """The columns of ``contract``, in order: the one list a pillar builds its frame with."""
+    return tuple(contract.to_schema().columns)
+
+
 class MarketDataContract(pa.DataFrameModel):
     """One hydrated symbol's daily bars."""
 

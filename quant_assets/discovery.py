@@ -2,17 +2,10 @@
 
 import pandas as pd
 
+from quant_assets.contracts import UniverseContract, column_names
 from quant_assets.settings import Settings
 
-UNIVERSE_COLUMNS = (
-    "symbol",
-    "first_date",
-    "last_date",
-    "observations",
-    "missing_fraction",
-    "eligible",
-    "reason",
-)
+UNIVERSE_COLUMNS = column_names(UniverseContract)
 
 
 def discover_universe(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:

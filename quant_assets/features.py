@@ -7,20 +7,13 @@ Every feature at date ``t`` uses closes up to ``t`` only. Symbols are processed 
 import numpy as np
 import pandas as pd
 
+from quant_assets.calendar import TRADING_DAYS_PER_YEAR
+from quant_assets.contracts import FeaturesContract, column_names
 from quant_assets.settings import Settings
 from quant_kernels.predictability import rolling_hurst_rs, rolling_permutation_entropy
 
-TRADING_DAYS_PER_YEAR = 252
 FEATURE_CHUNK_SYMBOLS = 256
-FEATURE_COLUMNS = (
-    "date",
-    "symbol",
-    "log_return",
-    "volatility",
-    "momentum",
-    "perm_entropy",
-    "hurst",
-)
+FEATURE_COLUMNS = column_names(FeaturesContract)
 
 
 def compute_features(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:

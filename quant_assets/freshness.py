@@ -91,7 +91,7 @@ def source_for(settings: Settings, store: LakehouseStore) -> MarketDataSource:
 
 def stale_symbols(
     store: LakehouseStore | str | Path,
-    source: MarketDataSource | Settings | None = None,
+    source: MarketDataSource | Settings,
 ) -> pd.DataFrame:
     """Compare the lakehouse with what ``source`` can provide, symbol by symbol.
 
@@ -99,8 +99,8 @@ def stale_symbols(
     ----------
     store : LakehouseStore, str or Path
         The lakehouse (or its root).
-    source : MarketDataSource or Settings, optional
-        The source, or settings naming it; default the settings from the environment.
+    source : MarketDataSource or Settings
+        The source, or settings naming it.
 
     Returns
     -------
@@ -109,8 +109,8 @@ def stale_symbols(
         (``stale``, ``new``, ``fresh`` or ``vanished``), sorted by symbol.
     """
     store = store if isinstance(store, LakehouseStore) else LakehouseStore(store)
-    if source is None or isinstance(source, Settings):
-        source = source_for(source or Settings(), store)
+    if isinstance(source, Settings):
+        source = source_for(source, store)
     stored = stored_last_dates(store)
     offered = source_last_dates(source)
     available = pd.DataFrame(

@@ -1,4 +1,4 @@
-"""Loading: the lakehouse -> pipeline boundary, as a Dagster resource the run assets read through.
+"""Loading: the lakehouse -> pipeline boundary (the run assets read it through a resource).
 
 Loading never fetches from a source; it only reads what hydration stored.
 """
@@ -6,11 +6,9 @@ Loading never fetches from a source; it only reads what hydration stored.
 from datetime import date
 from pathlib import Path
 
-import dagster as dg
 import pandas as pd
-from pydantic import Field
 
-from lakehouse import LakehouseStore, validate_symbol
+from lakehouse import validate_symbol
 from lakehouse.catalog import open_catalog
 from lakehouse.store import MARKET_DATA
 
@@ -56,20 +54,3 @@ def load_closes(
     wide.index = pd.DatetimeIndex(wide.index, name="date").astype("datetime64[ns]")
     wide.columns = pd.Index([str(c) for c in wide.columns], name="symbol")
     return wide[sorted(wide.columns)].astype("float64")
-
-
-class LakehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Read access to the lakehouse for the run assets (market data and run documents)."""
-
-    root: str = Field(description="Root folder of the lakehouse.")
-
-    @property
-    def store(self) -> LakehouseStore:
-        """The store under :attr:`root`."""
-        return LakehouseStore(self.root)
-
-    def closes(
-        self, symbols: list[str] | None = None, start: date | None = None, end: date | None = None
-    ) -> pd.DataFrame:
-        """Wide stored closes; see :func:`load_closes`."""
-        return load_closes(self.root, symbols, start, end)

@@ -34,14 +34,19 @@ FILE_HASH_CHUNK = 1 << 20
 
 
 def write_run_request(
-    store: LakehouseStore, run_id: str, profile: str, overrides: dict[str, Any]
+    store: LakehouseStore, run_id: str, base: Settings, profile: str, overrides: dict[str, Any]
 ) -> dict[str, Any]:
-    """Record how ``run_id`` must be run; validate the settings it implies first."""
-    Settings.for_profile(profile, **overrides)
+    """Record how ``run_id`` must be run: the profile, the overrides and the settings they give.
+
+    The settings are ``base`` with the profile and the overrides applied, validated and frozen
+    here, so whoever materializes the run later (the SDK, the UI, a daemon) uses exactly them.
+    """
+    settings = base.with_profile(profile, **overrides)
     request = {
         "run_id": validate_run_id(run_id),
         "profile": profile,
         "overrides": overrides,
+        "settings": settings.snapshot(),
         "requested_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     store.write_document(request, store.run_dir(RUN_REQUESTS, run_id))
@@ -57,11 +62,16 @@ def read_run_request(store: LakehouseStore, run_id: str) -> dict[str, Any] | Non
     return request
 
 
-def settings_for_request(request: dict[str, Any] | None) -> Settings:
-    """The settings a run request implies (environment defaults without one)."""
+def settings_for_request(request: dict[str, Any] | None, base: Settings) -> Settings:
+    """The settings a run request froze; ``base`` (the code location's) for a run without one.
+
+    A run id registered by hand in the UI has no request: it runs with ``base``.
+    """
     if request is None:
-        return Settings()
-    return Settings.for_profile(request["profile"], **request.get("overrides", {}))
+        return base
+    if "settings" in request:
+        return Settings.model_validate(request["settings"])
+    return base.with_profile(request["profile"], **request.get("overrides", {}))
 
 
 def settings_of(manifest: dict[str, Any]) -> Settings:

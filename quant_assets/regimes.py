@@ -9,9 +9,9 @@ cumulative market log level is above its ``regime_trend_window`` moving average.
 import numpy as np
 import pandas as pd
 
+from quant_assets.calendar import TRADING_DAYS_PER_YEAR
 from quant_assets.settings import Settings
 
-TRADING_DAYS_PER_YEAR = 252
 REGIME_LABELS = ("bull", "bear", "volatile_bull", "volatile_bear", "unknown")
 """``bull``/``bear``: normal volatility, up/down trend; ``volatile_*``: high volatility;
 ``unknown``: not enough history yet."""

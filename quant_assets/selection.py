@@ -9,11 +9,12 @@ the ``top_n`` best scores (ties broken by symbol); ``all`` holds every symbol wi
 import numpy as np
 import pandas as pd
 
+from quant_assets.contracts import SelectionsContract, column_names
 from quant_assets.features import compute_features, latest_features
 from quant_assets.regimes import VOLATILE_REGIMES, current_regime, label_regimes
 from quant_assets.settings import Settings
 
-SELECTION_COLUMNS = ("symbol", "score", "selected", "rank", "reason", "regime")
+SELECTION_COLUMNS = column_names(SelectionsContract)
 
 
 def score_symbols(latest: pd.DataFrame, regime: str, settings: Settings) -> pd.DataFrame:

@@ -1,27 +1,25 @@
-"""Platform settings: one validated pydantic model, named profiles, and the active-settings context.
+"""Platform settings: one validated pydantic model and the named profiles.
 
-Settings come from, in increasing priority: field defaults, ``QUANT_*`` environment variables,
-the named profile (``canary``, ``production``, ...), and explicit overrides passed to
-:meth:`Settings.for_profile` or :meth:`Settings.clone`.
+Settings come from, in increasing priority: field defaults (the ``canary`` profile's values),
+``QUANT_*`` environment variables, the named profile (``canary``, ``production``), and explicit
+overrides passed to :meth:`Settings.with_profile` or :meth:`Settings.clone`.
 
-The active settings live in a :class:`contextvars.ContextVar`, so threads and asyncio tasks
-each see their own; workers (processes, Ray tasks) receive them explicitly and re-enter them
-with :func:`use_settings`. Nothing reads a module-level global after import.
+The environment is read in ONE place, :meth:`Settings.from_environment`, and only the callers
+at the edge call it (the ``quant`` command line, ``QuantSDK()`` built without settings, the
+code location Dagster loads). ``Settings()`` and everything inside the pipeline never read it:
+settings travel explicitly, through run config and resources to assets, and as JSON to workers.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-from collections.abc import Iterator
-from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 SourceName = Literal["bundled", "synthetic", "files", "yfinance"]
 ExecutorName = Literal["serial", "local", "ray"]
@@ -29,7 +27,7 @@ CovarianceName = Literal["sample", "ledoit_wolf"]
 SelectionName = Literal["top_n", "all"]
 WindowMode = Literal["rolling", "expanding"]
 
-ENGINE_NAMES: tuple[str, ...] = (
+EngineName = Literal[
     "equal_weight",
     "inverse_volatility",
     "min_variance",
@@ -37,36 +35,35 @@ ENGINE_NAMES: tuple[str, ...] = (
     "risk_parity",
     "hrp",
     "market",
-)
-"""Every allocation engine the platform knows, by the name settings use."""
+]
+"""Every allocation engine the platform knows, by the name settings use; each engine in
+:mod:`quant_assets.allocation.engines` declares one of these as its ``name``."""
+ENGINE_NAMES: tuple[EngineName, ...] = get_args(EngineName)
 
-PROFILES: dict[str, dict[str, Any]] = {
-    "canary": {
-        "start_date": date(2016, 1, 1),
-        "train": 252,
-        "test": 63,
-        "step": 63,
-        "top_n": 8,
-        "engines": ["equal_weight", "inverse_volatility", "min_variance", "market"],
-    },
-    "production": {
-        "start_date": None,
-        "train": 504,
-        "test": 21,
-        "step": 21,
-        "top_n": 10,
-        "engines": list(ENGINE_NAMES),
-    },
+CANARY_ENGINES: tuple[EngineName, ...] = (
+    "equal_weight",
+    "inverse_volatility",
+    "min_variance",
+    "market",
+)
+"""The engines of the default (``canary``) settings: the fast ones and the baseline."""
+PRODUCTION_PROFILE: dict[str, Any] = {
+    "start_date": None,
+    "train": 504,
+    "test": 21,
+    "step": 21,
+    "top_n": 10,
+    "engines": list(ENGINE_NAMES),
 }
-"""Named settings variants. ``canary`` runs in seconds on recent bundled data; ``production``
-uses the full bundled history (1990-2022) and every engine."""
+"""What the ``production`` profile changes: the full bundled history (1990-2022), every engine."""
 
 
 class Settings(BaseSettings):
     """Every tunable of the platform, validated.
 
-    Build one with ``Settings()`` (defaults and ``QUANT_*`` environment variables),
-    ``Settings.for_profile("canary", top_n=5)``, or ``settings.clone(top_n=5)``.
+    Build one with ``Settings()`` (the defaults: the ``canary`` profile),
+    ``Settings.for_profile("production", top_n=5)``, ``settings.clone(top_n=5)``, or, at the
+    command line's edge, :meth:`from_environment` (``QUANT_*`` variables).
     """
 
     model_config = SettingsConfigDict(
@@ -94,7 +91,9 @@ class Settings(BaseSettings):
     symbols: list[str] | None = Field(
         None, description="Restrict the universe to these symbols (None: every hydrated symbol)."
     )
-    start_date: date | None = Field(None, description="First date used by a run (None: all).")
+    start_date: date | None = Field(
+        date(2016, 1, 1), description="First date used by a run (None: all)."
+    )
     end_date: date | None = Field(None, description="Last date used by a run (None: all).")
     min_history: int = Field(
         504, ge=2, description="Trading days of clean history a symbol needs to enter the universe."
@@ -131,11 +130,11 @@ class Settings(BaseSettings):
     selection: SelectionName = Field(
         "top_n", description="`top_n` holds the best-scored symbols; `all` the whole universe."
     )
-    top_n: int = Field(10, ge=1, description="Symbols held by `top_n` selection.")
+    top_n: int = Field(8, ge=1, description="Symbols held by `top_n` selection.")
 
     # Allocation
-    engines: list[str] = Field(
-        default_factory=lambda: ["equal_weight", "inverse_volatility", "min_variance"],
+    engines: list[EngineName] = Field(
+        default_factory=lambda: list(CANARY_ENGINES),
         description="Allocation engines run by the tournament, by name.",
     )
     covariance: CovarianceName = Field("sample", description="Covariance estimator.")
@@ -152,8 +151,8 @@ class Settings(BaseSettings):
 
     # Walk-forward tournament
     train: int = Field(252, ge=20, description="Training days per window.")
-    test: int = Field(21, ge=1, description="Out-of-sample days per window.")
-    step: int = Field(21, ge=1, description="Days between window starts.")
+    test: int = Field(63, ge=1, description="Out-of-sample days per window.")
+    step: int = Field(63, ge=1, description="Days between window starts.")
     window_mode: WindowMode = Field("rolling", description="`rolling` or `expanding` training.")
     cost_bps: float = Field(5.0, ge=0, description="Cost per unit turnover, in basis points.")
     drift: bool = Field(True, description="Let weights drift with prices between rebalances.")
@@ -170,14 +169,27 @@ class Settings(BaseSettings):
     strict: bool = Field(False, description="Make audit (tier 2) contract checks blocking.")
     auto_sync: bool = Field(False, description="Turn the `auto_sync` sensor on by default.")
 
-    @field_validator("engines")
     @classmethod
-    def _known_engines(cls, engines: list[str]) -> list[str]:
-        unknown = sorted(set(engines) - set(ENGINE_NAMES))
-        if unknown:
-            raise ValueError(f"unknown engines {unknown}; choose from {list(ENGINE_NAMES)}")
-        if not engines:
-            raise ValueError("`engines` must name at least one engine")
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only what the caller passes: ``Settings()`` never reads the environment."""
+        return (init_settings,)
+
+    @field_validator("engines", mode="before")
+    @classmethod
+    def _known_engines(cls, engines: Any) -> Any:
+        if isinstance(engines, list | tuple):
+            unknown = sorted(str(e) for e in set(engines) - set(ENGINE_NAMES))
+            if unknown:
+                raise ValueError(f"unknown engines {unknown}; choose from {list(ENGINE_NAMES)}")
+            if not engines:
+                raise ValueError("`engines` must name at least one engine")
         return engines
 
     @model_validator(mode="after")
@@ -191,11 +203,29 @@ class Settings(BaseSettings):
         return self
 
     @classmethod
+    def from_environment(cls, **overrides: Any) -> Settings:
+        """Defaults, then ``QUANT_*`` environment variables, then ``overrides``.
+
+        The one place the environment is read; call it at the edge (command line, notebook),
+        then pass the result down. List values are JSON (``QUANT_ENGINES='["hrp"]'``).
+        """
+        return cls.model_validate(_EnvironmentSettings(**overrides).model_dump())
+
+    @classmethod
+    def environment_fields(cls) -> set[str]:
+        """Names of the fields that ``QUANT_*`` environment variables set right now."""
+        return set(_EnvironmentSettings().model_fields_set)
+
+    @classmethod
     def for_profile(cls, profile: str = "canary", **overrides: Any) -> Settings:
-        """Settings of a named profile, with environment variables and ``overrides`` applied."""
+        """The defaults with a named profile and ``overrides`` applied (no environment)."""
+        return cls().with_profile(profile, **overrides)
+
+    def with_profile(self, profile: str, **overrides: Any) -> Settings:
+        """A copy with a named profile's values, then ``overrides``, applied on top of ``self``."""
         if profile not in PROFILES:
             raise ValueError(f"unknown profile {profile!r}; choose from {sorted(PROFILES)}")
-        return cls().clone(profile=profile, **{**PROFILES[profile], **overrides})
+        return self.clone(profile=profile, **{**PROFILES[profile], **overrides})
 
     def clone(self, **overrides: Any) -> Settings:
         """Return a new, validated copy with ``overrides`` applied (``self`` is unchanged)."""
@@ -214,25 +244,29 @@ class Settings(BaseSettings):
         return hashlib.sha256(payload).hexdigest()[:16]
 
 
-_ACTIVE_SETTINGS: ContextVar[Settings | None] = ContextVar("active_settings", default=None)
+PROFILES: dict[str, dict[str, Any]] = {
+    "canary": {
+        name: Settings.model_fields[name].get_default(call_default_factory=True)
+        for name in PRODUCTION_PROFILE
+    },
+    "production": PRODUCTION_PROFILE,
+}
+"""Named settings variants, each the values it sets. ``canary`` is the field defaults (so
+``Settings()`` is honestly ``canary``) and runs in seconds on recent bundled data;
+``production`` uses the full bundled history and every engine."""
 
 
-def get_settings() -> Settings:
-    """Return the active settings, or fresh defaults (with the environment) if none are active."""
-    active = _ACTIVE_SETTINGS.get()
-    return active if active is not None else Settings()
+class _EnvironmentSettings(Settings):
+    """:class:`Settings` that also read ``QUANT_*`` variables (for :meth:`from_environment`)."""
 
-
-@contextlib.contextmanager
-def use_settings(settings: Settings) -> Iterator[Settings]:
-    """Make ``settings`` the active settings inside the ``with`` block (this context only)."""
-    token = _ACTIVE_SETTINGS.set(settings)
-    try:
-        yield settings
-    finally:
-        _ACTIVE_SETTINGS.reset(token)
-
-
-def inspect_active_settings() -> dict[str, Any]:
-    """Return the active settings as a plain dict (for logs, manifests and humans)."""
-    return get_settings().snapshot()
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit values first, then the environment."""
+        return (init_settings, env_settings)

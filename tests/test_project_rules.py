@@ -1,4 +1,8 @@
-"""Rules that hold across the code base: nothing pickled, imports point one way."""
+"""Rules that hold across the code base: nothing pickled, layers import one way, no cycles.
+
+The import graph is derived from the code (every ``import`` statement, lazy ones inside
+functions included); there is no list of exemptions.
+"""
 
 import ast
 import re
@@ -7,28 +11,138 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("quant_kernels", "lakehouse", "quant_assets", "dagster_defs")
+LAYERS = (
+    ("quant_kernels", "numba kernels"),
+    ("lakehouse", "storage"),
+    ("quant_assets", "pillars: plain functions"),
+    ("quant_assets.assets", "Dagster assets and checks"),
+    ("dagster_defs", "the code location"),
+    ("quant_sdk", "the SDK and the command line"),
+)
+"""Bottom to top: a module may import from its own layer and the layers below, never above."""
+PACKAGES = ("quant_kernels", "lakehouse", "quant_assets", "dagster_defs", "quant_sdk")
+FORBIDDEN_LIBRARIES = {
+    "quant_kernels": {"pandas", "dagster", "dagster_ray", "pandera", "duckdb"},
+    "quant_assets": {"dagster", "dagster_ray"},
+}
+"""Libraries a layer must not import (the kernels are numpy only; pillars know no Dagster)."""
 PICKLE_PATTERN = re.compile(
     r"\bimport (c?pickle|cloudpickle|dill)\b|\bfrom (c?pickle|cloudpickle|dill)\b"
     r"|read_pickle|to_pickle|joblib\.dump|pickle\.dumps?\("
 )
-FORBIDDEN_IMPORTS = {
-    "quant_kernels": {"pandas", "dagster", "lakehouse", "quant_assets", "dagster_defs"},
-    "lakehouse": {"quant_assets", "dagster_defs"},
-    "quant_assets": {"dagster_defs"},
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {
+    _module_name(path): path for package in PACKAGES for path in (ROOT / package).rglob("*.py")
 }
-LAZY_FACADE_IMPORTS = {("quant_assets/sdk.py", "dagster_defs")}
-"""The SDK drives the code location it sits above; it imports it inside a method."""
 
 
 def _sources() -> list[Path]:
-    files = [p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")]
-    files += list((ROOT / "scripts").rglob("*.py")) + list((ROOT / "benchmarks").rglob("*.py"))
-    return files
+    return [*MODULES.values(), *(ROOT / "benchmarks").rglob("*.py")]
 
 
-def test_sources_exist():
-    assert len(_sources()) > 20
+def _layer(module: str) -> int:
+    matches = [i for i, (prefix, _) in enumerate(LAYERS) if re.match(rf"{prefix}(\.|$)", module)]
+    return max(matches)
+
+
+def _imports(module: str) -> set[str]:
+    """Every module (ours or a library's top level) that ``module`` imports, anywhere in it."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    ours = {name for name in found if name in MODULES}
+    return ours | {name.split(".")[0] for name in found if name.split(".")[0] not in PACKAGES}
+
+
+GRAPH = {module: {m for m in _imports(module) if m in MODULES} for module in MODULES}
+
+
+def test_every_package_module_has_a_layer():
+    assert len(MODULES) > 40
+    for module in MODULES:
+        assert _layer(module) >= 0
+
+
+def test_imports_point_down_the_layers():
+    upward = [
+        f"{module} ({LAYERS[_layer(module)][1]}) imports {target} ({LAYERS[_layer(target)][1]})"
+        for module, targets in GRAPH.items()
+        for target in targets
+        if _layer(target) > _layer(module)
+    ]
+    assert not upward
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN_LIBRARIES))
+def test_layers_keep_out_of_forbidden_libraries(package: str):
+    violations = [
+        f"{module} imports {library}"
+        for module in MODULES
+        if _layer(module) == _layer(package)
+        for library in _imports(module) & FORBIDDEN_LIBRARIES[package]
+    ]
+    assert not violations
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles():
+    assert not _cycles(GRAPH)
+
+
+def test_the_rules_catch_a_violation():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _layer("quant_assets.assets.features") > _layer("quant_assets.features")
+    assert _layer("quant_sdk.cli") > _layer("dagster_defs.sensors") > _layer("quant_assets.assets")
 
 
 @pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -41,28 +155,7 @@ def test_nothing_is_pickled(path: Path):
     assert not offending
 
 
-def _imported_roots(path: Path) -> set[str]:
-    roots = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            roots.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            roots.add(node.module.split(".")[0])
-    return roots
-
-
-@pytest.mark.parametrize("package", sorted(FORBIDDEN_IMPORTS))
-def test_imports_point_one_way(package: str):
-    violations = []
-    for path in (ROOT / package).rglob("*.py"):
-        relative = str(path.relative_to(ROOT))
-        for imported in _imported_roots(path) & FORBIDDEN_IMPORTS[package]:
-            if (relative, imported) not in LAZY_FACADE_IMPORTS:
-                violations.append(f"{relative} imports {imported}")
-    assert not violations
-
-
-def test_pickle_scan_catches_a_pickle(tmp_path: Path):
+def test_pickle_scan_catches_a_pickle():
     assert PICKLE_PATTERN.search("import pickle")
     assert PICKLE_PATTERN.search("df = pd.read_pickle(path)")
     assert PICKLE_PATTERN.search("from cloudpickle import dumps")

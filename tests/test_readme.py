@@ -3,8 +3,8 @@
 import re
 from pathlib import Path
 
-from quant_assets.cli import build_parser
 from quant_assets.settings import Settings
+from quant_sdk.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

@@ -32,6 +32,15 @@ def estimate_covariance(returns: FloatArray, method: CovarianceName = "sample") 
     raise ValueError(f"unknown covariance estimator {method!r}; choose 'sample' or 'ledoit_wolf'")
 
 
+def sample_variances(returns: FloatArray) -> FloatArray:
+    """Unbiased sample variances of each column (the diagonal of the ``sample`` covariance)."""
+    days, assets = returns.shape
+    if days < 2:
+        return np.full(assets, np.nan)
+    centered = returns - returns.mean(axis=0)
+    return np.asarray(np.einsum("ij,ij->j", centered, centered) / (days - 1), dtype=np.float64)
+
+
 def condition_number(covariance: FloatArray) -> float:
     """Largest over smallest eigenvalue; ``inf`` when singular, indefinite or not finite."""
     if not np.isfinite(covariance).all():

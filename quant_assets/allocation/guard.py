@@ -12,6 +12,10 @@
    ``1 / sum(w^2)`` below ``min(min_effective_holdings, n)``. An engine that raises is vetoed too.
 3. **Fallback.** A vetoed engine falls back along ``engine -> inverse_volatility ->
    equal_weight`` (:data:`FALLBACK_CHAIN`); every veto is recorded with its engine and reason.
+
+Engines declare what they read (``needs_covariance``, ``needs_variances``): the covariance is
+estimated and hardened only when an engine tried in the window needs it, so the covariance-free
+baselines (``market``, ``equal_weight``) cost nothing on universes of thousands of symbols.
 """
 
 from dataclasses import dataclass, field
@@ -20,7 +24,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from quant_assets.allocation.covariance import condition_number, estimate_covariance
+from quant_assets.allocation.covariance import (
+    condition_number,
+    estimate_covariance,
+    sample_variances,
+)
 from quant_assets.allocation.engines import get_engine
 from quant_assets.allocation.solvers import effective_cap
 from quant_assets.settings import Settings
@@ -33,8 +41,6 @@ RIDGE_LADDER: tuple[float, ...] = tuple(float(r) for r in np.geomspace(1e-6, 1.0
 """Shrinkage intensities toward the diagonal tried in turn (1e-6 up to 1, 25 rungs)."""
 SUM_TOLERANCE = 1e-9
 """Largest accepted ``|sum(w) - 1|`` and excess over the cap."""
-COVARIANCE_FREE_ENGINES = frozenset({"equal_weight", "market", "inverse_volatility"})
-"""Engines that only need variances, so an unhardenable covariance does not veto them."""
 CASH = "cash"
 """``engine_used`` of an allocation with nothing to hold."""
 
@@ -125,32 +131,69 @@ class SolverGuard:
         index = pd.Index(symbols, dtype=object, name="symbol")
         if len(symbols) == 0:
             return Allocation(engine, CASH, pd.Series(dtype="float64", index=index))
-        covariance = estimate_covariance(returns, self.settings.covariance)
-        covariance, hardening = self.harden(covariance)
+        moments = WindowMoments(self, returns)
         vetoes: list[Veto] = []
         for candidate in (engine, *[e for e in FALLBACK_CHAIN if e != engine]):
-            outcome = self._attempt(candidate, returns, covariance, hardening)
+            outcome = self._attempt(candidate, moments)
             if isinstance(outcome, str):
                 vetoes.append(Veto(candidate, outcome))
                 continue
             weights = pd.Series(outcome, index=index, name="weight")
-            return Allocation(engine, candidate, weights, tuple(vetoes), hardening)
+            return Allocation(engine, candidate, weights, tuple(vetoes), moments.hardening)
         raise AssertionError(f"every engine was vetoed for {symbols}: {vetoes}")
 
-    def _attempt(
-        self, engine: str, values: FloatArray, covariance: FloatArray, hardening: Hardening
-    ) -> FloatArray | str:
+    def _attempt(self, engine: str, moments: "WindowMoments") -> FloatArray | str:
         """The engine's weights if sane, else the veto reason."""
-        if engine not in COVARIANCE_FREE_ENGINES and hardening.condition_after > (
-            self.settings.kappa_max
-        ):
-            return (
-                f"covariance condition number {hardening.condition_after:.3g} exceeds "
-                f"kappa_max={self.settings.kappa_max:g} even after ridge {hardening.ridge:.3g}"
-            )
+        chosen = get_engine(engine)
+        if chosen.needs_covariance:
+            moments.covariance  # noqa: B018 -- estimate and harden before judging conditioning
+            hardening = moments.hardening
+            if hardening.condition_after > self.settings.kappa_max:
+                return (
+                    f"covariance condition number {hardening.condition_after:.3g} exceeds "
+                    f"kappa_max={self.settings.kappa_max:g} even after ridge {hardening.ridge:.3g}"
+                )
         try:
             with np.errstate(all="ignore"):
-                weights = get_engine(engine).weights(values, self.settings, covariance)
+                weights = chosen.weights(moments.returns, self.settings, moments)
         except (ArithmeticError, ValueError, RuntimeError, np.linalg.LinAlgError) as error:
             return f"{type(error).__name__}: {error}"
         return self.veto_reason(np.asarray(weights, dtype=np.float64)) or weights
+
+
+class WindowMoments:
+    """One window's training returns and the moments engines read, each computed on first use.
+
+    The guard builds one per window and engine chain, so engines of the chain share the same
+    hardened covariance, and a chain of covariance-free engines never estimates one.
+    """
+
+    def __init__(self, guard: SolverGuard, returns: FloatArray) -> None:
+        self.guard = guard
+        self.returns = returns
+        self._covariance: FloatArray | None = None
+        self._hardening: Hardening | None = None
+
+    @property
+    def covariance(self) -> FloatArray:
+        """The estimated covariance (``settings.covariance``), ridge-hardened by the guard."""
+        if self._covariance is None:
+            estimated = estimate_covariance(self.returns, self.guard.settings.covariance)
+            self._covariance, self._hardening = self.guard.harden(estimated)
+        return self._covariance
+
+    @property
+    def hardening(self) -> Hardening:
+        """What hardening did (no ridge and NaN condition numbers while nothing needed it)."""
+        return self._hardening or Hardening(0.0, np.nan, np.nan)
+
+    @property
+    def variances(self) -> FloatArray:
+        """The covariance's diagonal (hardening keeps it).
+
+        With the ``sample`` estimator and no covariance needed yet, computed alone in
+        O(days x assets).
+        """
+        if self._covariance is None and self.guard.settings.covariance == "sample":
+            return sample_variances(self.returns)
+        return np.diag(self.covariance).copy()

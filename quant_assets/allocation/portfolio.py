@@ -1,12 +1,68 @@
-"""The run's recommended portfolio: every engine's guarded weights as of the last date."""
+"""One window's portfolio: every engine's guarded weights from the window's training closes.
 
+The one place that decides what each engine may hold: engines that use selection hold the
+selected symbols, the others (``market``) every eligible one; a symbol is eligible when it has a
+close on every training date. The tournament calls it per window, the ``allocations`` asset once
+on the run's last ``train`` days.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
 from quant_assets.allocation.engines import get_engine
-from quant_assets.allocation.guard import SolverGuard
+from quant_assets.allocation.guard import Allocation, SolverGuard
+from quant_assets.contracts import AllocationsContract, column_names
 from quant_assets.settings import Settings
 
-ALLOCATION_COLUMNS = ("engine", "symbol", "weight", "engine_used", "vetoes")
+ALLOCATION_COLUMNS = column_names(AllocationsContract)
+
+
+@dataclass(frozen=True)
+class WindowAllocation:
+    """Every engine's guarded allocation in one window, and who could be held."""
+
+    eligible: list[str]
+    selected: list[str]
+    allocations: dict[str, Allocation]
+
+
+def eligible_in(train_closes: pd.DataFrame) -> list[str]:
+    """Symbols with a close on every date of ``train_closes`` (dates x symbols)."""
+    complete = train_closes.notna().all().to_numpy()
+    return [str(s) for s in train_closes.columns[complete]]
+
+
+def allocate_window(
+    train_closes: pd.DataFrame, selected: Iterable[str], settings: Settings
+) -> WindowAllocation:
+    """Guarded weights of every engine of ``settings`` from one window's training closes.
+
+    Parameters
+    ----------
+    train_closes : DataFrame of shape (n_dates, n_symbols)
+        Closes of the training window (NaN where a symbol did not trade); its simple returns
+        (``n_dates - 1`` rows) are what engines see.
+    selected : iterable of str
+        Symbols chosen by selection; only the eligible ones are held.
+    settings : Settings
+        ``engines`` and what :class:`SolverGuard` reads.
+    """
+    eligible = eligible_in(train_closes)
+    chosen = set(selected)
+    held_selection = [s for s in eligible if s in chosen]
+    values = train_closes[eligible].to_numpy(dtype=np.float64)
+    returns = values[1:] / values[:-1] - 1.0
+    position = {symbol: i for i, symbol in enumerate(eligible)}
+    guard = SolverGuard(settings)
+    allocations: dict[str, Allocation] = {}
+    for engine in settings.engines:
+        held = held_selection if get_engine(engine).uses_selection else eligible
+        columns = [position[s] for s in held]
+        allocations[engine] = guard.allocate_values(engine, returns[:, columns], held)
+    return WindowAllocation(eligible, held_selection, allocations)
 
 
 def current_allocations(
@@ -14,18 +70,11 @@ def current_allocations(
 ) -> pd.DataFrame:
     """Weights per engine from the last ``train`` returns of ``closes`` (dates x symbols).
 
-    Engines that use selection hold ``selected``; ``market`` holds every symbol with a complete
-    training history. ``vetoes`` lists the engines vetoed on the way (``;``-separated reasons).
+    ``vetoes`` lists the engines vetoed on the way (``;``-separated reasons).
     """
-    recent = closes.iloc[-(settings.train + 1) :]
-    eligible = [str(s) for s in recent.columns[recent.notna().all().to_numpy()]]
-    held_selection = [s for s in selected if s in eligible]
-    returns = recent[eligible].pct_change().iloc[1:]
-    guard = SolverGuard(settings)
+    window = allocate_window(closes.iloc[-(settings.train + 1) :], selected, settings)
     rows = []
-    for engine in settings.engines:
-        held = held_selection if get_engine(engine).uses_selection else eligible
-        allocation = guard.allocate(engine, returns[held])
+    for engine, allocation in window.allocations.items():
         vetoes = "; ".join(f"{veto.engine}: {veto.reason}" for veto in allocation.vetoes)
         rows += [
             {

@@ -10,10 +10,10 @@ from quant_assets.assets.checks import contract_checks
 from quant_assets.assets.hydration import market_data
 from quant_assets.assets.metadata import frame_metadata
 from quant_assets.assets.partitions import OWNERS, run_id_partitions
+from quant_assets.assets.resources import LakehouseResource, SettingsResource
 from quant_assets.contracts import ClosesAudit, ClosesContract, UniverseAudit, UniverseContract
 from quant_assets.discovery import discover_universe, eligible_symbols
 from quant_assets.frames import closes_to_long
-from quant_assets.loading import LakehouseResource
 from quant_assets.provenance import (
     build_manifest,
     read_run_request,
@@ -36,11 +36,15 @@ ALL_SYMBOLS = dg.AssetDep(market_data, partition_mapping=dg.AllPartitionMapping(
         "git commit and the content hash of every market data input."
     ),
 )
-def run_manifest(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dict[str, Any]:
+def run_manifest(
+    context: dg.AssetExecutionContext,
+    lakehouse: LakehouseResource,
+    base_settings: SettingsResource,
+) -> dict[str, Any]:
     """Freeze the settings and inputs of this run."""
     run_id = validate_run_id(context.partition_key)
     request = read_run_request(lakehouse.store, run_id)
-    settings = settings_for_request(request)
+    settings = settings_for_request(request, base_settings.settings)
     manifest = build_manifest(run_id, settings, lakehouse.store, request)
     context.add_output_metadata(
         {

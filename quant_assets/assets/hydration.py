@@ -4,30 +4,39 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from lakehouse.store import MARKET_DATA
 from quant_assets.assets.partitions import OWNERS, symbol_partitions
+from quant_assets.assets.resources import LakehouseResource, SettingsResource
 from quant_assets.hydration import hydrate_symbol, make_source
-from quant_assets.loading import LakehouseResource
 from quant_assets.settings import Settings
 
 PROGRESS_EVERY = 50
 
 
 class HydrationConfig(dg.Config):
-    """Where a hydration run reads from (empty fields fall back to ``QUANT_*`` settings)."""
+    """Where a hydration run reads from (empty fields: the code location's settings)."""
 
     source: str = Field("", description="bundled, synthetic, files or yfinance; empty: settings.")
     source_path: str = Field("", description="Folder of the `files` source; empty: settings.")
     full: bool = Field(False, description="Re-fetch the whole history, not only missing dates.")
 
 
-def hydration_settings(config: HydrationConfig) -> Settings:
-    """Settings from the environment with the run config's source applied."""
+def hydration_settings(config: HydrationConfig, base: Settings) -> Settings:
+    """``base`` with the run config's source applied."""
     overrides: dict[str, object] = {}
     if config.source:
         overrides["source"] = config.source
     if config.source_path:
         overrides["source_path"] = config.source_path
-    return Settings().clone(**overrides)
+    return base.clone(**overrides)
+
+
+def hydration_run_config(settings: Settings, full: bool = False) -> dg.RunConfig:
+    """The run config of a ``hydrate`` run reading ``settings``' source (SDK, sensor, backfill)."""
+    config = HydrationConfig(
+        source=settings.source, source_path=str(settings.source_path or ""), full=full
+    )
+    return dg.RunConfig(ops={MARKET_DATA: config})
 
 
 @dg.asset(
@@ -43,10 +52,13 @@ def hydration_settings(config: HydrationConfig) -> Settings:
     ),
 )
 def market_data(
-    context: dg.AssetExecutionContext, config: HydrationConfig, lakehouse: LakehouseResource
+    context: dg.AssetExecutionContext,
+    config: HydrationConfig,
+    lakehouse: LakehouseResource,
+    base_settings: SettingsResource,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Hydrate every symbol partition of this run from its source."""
-    settings = hydration_settings(config)
+    settings = hydration_settings(config, base_settings.settings)
     symbols = list(context.partition_keys)
     source = make_source(settings, symbols=symbols)
     reports = []

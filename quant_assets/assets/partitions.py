@@ -2,10 +2,12 @@
 
 import dagster as dg
 
-symbol_partitions = dg.DynamicPartitionsDefinition(name="symbols")
+from lakehouse.store import RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
+
+symbol_partitions = dg.DynamicPartitionsDefinition(name=SYMBOL_PARTITIONS)
 """One partition per hydrated symbol (``market_data``)."""
 
-run_id_partitions = dg.DynamicPartitionsDefinition(name="run_id")
+run_id_partitions = dg.DynamicPartitionsDefinition(name=RUN_ID_PARTITIONS)
 """One partition per pipeline run, keyed ``YYYYMMDD-HHMMSS-xxxx``."""
 
 OWNERS = ["team:quant-research"]

@@ -28,7 +28,8 @@ from quant_assets.frames import closes_to_wide
 from quant_assets.provenance import settings_of
 from quant_assets.settings import Settings
 from quant_assets.tournament.charts import equity_curve_png, png_markdown
-from quant_assets.tournament.execution import execute, prepare_local_ray
+from quant_assets.tournament.execution import execute
+from quant_assets.tournament.ray_backend import prepare_local_ray
 from quant_assets.tournament.reporting import leaderboard as score_strategies
 from quant_assets.tournament.reporting import simulate
 from quant_assets.tournament.walk_forward import plan_windows, validate_prices

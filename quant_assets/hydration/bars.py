@@ -2,7 +2,9 @@
 
 import pandas as pd
 
-BAR_COLUMNS = ("date", "open", "high", "low", "close", "volume")
+from quant_assets.contracts import MarketDataContract, column_names
+
+BAR_COLUMNS = column_names(MarketDataContract)
 """Columns of a stored symbol: ``date`` (datetime64[ns], unique, ascending) and float64 prices."""
 OPTIONAL_BAR_COLUMNS = ("open", "high", "low", "volume")
 DATE_DTYPE = "datetime64[ns]"

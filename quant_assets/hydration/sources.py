@@ -276,7 +276,7 @@ def _file_last_date(path: Path) -> date | None:
 
 def _yfinance_download(symbol: str, start: date | None) -> pd.DataFrame:
     try:
-        import yfinance  # type: ignore[import-not-found]
+        import yfinance
     except ImportError as error:
         raise ImportError(
             "the yfinance source needs `pip install yfinance` and internet access"

@@ -13,41 +13,17 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from quant_assets.calendar import TRADING_DAYS_PER_YEAR
+from quant_assets.contracts import (
+    LeaderboardContract,
+    TournamentWindowResultsContract,
+    column_names,
+)
 from quant_assets.settings import Settings
 
-TRADING_DAYS = 252
 BASIS_POINT = 1e-4
-LEADERBOARD_COLUMNS = (
-    "rank",
-    "profile",
-    "engine",
-    "annual_return",
-    "annual_volatility",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "calmar",
-    "avg_turnover",
-    "cost_drag",
-    "vetoes",
-    "days",
-    "first_date",
-    "last_date",
-)
-WINDOW_RESULT_COLUMNS = (
-    "profile",
-    "engine",
-    "window",
-    "test_start",
-    "test_end",
-    "engine_used",
-    "holdings",
-    "turnover",
-    "cost",
-    "gross_return",
-    "net_return",
-    "vetoes",
-)
+LEADERBOARD_COLUMNS = column_names(LeaderboardContract)
+WINDOW_RESULT_COLUMNS = column_names(TournamentWindowResultsContract)
 
 
 def strategy_name(profile: str, engine: str) -> str:
@@ -150,7 +126,7 @@ def leaderboard(
     """Score every strategy after costs, best Sharpe ratio first."""
     rows = []
     for profile, settings in profiles.items():
-        daily_risk_free = settings.risk_free_rate / TRADING_DAYS
+        daily_risk_free = settings.risk_free_rate / TRADING_DAYS_PER_YEAR
         for engine in settings.engines:
             name = strategy_name(profile, engine)
             if name not in returns:
@@ -166,7 +142,7 @@ def leaderboard(
                     "engine": engine,
                     **performance(r, daily_risk_free),
                     "avg_turnover": float(mine["turnover"].mean()),
-                    "cost_drag": float(mine["cost"].sum() / (len(r) / TRADING_DAYS)),
+                    "cost_drag": float(mine["cost"].sum() / (len(r) / TRADING_DAYS_PER_YEAR)),
                     "vetoes": int(mine["vetoes"].sum()),
                     "days": len(r),
                     "first_date": daily.index.min(),
@@ -195,13 +171,13 @@ def performance(daily: np.ndarray, daily_risk_free: float = 0.0) -> dict[str, fl
             float("nan"),
         )
     wealth = np.cumprod(1.0 + daily)
-    annual_return = float(wealth[-1] ** (TRADING_DAYS / n) - 1.0)
+    annual_return = float(wealth[-1] ** (TRADING_DAYS_PER_YEAR / n) - 1.0)
     excess = daily - daily_risk_free
     stdev = float(daily.std(ddof=1)) if n > 1 else float("nan")
     downside = float(np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)))
     drawdown = float(np.min(wealth / np.maximum.accumulate(np.concatenate([[1.0], wealth]))[1:]))
     max_drawdown = min(drawdown - 1.0, 0.0)
-    root = np.sqrt(TRADING_DAYS)
+    root = np.sqrt(TRADING_DAYS_PER_YEAR)
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
             "annual_return": annual_return,

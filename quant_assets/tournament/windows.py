@@ -8,18 +8,10 @@ kept, as skfolio's ``WalkForward`` does, so every window is scored on the same n
 
 import pandas as pd
 
+from quant_assets.contracts import TournamentWindowsContract, column_names
 from quant_assets.settings import Settings
 
-WINDOW_COLUMNS = (
-    "profile",
-    "window",
-    "train_start",
-    "train_end",
-    "test_start",
-    "test_end",
-    "train_days",
-    "test_days",
-)
+WINDOW_COLUMNS = column_names(TournamentWindowsContract)
 
 
 class NotEnoughHistoryError(ValueError):

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from lakehouse import LakehouseStore
-from quant_assets import QuantSDK
 from quant_assets.freshness import stale_symbols
 from quant_assets.hydration import BundledSource, hydrate_symbol
+from quant_sdk import QuantSDK
 from tests.processes import stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,6 +5,7 @@ import pytest
 
 from dagster_defs import build_definitions
 from dagster_defs.jobs import RUN_GROUPS
+from quant_assets.settings import Settings
 
 PILLARS = ("hydration", *RUN_GROUPS)
 
@@ -38,7 +39,7 @@ GRAPH = {
 
 @pytest.fixture(scope="module")
 def asset_graph():
-    return build_definitions().resolve_asset_graph()
+    return build_definitions(Settings()).resolve_asset_graph()
 
 
 def test_asset_graph_is_the_pipeline(asset_graph):
@@ -63,7 +64,7 @@ def test_every_asset_is_documented_in_a_pillar(asset_graph):
 
 
 def test_production_covers_every_run_asset_and_checks_their_contracts(asset_graph):
-    defs = build_definitions()
+    defs = build_definitions(Settings())
     job = defs.resolve_job_def("production")
     run_assets = {
         key.to_user_string()
@@ -79,7 +80,7 @@ def test_production_covers_every_run_asset_and_checks_their_contracts(asset_grap
 
 
 def test_automation_is_off_by_default():
-    defs = build_definitions()
+    defs = build_definitions(Settings())
     assert defs.resolve_sensor_def("auto_sync").default_status == dg.DefaultSensorStatus.STOPPED
     schedule = defs.resolve_schedule_def("daily_production")
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED

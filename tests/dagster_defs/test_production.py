@@ -17,8 +17,9 @@ FAST = {"start_date": date(2019, 1, 1), "min_history": 252}
 
 def _run(root: Path, job: str = "production", **overrides) -> tuple[dg.ExecuteInProcessResult, str]:
     run_id = new_run_id()
-    write_run_request(LakehouseStore(root), run_id, "canary", {**FAST, **overrides})
-    defs = build_definitions(Settings(data_root=root))
+    base = Settings(data_root=root)
+    write_run_request(LakehouseStore(root), run_id, base, "canary", {**FAST, **overrides})
+    defs = build_definitions(base)
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("run_id", [run_id])
         result = defs.resolve_job_def(job).execute_in_process(

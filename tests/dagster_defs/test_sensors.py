@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from dagster_defs import build_definitions
+from dagster_defs.instance import dagster_instance
 from dagster_defs.schedules import build_daily_production, scheduled_run_id
 from dagster_defs.sensors import (
     AUTO_SYNC_TAG,
@@ -16,11 +17,10 @@ from dagster_defs.sensors import (
     evaluate_auto_sync,
 )
 from lakehouse import LakehouseStore
-from quant_assets import QuantSDK
 from quant_assets.hydration import FilesSource, hydrate_symbol
-from quant_assets.instance import dagster_instance
 from quant_assets.provenance import read_run_request
 from quant_assets.settings import Settings
+from quant_sdk import QuantSDK
 
 DAYS = ["2024-01-02", "2024-01-03", "2024-01-04"]
 
@@ -111,7 +111,7 @@ def test_auto_sync_default_status_follows_settings():
     assert build_auto_sync(Settings()).default_status == dg.DefaultSensorStatus.STOPPED
     on = build_auto_sync(Settings(auto_sync=True))
     assert on.default_status == dg.DefaultSensorStatus.RUNNING
-    assert build_daily_production().default_status == dg.DefaultScheduleStatus.STOPPED
+    assert build_daily_production(Settings()).default_status == dg.DefaultScheduleStatus.STOPPED
 
 
 def test_daily_production_mints_registers_and_requests_a_run(synced):

@@ -1,16 +1,9 @@
-import threading
 from datetime import date
 
 import pytest
 from pydantic import ValidationError
 
-from quant_assets.settings import (
-    PROFILES,
-    Settings,
-    get_settings,
-    inspect_active_settings,
-    use_settings,
-)
+from quant_assets.settings import PROFILES, Settings
 
 
 def test_profiles_and_clone():
@@ -40,41 +33,35 @@ def test_clone_validates(overrides, message):
         Settings().clone(**overrides)
 
 
-def test_environment_prefix(monkeypatch: pytest.MonkeyPatch):
+def test_environment_is_read_only_by_from_environment(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("QUANT_TOP_N", "4")
     monkeypatch.setenv("QUANT_ENGINES", '["hrp", "market"]')
-    settings = Settings()
-    assert settings.top_n == 4 and settings.engines == ["hrp", "market"]
-    # a profile's own values win over the environment; explicit overrides over both
+    monkeypatch.setenv("QUANT_SEED", "99")
+    assert Settings().top_n == PROFILES["canary"]["top_n"]  # Settings() never reads it
+    assert Settings(seed=1).seed == 1
     assert Settings.for_profile("production").top_n == PROFILES["production"]["top_n"]
-    assert Settings.for_profile("production", top_n=2).top_n == 2
+    settings = Settings.from_environment()
+    assert settings.top_n == 4 and settings.engines == ["hrp", "market"] and settings.seed == 99
+    assert type(settings) is Settings
+    assert Settings.environment_fields() == {"top_n", "engines", "seed"}
+    # explicit overrides win over the environment; a profile's own values too
+    assert Settings.from_environment(top_n=2).top_n == 2
+    assert settings.with_profile("production").top_n == PROFILES["production"]["top_n"]
+    assert settings.with_profile("production").seed == 99
+    assert settings.with_profile("production", top_n=2).top_n == 2
+
+
+def test_default_settings_are_the_canary_profile():
+    assert Settings().profile == "canary"
+    assert Settings() == Settings.for_profile("canary")
+    assert set(PROFILES["canary"]) == set(PROFILES["production"])
+    production = Settings.for_profile("production")
+    assert production.with_profile("canary") == Settings()  # a profile sets all it names
 
 
 def test_settings_are_frozen():
     with pytest.raises(ValidationError):
         Settings().top_n = 3  # type: ignore[misc]
-
-
-def test_active_settings_are_scoped_per_context_and_thread():
-    default_top_n = Settings().top_n
-    seen: dict[str, int] = {}
-    barrier = threading.Barrier(2)
-
-    def work(name: str, top_n: int) -> None:
-        with use_settings(Settings().clone(top_n=top_n)):
-            barrier.wait()
-            seen[name] = get_settings().top_n
-
-    threads = [threading.Thread(target=work, args=(n, k)) for n, k in (("a", 1), ("b", 2))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert seen == {"a": 1, "b": 2}
-    assert get_settings().top_n == default_top_n
-    with use_settings(Settings().clone(top_n=9)):
-        assert inspect_active_settings()["top_n"] == 9
-    assert inspect_active_settings()["top_n"] == default_top_n
 
 
 def test_content_hash_tracks_values():

@@ -51,7 +51,7 @@ CHROMIUM_ARGS = [
 CANARY_SCRIPT = textwrap.dedent(
     """
     import json, sys
-    from quant_assets import QuantSDK
+    from quant_sdk import QuantSDK
 
     sdk = QuantSDK(root=sys.argv[1])
     sdk.hydrate(symbols=sys.argv[2].split(","))

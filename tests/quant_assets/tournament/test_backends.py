@@ -10,7 +10,7 @@ import pytest
 
 from quant_assets.settings import Settings
 from quant_assets.tournament import run_tournament
-from quant_assets.tournament.execution import start_local_ray
+from quant_assets.tournament.ray_backend import start_local_ray
 
 ENGINES = ["inverse_volatility", "min_variance", "risk_parity", "market"]
 

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quant_assets import QuantSDK
 from quant_assets.settings import Settings
 from quant_assets.tournament import run_tournament
 from quant_assets.tournament.reporting import performance
+from quant_sdk import QuantSDK
 from tests.conftest import SMALL_SYMBOLS
 
 ENGINES = ["equal_weight", "inverse_volatility", "min_variance", "max_sharpe", "hrp", "market"]

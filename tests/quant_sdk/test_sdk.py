@@ -5,10 +5,10 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from dagster_defs.instance import contiguous_ranges, dagster_instance
 from lakehouse import InvalidRunId, validate_run_id
-from quant_assets import QuantSDK
-from quant_assets.instance import contiguous_ranges, dagster_instance
 from quant_assets.settings import Settings
+from quant_sdk import QuantSDK
 
 
 def test_contiguous_ranges():
@@ -36,7 +36,6 @@ def test_hydrate_new_run_load_query_prices(dagster_env: Path):
     with dagster_instance() as instance:
         assert instance.has_dynamic_partition("run_id", run_id)
     leaderboard = sdk.run(run_id=run_id)
-    assert sdk.last_run_id == run_id
     assert leaderboard.equals(sdk.load("leaderboard", run_id))
     assert set(leaderboard["engine"]) == set(Settings.for_profile("canary").engines)
     universe = sdk.load("universe", run_id)

@@ -1,41 +1,48 @@
 """``QuantSDK``: the one Python entry point; the command line and Makefile wrap it."""
 
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
-from lakehouse import LakehouseStore, new_run_id, validate_run_id, validate_symbol
-from lakehouse.catalog import query as catalog_query
-from quant_assets import freshness
-from quant_assets.hydration import make_source
-from quant_assets.instance import (
+from dagster_defs.backfills import (
+    BackfillFailedError,
+    launch_market_data_backfill,
+    require_daemon,
+    unfinished_backfills,
+    wait_for_backfill,
+)
+from dagster_defs.definitions import build_definitions
+from dagster_defs.instance import (
     RANGE_END_TAG,
     RANGE_START_TAG,
     contiguous_ranges,
     dagster_instance,
 )
+from lakehouse import LakehouseStore, new_run_id, validate_run_id, validate_symbol
+from lakehouse.catalog import query as catalog_query
+from lakehouse.store import RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
+from quant_assets import freshness
+from quant_assets.assets.hydration import hydration_run_config
+from quant_assets.assets.partitions import run_id_partitions
+from quant_assets.hydration import make_source
 from quant_assets.loading import load_closes
 from quant_assets.provenance import write_run_request
-from quant_assets.settings import PROFILES, Settings, get_settings
+from quant_assets.settings import Settings
 from quant_assets.tournament import TournamentResult, run_tournament
 
 logger = logging.getLogger(__name__)
 
-RUN_LOGGING = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+RUN_LOG_LEVEL = "INFO"
 """Runs launched by the SDK print Dagster's INFO events (the run is in the UI in full)."""
-MARKET_DATA_KEY = dg.AssetKey("market_data")
-BACKFILL_POLL_SECONDS = 2.0
-DAEMON_HEARTBEAT_MAX_AGE_SECONDS = 120.0
 BACKFILL_TAG = "quant/requested_by"
 BACKFILL_STALE = "backfill_stale"
 
 
 class RunFailedError(RuntimeError):
-    """A Dagster run launched by the SDK did not succeed."""
+    """A Dagster run (or backfill) launched by the SDK did not succeed."""
 
 
 class QuantSDK:
@@ -46,26 +53,34 @@ class QuantSDK:
     root : str or Path, optional
         Lakehouse root; default ``settings.data_root``.
     settings : Settings, optional
-        Base settings; default the active settings (see :func:`get_settings`).
+        Base settings, used as given (the environment is not read). Default:
+        :meth:`Settings.from_environment`, the ``QUANT_*`` variables read once, here.
     """
 
     def __init__(self, root: str | None = None, settings: Settings | None = None) -> None:
-        base = settings or get_settings()
+        base = settings if settings is not None else Settings.from_environment()
         self.settings = base.clone(data_root=root) if root is not None else base
         self.store = LakehouseStore(self.settings.data_root.resolve())
 
     # Dagster plumbing -----------------------------------------------------------------------
 
-    def _definitions(self) -> dg.Definitions:
-        # The SDK sits above the code location it drives, so it imports it lazily.
-        from dagster_defs.definitions import build_definitions
+    def _definitions(self, settings: Settings | None = None) -> dg.Definitions:
+        return build_definitions(settings or self.settings)
 
-        return build_definitions(self.settings)
-
-    def _execute(self, job_name: str, tags: dict[str, str], instance: dg.DagsterInstance) -> None:
-        job = self._definitions().resolve_job_def(job_name)
+    def _execute(
+        self,
+        job_name: str,
+        tags: dict[str, str],
+        instance: dg.DagsterInstance,
+        run_config: dg.RunConfig | None = None,
+        settings: Settings | None = None,
+    ) -> str:
+        """Execute ``job_name`` in this process on ``instance``; its Dagster run id."""
+        job = self._definitions(settings).resolve_job_def(job_name)
+        config = run_config or dg.RunConfig()
+        config.loggers = {"console": {"config": {"log_level": RUN_LOG_LEVEL}}}
         result = job.execute_in_process(
-            instance=instance, tags=tags, run_config=RUN_LOGGING, raise_on_error=False
+            instance=instance, tags=tags, run_config=config, raise_on_error=False
         )
         if not result.success:
             failures = [
@@ -76,6 +91,7 @@ class QuantSDK:
             raise RunFailedError(
                 f"{job_name} run {result.run_id} failed: {'; '.join(failures) or 'see the UI'}"
             )
+        return result.run_id
 
     # Hydration ------------------------------------------------------------------------------
 
@@ -99,25 +115,13 @@ class QuantSDK:
         settings = self.settings.clone(**overrides)
         wanted = [validate_symbol(s) for s in (symbols or make_source(settings).symbols())]
         with dagster_instance() as instance:
-            known = instance.get_dynamic_partitions("symbols")
-            new = [s for s in wanted if s not in set(known)]
-            if new:
-                instance.add_dynamic_partitions("symbols", new)
-            order = list(instance.get_dynamic_partitions("symbols"))
-            config = {"source": settings.source, "source_path": str(settings.source_path or "")}
+            _register(instance, SYMBOL_PARTITIONS, wanted)
+            order = list(instance.get_dynamic_partitions(SYMBOL_PARTITIONS))
             for first, last in contiguous_ranges(wanted, order):
                 tags = {RANGE_START_TAG: first, RANGE_END_TAG: last}
-                job = self._definitions().resolve_job_def("hydrate")
-                result = job.execute_in_process(
-                    instance=instance,
-                    tags=tags,
-                    run_config={
-                        **RUN_LOGGING,
-                        "ops": {"market_data": {"config": {**config, "full": full}}},
-                    },
-                    raise_on_error=True,
-                )
-                logger.info("hydrated %s..%s in run %s", first, last, result.run_id)
+                config = hydration_run_config(settings, full=full)
+                dagster_run = self._execute("hydrate", tags, instance, config, settings)
+                logger.info("hydrated %s..%s in run %s", first, last, dagster_run)
         return self.query(
             "SELECT symbol, count(*) AS rows, min(date) AS first_date, max(date) AS last_date "
             "FROM market_data WHERE list_contains(?::VARCHAR[], symbol) GROUP BY symbol "
@@ -128,26 +132,30 @@ class QuantSDK:
     # Runs -----------------------------------------------------------------------------------
 
     def new_run(self, profile: str = "canary", **overrides: Any) -> str:
-        """Mint a run id, record its profile and overrides, and register its partition."""
+        """Mint a run id, freeze its settings in a run request, and register its partition.
+
+        The run's settings are this SDK's settings with ``profile`` and ``overrides`` applied.
+        """
         run_id = new_run_id()
-        write_run_request(self.store, run_id, profile, overrides)
+        write_run_request(self.store, run_id, self.settings, profile, overrides)
         with dagster_instance() as instance:
-            instance.add_dynamic_partitions("run_id", [run_id])
+            _register(instance, RUN_ID_PARTITIONS, [run_id])
         return run_id
 
     def run(
         self, profile: str = "canary", run_id: str | None = None, **overrides: Any
     ) -> pd.DataFrame:
-        """Materialize ``production`` for ``run_id`` (new by default); return its leaderboard."""
+        """Materialize ``production`` for ``run_id`` (new by default); return its leaderboard.
+
+        To keep the run id of a new run, mint it first: ``sdk.run(run_id=sdk.new_run(...))``.
+        """
         if run_id is None:
             run_id = self.new_run(profile, **overrides)
         else:
             validate_run_id(run_id)
         with dagster_instance() as instance:
-            if not instance.has_dynamic_partition("run_id", run_id):
-                instance.add_dynamic_partitions("run_id", [run_id])
+            _register(instance, RUN_ID_PARTITIONS, [run_id])
             self._execute("production", {"dagster/partition": run_id}, instance)
-        self.last_run_id = run_id
         return self.load("leaderboard", run_id)
 
     def run_ids(self) -> list[str]:
@@ -192,8 +200,7 @@ class QuantSDK:
         **overrides
             Settings fields, e.g. ``engines=["min_variance"], cost_bps=0, executor="serial"``.
         """
-        named = PROFILES.get(profile, {})
-        settings = self.settings.clone(profile=profile, **{**named, **overrides})
+        settings = self.settings.with_profile(profile, **overrides)
         profiles = {profile: settings}
         for name, changes in (variants or {}).items():
             if name in profiles:
@@ -241,20 +248,14 @@ class QuantSDK:
         recent), raises :class:`RunFailedError` if the backfill does not succeed and
         :class:`TimeoutError` after ``timeout`` seconds.
         """
-        from dagster._core.execution.backfill import PartitionBackfill
-        from dagster._core.utils import make_new_backfill_id
-
         settings = self._with_source(source)
         wanted = freshness.needing_hydration(self.stale_symbols(settings.source))
         if not wanted:
             logger.info("every %s symbol is fresh: no backfill", settings.source)
             return None
-        config = {"source": settings.source, "source_path": str(settings.source_path or "")}
         with dagster_instance() as instance:
             if wait:
-                _require_daemon(instance)
-            from dagster_defs.sensors import unfinished_backfills
-
+                require_daemon(instance)
             pending = unfinished_backfills(instance)
             covered = set().union(*pending.values()) if pending else set()
             todo = [s for s in wanted if s not in covered]
@@ -262,29 +263,21 @@ class QuantSDK:
                 backfill_id = next(iter(pending))
                 logger.info("backfill %s already covers the %d symbols", backfill_id, len(wanted))
             else:
-                known = set(instance.get_dynamic_partitions("symbols"))
-                new = [s for s in todo if s not in known]
-                if new:
-                    instance.add_dynamic_partitions("symbols", new)
-                backfill = PartitionBackfill.from_asset_partitions(
-                    backfill_id=make_new_backfill_id(),
-                    asset_graph=self._definitions().resolve_asset_graph(),
-                    partition_names=todo,
-                    asset_selection=[MARKET_DATA_KEY],
-                    backfill_timestamp=time.time(),
+                _register(instance, SYMBOL_PARTITIONS, todo)
+                backfill_id = launch_market_data_backfill(
+                    instance,
+                    self._definitions(settings),
+                    todo,
+                    run_config=hydration_run_config(settings),
                     tags={BACKFILL_TAG: BACKFILL_STALE, "quant/source": settings.source},
-                    dynamic_partitions_store=instance,
-                    all_partitions=False,
                     title=f"backfill_stale: {len(todo)} {settings.source} symbols",
-                    description=f"stale or new: {', '.join(todo[:50])}"
-                    + (" ..." if len(todo) > 50 else ""),
-                    run_config={"ops": {"market_data": {"config": config}}},
                 )
-                instance.add_backfill(backfill)
-                backfill_id = backfill.backfill_id
-                logger.info("backfill %s: %d symbols (%d new)", backfill_id, len(todo), len(new))
+                logger.info("backfill %s: %d symbols", backfill_id, len(todo))
             if wait:
-                _wait_for_backfill(instance, backfill_id, timeout)
+                try:
+                    wait_for_backfill(instance, backfill_id, timeout)
+                except BackfillFailedError as error:
+                    raise RunFailedError(str(error)) from None
         return backfill_id
 
     def prune_runs(self, keep_last: int) -> list[str]:
@@ -303,17 +296,17 @@ class QuantSDK:
         run_assets = [
             key
             for key in asset_graph.materializable_asset_keys
-            if getattr(asset_graph.get(key).partitions_def, "name", None) == "run_id"
+            if asset_graph.get(key).partitions_def == run_id_partitions
         ]
         with dagster_instance() as instance:
-            registered = set(instance.get_dynamic_partitions("run_id"))
+            registered = set(instance.get_dynamic_partitions(RUN_ID_PARTITIONS))
             candidates = set(self.store.run_ids()) | {k for k in registered if _is_run_id(k)}
             ordered = sorted(candidates)
             doomed = ordered[: len(ordered) - keep_last] if keep_last else ordered
             for run_id in doomed:
                 self.store.delete_run(run_id)
                 if run_id in registered:
-                    instance.delete_dynamic_partition("run_id", run_id)
+                    instance.delete_dynamic_partition(RUN_ID_PARTITIONS, run_id)
             for key in run_assets if doomed else []:
                 try:
                     instance.wipe_asset_partitions(key, doomed)
@@ -331,28 +324,12 @@ def _is_run_id(key: str) -> bool:
     return True
 
 
-def _require_daemon(instance: dg.DagsterInstance) -> None:
-    heartbeat = instance.get_daemon_heartbeats().get("BACKFILL")
-    if heartbeat is None or time.time() - heartbeat.timestamp > DAEMON_HEARTBEAT_MAX_AGE_SECONDS:
-        raise RuntimeError(
-            "no dagster-daemon is running on this DAGSTER_HOME to execute the backfill; start "
-            "`make dev` (or `dagster-daemon run`), or hydrate in-process with `quant hydrate`"
-        )
-
-
-def _wait_for_backfill(instance: dg.DagsterInstance, backfill_id: str, timeout: float) -> None:
-    from dagster._core.execution.backfill import BULK_ACTION_TERMINAL_STATUSES, BulkActionStatus
-
-    deadline = time.monotonic() + timeout
-    while True:
-        current = instance.get_backfill(backfill_id)
-        if current is not None and current.status in BULK_ACTION_TERMINAL_STATUSES:
-            if current.status != BulkActionStatus.COMPLETED_SUCCESS:
-                raise RunFailedError(f"backfill {backfill_id} ended {current.status.value}")
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"backfill {backfill_id} still running after {timeout:.0f} s")
-        time.sleep(BACKFILL_POLL_SECONDS)
+def _register(instance: dg.DagsterInstance, partitions: str, keys: list[str]) -> None:
+    """Add the ``keys`` that ``partitions`` does not hold yet (in order)."""
+    known = set(instance.get_dynamic_partitions(partitions))
+    new = [key for key in keys if key not in known]
+    if new:
+        instance.add_dynamic_partitions(partitions, new)
 
 
 def _error_message(event: dg.DagsterEvent) -> str:

@@ -5,12 +5,12 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from dagster_defs.instance import dagster_instance
 from lakehouse import new_run_id
-from quant_assets import QuantSDK
-from quant_assets.cli import main
 from quant_assets.hydration import FilesSource, hydrate_symbol
-from quant_assets.instance import dagster_instance
 from quant_assets.settings import Settings
+from quant_sdk import QuantSDK
+from quant_sdk.cli import main
 
 
 @pytest.fixture
@@ -23,7 +23,8 @@ def files_sdk(dagster_env: Path, bundled_closes: pd.DataFrame) -> QuantSDK:
         recent[symbol].rename("close").rename_axis("date").to_frame().to_csv(
             source_dir / f"{symbol}.csv"
         )
-    sdk = QuantSDK(settings=Settings(source="files", source_path=source_dir))
+    settings = Settings(data_root=dagster_env / "lakehouse", source="files", source_path=source_dir)
+    sdk = QuantSDK(settings=settings)
     for symbol in ("KO", "PG"):
         hydrate_symbol(sdk.store, FilesSource(source_dir), symbol)
     pg = sdk.store.read_frame(sdk.store.symbol_dir("PG"))

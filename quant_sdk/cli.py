@@ -1,4 +1,4 @@
-"""The ``quant`` command line: a thin wrapper over :class:`quant_assets.sdk.QuantSDK`."""
+"""The ``quant`` command line: a thin wrapper over :class:`quant_sdk.sdk.QuantSDK`."""
 
 import argparse
 import json
@@ -9,6 +9,8 @@ from typing import Any
 import pandas as pd
 
 from lakehouse import InvalidRunId, InvalidSymbol
+from quant_assets.settings import Settings
+from quant_sdk.sdk import QuantSDK
 
 PRINT_ROWS = 40
 STATUSES = ("stale", "new", "vanished", "fresh")
@@ -98,10 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``quant`` command line."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("quant_assets").setLevel(logging.INFO)
-    from quant_assets.sdk import QuantSDK
-
-    sdk = QuantSDK(root=args.root)
+    for package in ("quant_assets", "quant_sdk", "dagster_defs"):
+        logging.getLogger(package).setLevel(logging.INFO)
+    try:
+        settings = Settings.from_environment()  # the one read of QUANT_* variables
+    except ValueError as error:
+        print(f"error: bad QUANT_* environment variable: {error}", file=sys.stderr)
+        return 2
+    sdk = QuantSDK(root=args.root, settings=settings)
     try:
         return _dispatch(sdk, args)
     except (InvalidRunId, InvalidSymbol, FileNotFoundError, LookupError, ValueError) as error:
@@ -109,15 +115,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _dispatch(sdk: Any, args: argparse.Namespace) -> int:
+def _dispatch(sdk: QuantSDK, args: argparse.Namespace) -> int:
     if args.command == "hydrate":
         symbols = args.symbols.split(",") if args.symbols else None
         _print_frame(sdk.hydrate(args.source, symbols, args.path, full=args.full))
     elif args.command == "new-run":
         print(sdk.new_run(args.profile, **parse_overrides(args.set)))
     elif args.command == "run":
-        leaderboard = sdk.run(args.profile, args.run_id, **parse_overrides(args.set))
-        run_id = sdk.last_run_id
+        run_id = args.run_id or sdk.new_run(args.profile, **parse_overrides(args.set))
+        leaderboard = sdk.run(run_id=run_id)
         print(f"run_id:     {run_id}")
         print(f"lakehouse:  {sdk.store.root}  (e.g. {sdk.store.run_dir('features', run_id)})")
         print("leaderboard (out of sample, after costs):")

@@ -1,0 +1,72 @@
+"""The ``local`` backend: a pool of spawned processes on this machine.
+
+The prices go to a Parquet file in a scratch folder beside the lakehouse once, and each worker
+reads it once at start. Workers run the numba kernels on one thread each (the pool already fills
+the cores).
+"""
+
+import json
+import secrets
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numba
+import numpy as np
+import pandas as pd
+
+from quant_assets.settings import Settings
+from quant_assets.tournament.decision import Records
+from quant_assets.tournament.tasks import Task, run_task_json
+
+SCRATCH_PREFIX = "tournament-"
+"""Scratch folders are ``<data>/tmp/tournament-<token>``."""
+
+_worker_panel: dict[str, Any] = {}
+"""The prices a pool worker read once at start (one entry per worker process)."""
+
+
+def scratch_folder(settings: Settings) -> Path:
+    """A fresh folder beside the lakehouse (``<data>/tmp/<token>``), not inside it."""
+    folder = settings.data_root.resolve().parent / "tmp" / f"{SCRATCH_PREFIX}{secrets.token_hex(4)}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _start_worker(path: str) -> None:
+    numba.set_num_threads(1)
+    prices = pd.read_parquet(path)
+    _worker_panel.update(
+        panel=prices.to_numpy(dtype=np.float64),
+        dates=[str(d) for d in prices.index],
+        symbols=[str(s) for s in prices.columns],
+    )
+
+
+def _pool_task(task: str) -> str:
+    return run_task_json(
+        _worker_panel["panel"], _worker_panel["dates"], _worker_panel["symbols"], task
+    )
+
+
+def run_local(
+    prices: pd.DataFrame, tasks: list[Task], workers: int, settings: Settings
+) -> Iterator[Records]:
+    """Run ``tasks`` on a pool of ``workers`` spawned processes; yield results in task order."""
+    scratch = scratch_folder(settings)
+    path = scratch / "prices.parquet"
+    try:
+        prices.to_parquet(path)
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(tasks)),
+            mp_context=get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(str(path),),
+        ) as pool:
+            for text in pool.map(_pool_task, [task.to_json() for task in tasks]):
+                yield json.loads(text)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,89 @@
+"""The ``ray`` backend: tasks on a local Ray (loopback only) or an existing Ray cluster.
+
+The prices go to Ray's object store once (``ray.put``) and tasks receive the reference. Without
+``ray_address`` a local Ray starts on 127.0.0.1 only, with no dashboard and its temporary files
+under ``<data folder>/ray``, and stops afterwards.
+"""
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import numba
+import numpy as np
+
+from quant_assets.settings import Settings
+from quant_assets.tournament.decision import Records
+from quant_assets.tournament.tasks import Task, run_task_json
+
+
+def ray_init_options(settings: Settings, workers: int | None = None) -> dict[str, Any]:
+    """Arguments of ``ray.init`` for a local Ray: loopback only, no dashboard, temp in data.
+
+    ``workers`` defaults to ``settings.workers``, then to every core.
+    """
+    temp = settings.data_root.resolve().parent / "ray"
+    return {
+        "num_cpus": workers or settings.workers or os.cpu_count() or 1,
+        "include_dashboard": False,
+        "_temp_dir": str(temp),
+        "_node_ip_address": "127.0.0.1",
+        "log_to_driver": False,
+        "configure_logging": False,
+    }
+
+
+def prepare_local_ray(settings: Settings) -> None:
+    """Keep a local Ray on loopback and its temp files in the data folder (before ``ray.init``).
+
+    Ray binds the machine's network address unless ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``
+    when it is imported; the setting is also applied here in case Ray was imported earlier.
+    Used by :func:`start_local_ray` and before dagster-ray's ``LocalRay`` resource connects.
+    """
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    from ray._private import ray_constants
+
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    (settings.data_root.resolve().parent / "ray").mkdir(parents=True, exist_ok=True)
+
+
+def start_local_ray(settings: Settings, workers: int) -> None:
+    """Start a local Ray on 127.0.0.1 only, with no dashboard and temp files in the data folder."""
+    import ray
+
+    prepare_local_ray(settings)
+    ray.init(**ray_init_options(settings, workers))
+
+
+def _ray_task(panel: np.ndarray, dates: list[str], symbols: list[str], task: str) -> str:
+    numba.set_num_threads(1)  # one Ray task per CPU already
+    return run_task_json(panel, dates, symbols, task)
+
+
+def run_ray(
+    panel: np.ndarray,
+    dates: list[str],
+    symbols: list[str],
+    tasks: list[Task],
+    settings: Settings,
+    workers: int,
+) -> Iterator[Records]:
+    """Run ``tasks`` as Ray tasks; yield results in task order."""
+    import ray
+
+    started = not ray.is_initialized()
+    if started and settings.ray_address:
+        ray.init(address=settings.ray_address, log_to_driver=False)
+    elif started:
+        start_local_ray(settings, workers)
+    try:
+        panel_ref = ray.put(panel)
+        remote = ray.remote(_ray_task)
+        refs = [remote.remote(panel_ref, dates, symbols, task.to_json()) for task in tasks]
+        for ref in refs:
+            yield json.loads(ray.get(ref))
+    finally:
+        if started:
+            ray.shutdown()
