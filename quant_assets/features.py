@@ -8,7 +8,11 @@ import numpy as np
 import pandas as pd
 
 from quant_assets.settings import Settings
-from quant_kernels.predictability import rolling_hurst_rs, rolling_permutation_entropy
+from quant_kernels.predictability import (
+    rolling_hurst_rs,
+    rolling_permutation_entropy,
+    rolling_volatility,
+)
 
 TRADING_DAYS_PER_YEAR = 252
 FEATURE_CHUNK_SYMBOLS = 256
@@ -57,9 +61,6 @@ def compute_features(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
 def _chunk_features(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     log_returns = np.log(closes).diff()
-    volatility = log_returns.rolling(settings.volatility_window).std() * np.sqrt(
-        TRADING_DAYS_PER_YEAR
-    )
     lagged = closes.shift(settings.momentum_skip)
     momentum = lagged / lagged.shift(settings.momentum_window) - 1.0
     # The kernels take symbols x time, C-contiguous, and run the symbols in parallel.
@@ -68,9 +69,12 @@ def _chunk_features(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         returns_by_symbol, settings.entropy_window, order=settings.entropy_order
     )
     hurst = rolling_hurst_rs(returns_by_symbol, settings.hurst_window)
+    volatility = rolling_volatility(returns_by_symbol, settings.volatility_window) * np.sqrt(
+        TRADING_DAYS_PER_YEAR
+    )
     frames = {
         "log_return": log_returns.to_numpy(dtype=np.float64),
-        "volatility": volatility.to_numpy(dtype=np.float64),
+        "volatility": volatility.T,
         "momentum": momentum.to_numpy(dtype=np.float64),
         "perm_entropy": perm_entropy.T,
         "hurst": hurst.T,
