@@ -32,7 +32,6 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from quant_kernels.predictability import (
-    efficiency_ratio,
     rolling_hurst_rs,
     rolling_permutation_entropy,
     rolling_volatility,
@@ -126,7 +125,6 @@ for label, call in [
     ("rolling_permutation_entropy", lambda: qp.rolling_permutation_entropy(x, 256)),
     ("rolling_hurst_rs", lambda: qp.rolling_hurst_rs(x, 256)),
     ("rolling_hurst_rs (2-D)", lambda: qp.rolling_hurst_rs(x.reshape(4, 500), 256)),
-    ("efficiency_ratio", lambda: qp.efficiency_ratio(x, 20)),
     ("rolling_volatility", lambda: qp.rolling_volatility(x, 20)),
 ]:
     start = time.perf_counter()
@@ -205,7 +203,6 @@ def main() -> None:
     )
     hurst_nolds = nolds_sample / NOLDS_SAMPLE * N_WINDOWS
 
-    er_ours = best_of(lambda: efficiency_ratio(x, WINDOW, out=out), REPEATS_FAST)
     vol_ours = best_of(lambda: rolling_volatility(x, WINDOW, out=out), REPEATS_FAST)
 
     # Panels -------------------------------------------------------------------------------
@@ -266,7 +263,6 @@ def main() -> None:
             "nolds_us_per_window": hurst_nolds * ns / 1e3,
             "speedup_vs_per_window": hurst_nolds / hurst_ours,
         },
-        "efficiency_ratio": {"ours_s": er_ours, "ours_ns_per_window": er_ours * ns},
         "volatility": {"ours_s": vol_ours, "ours_ns_per_window": vol_ours * ns},
         "panel": {
             "windows": panel_windows,
@@ -294,9 +290,9 @@ def main() -> None:
 def report(r: dict[str, object]) -> None:
     """Print the table of timings, ratios and targets."""
     pe, hu, panel = r["perm_entropy"], r["hurst"], r["panel"]
-    er, vol, cv, comp = r["efficiency_ratio"], r["volatility"], r["run_to_run"], r["compile"]
+    vol, cv, comp = r["volatility"], r["run_to_run"], r["compile"]
     assert isinstance(pe, dict) and isinstance(hu, dict) and isinstance(panel, dict)
-    assert isinstance(er, dict) and isinstance(vol, dict) and isinstance(cv, dict)
+    assert isinstance(vol, dict) and isinstance(cv, dict)
     assert isinstance(comp, dict)
     worst_kernel = max(comp["per_kernel_all_signatures_s"].items(), key=lambda kv: kv[1])
     worst_signature = max(comp["per_signature_max_s"].items(), key=lambda kv: kv[1])
@@ -339,14 +335,6 @@ def report(r: dict[str, object]) -> None:
             verdict(
                 hu["speedup_vs_per_window"] >= TARGETS["hurst_vs_nolds_per_window_block_reuse"]
             ),
-        ),
-        (
-            "efficiency ratio",
-            f"{er['ours_ns_per_window']:.2f} ns/win",
-            "",
-            "",
-            "",
-            "",
         ),
         ("rolling volatility", f"{vol['ours_ns_per_window']:.2f} ns/win", "", "", "", ""),
         (

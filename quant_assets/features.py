@@ -10,7 +10,11 @@ import pandas as pd
 from quant_assets.calendar import TRADING_DAYS_PER_YEAR
 from quant_assets.contracts import FeaturesContract, column_names
 from quant_assets.settings import Settings
-from quant_kernels.predictability import rolling_hurst_rs, rolling_permutation_entropy
+from quant_kernels.predictability import (
+    rolling_hurst_rs,
+    rolling_permutation_entropy,
+    rolling_volatility,
+)
 
 FEATURE_CHUNK_SYMBOLS = 256
 FEATURE_COLUMNS = column_names(FeaturesContract)
@@ -50,9 +54,6 @@ def compute_features(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
 def _chunk_features(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     log_returns = np.log(closes).diff()
-    volatility = log_returns.rolling(settings.volatility_window).std() * np.sqrt(
-        TRADING_DAYS_PER_YEAR
-    )
     lagged = closes.shift(settings.momentum_skip)
     momentum = lagged / lagged.shift(settings.momentum_window) - 1.0
     # The kernels take symbols x time, C-contiguous, and run the symbols in parallel.
@@ -61,9 +62,12 @@ def _chunk_features(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         returns_by_symbol, settings.entropy_window, order=settings.entropy_order
     )
     hurst = rolling_hurst_rs(returns_by_symbol, settings.hurst_window)
+    volatility = rolling_volatility(returns_by_symbol, settings.volatility_window) * np.sqrt(
+        TRADING_DAYS_PER_YEAR
+    )
     frames = {
         "log_return": log_returns.to_numpy(dtype=np.float64),
-        "volatility": volatility.to_numpy(dtype=np.float64),
+        "volatility": volatility.T,
         "momentum": momentum.to_numpy(dtype=np.float64),
         "perm_entropy": perm_entropy.T,
         "hurst": hurst.T,
