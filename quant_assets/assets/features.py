@@ -13,7 +13,7 @@ from quant_assets.features import compute_features
 from quant_assets.frames import closes_to_wide
 from quant_assets.provenance import settings_of
 
-FEATURES_CODE_VERSION = "features-2"
+FEATURES_CODE_VERSION = "features-3"
 
 
 @dg.asset(
