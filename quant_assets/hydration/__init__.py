@@ -6,10 +6,10 @@ from quant_assets.hydration.sources import (
     BundledSource,
     FilesSource,
     MarketDataSource,
-    SyntheticSource,
     YFinanceSource,
     make_source,
 )
+from quant_assets.hydration.synthetic import SyntheticSource
 
 __all__ = [
     "BundledSource",

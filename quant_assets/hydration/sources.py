@@ -7,25 +7,23 @@ assets read the lakehouse, never a source.
 
 import importlib.resources
 import logging
-import zlib
 from collections.abc import Callable
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
 import pandas as pd
 
 from lakehouse import validate_symbol
 from quant_assets.hydration.bars import DataQualityError, canonical_bars
+from quant_assets.hydration.synthetic import SyntheticSource
 from quant_assets.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 BUNDLED_DATASET = "datasets/data/sp500_dataset.csv.gz"
 """Real daily adjusted closes of 20 S&P 500 stocks, 1990-2022, shipped inside skfolio's wheel."""
-TRADING_DAYS_PER_YEAR = 252
 FILE_SUFFIXES = (".csv", ".parquet")
 
 
@@ -93,72 +91,6 @@ class BundledSource:
     def last_dates(self) -> dict[str, date | None]:
         """Every symbol's last date at once."""
         return {symbol: self.last_date(symbol) for symbol in self.symbols()}
-
-
-class SyntheticSource:
-    """A seeded generator of daily OHLCV bars with calm and turbulent regimes.
-
-    Each symbol has its own generator seeded by ``(seed, crc32(symbol))``, so a symbol's bars do
-    not depend on how many other symbols are asked for. Regimes follow a two-state Markov chain.
-    """
-
-    name = "synthetic"
-    CALM = (0.0004, 0.010)
-    TURBULENT = (-0.0008, 0.028)
-    STAY_PROBABILITY = (0.99, 0.96)
-
-    def __init__(self, n_symbols: int, years: int, end: date, seed: int) -> None:
-        self.n_symbols = n_symbols
-        self.years = years
-        self.end = end
-        self.seed = seed
-
-    @cached_property
-    def dates(self) -> pd.DatetimeIndex:
-        """Business days of the generated history."""
-        return pd.bdate_range(end=self.end, periods=self.years * TRADING_DAYS_PER_YEAR)
-
-    def symbols(self) -> list[str]:
-        """``SYN0000``, ``SYN0001``, ..."""
-        width = max(4, len(str(self.n_symbols - 1)))
-        return [f"SYN{i:0{width}d}" for i in range(self.n_symbols)]
-
-    def fetch(self, symbol: str, start: date | None = None) -> pd.DataFrame:
-        """Generated bars of ``symbol``."""
-        if symbol not in set(self.symbols()):
-            raise KeyError(f"source 'synthetic' has no symbol {symbol!r} ({self.n_symbols} made)")
-        rng = np.random.default_rng([self.seed, zlib.crc32(symbol.encode())])
-        n = len(self.dates)
-        turbulent = np.zeros(n, dtype=bool)
-        for t in range(1, n):
-            stay = self.STAY_PROBABILITY[int(turbulent[t - 1])]
-            turbulent[t] = turbulent[t - 1] if rng.random() < stay else not turbulent[t - 1]
-        mu = np.where(turbulent, self.TURBULENT[0], self.CALM[0])
-        sigma = np.where(turbulent, self.TURBULENT[1], self.CALM[1]) * rng.uniform(0.7, 1.5)
-        log_returns = mu + sigma * rng.standard_normal(n)
-        close = rng.uniform(10, 200) * np.exp(np.cumsum(log_returns))
-        open_ = close * np.exp(sigma * 0.3 * rng.standard_normal(n))
-        spread = np.abs(sigma * rng.standard_normal(n))
-        frame = pd.DataFrame(
-            {
-                "date": self.dates,
-                "open": open_,
-                "high": np.maximum(open_, close) * np.exp(spread),
-                "low": np.minimum(open_, close) * np.exp(-spread),
-                "close": close,
-                "volume": np.round(rng.lognormal(13, 0.5, n)),
-            }
-        )
-        return _since(canonical_bars(frame, source=self.name, symbol=symbol), start)
-
-    def last_date(self, symbol: str) -> date | None:
-        """The generator's end date."""
-        return _to_date(self.dates[-1])
-
-    def last_dates(self) -> dict[str, date | None]:
-        """Every symbol's last date at once (all end on the generator's end date)."""
-        end = _to_date(self.dates[-1])
-        return dict.fromkeys(self.symbols(), end)
 
 
 class FilesSource:
