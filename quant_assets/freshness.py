@@ -5,7 +5,7 @@ The lakehouse side is answered by ONE DuckDB query over
 source side by what the source can provide, without downloading bars:
 
 - ``bundled`` and ``files``: the source's last date per symbol;
-- ``synthetic``: the generator's end date;
+- ``synthetic``: each symbol's own last date (its delisting date if it was delisted);
 - ``yfinance``: the last completed trading day (the weekday before today, UTC). Yahoo has no
   listing, so its symbols are ``settings.symbols`` or, if unset, the stored symbols.
 

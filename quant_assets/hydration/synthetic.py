@@ -86,12 +86,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from quant_assets.calendar import TRADING_DAYS_PER_YEAR
 from quant_assets.hydration.bars import canonical_bars
 
 Floats = npt.NDArray[np.float64]
 Fate = Literal["listed", "acquired", "bankrupt"]
 
-TRADING_DAYS_PER_YEAR = 252
 CALM_MEAN_DAYS = 750.0
 """Mean length of a calm spell (trading days)."""
 CRISIS_MEAN_DAYS = 75.0
