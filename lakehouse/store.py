@@ -28,6 +28,9 @@ PARQUET_FILE = "part-0.parquet"
 JSON_FILE = "document.json"
 MARKET_DATA = "market_data"
 ASSET_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
+TEMP_FILE_PREFIX = "."
+TEMP_FILE_SUFFIX = ".tmp"
+"""An atomic write's temporary file is ``.<final name>.<random>.tmp`` beside its destination."""
 DEFAULT_ROOT = Path("data/lakehouse")
 ROOT_ENV_VAR = "QUANT_DATA_ROOT"
 
@@ -134,7 +137,9 @@ def _partition_values(asset_dir: Path, key: str) -> Iterator[str]:
 
 def _atomic_write(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f"{TEMP_FILE_PREFIX}{path.name}.", suffix=TEMP_FILE_SUFFIX, dir=path.parent
+    )
     os.close(fd)
     try:
         write(tmp)
