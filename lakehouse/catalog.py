@@ -76,13 +76,14 @@ def asset_views(
     ----------
     root : str or Path, optional
         Lakehouse root (default :func:`lakehouse.store.default_root`).
-    assets : collection of str, optional
+    assets : str or collection of str, optional
         Only these asset names (names that are not stored assets are ignored); default all.
     """
+    wanted = None if assets is None else frozenset([assets] if isinstance(assets, str) else assets)
     files: dict[str, list[Path]] = {}
     damaged: list[DamagedFile] = []
     for asset_dir in asset_dirs(_absolute_root(root)):
-        if assets is not None and asset_dir.name not in assets:
+        if wanted is not None and asset_dir.name not in wanted:
             continue
         readable = []
         for partition_dir in partition_dirs(asset_dir):

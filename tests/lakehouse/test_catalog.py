@@ -142,7 +142,7 @@ def test_truncated_file_of_one_run_hides_only_that_run(lake: LakehouseStore, cap
 
 def test_truncated_symbol_leaves_other_symbols_loadable(lake: LakehouseStore):
     cut_in_half(lake.symbol_path("MSFT"))
-    with open_catalog(lake.root, assets=["market_data"]) as con:
+    with open_catalog(lake.root, assets="market_data") as con:
         symbols = con.execute("SELECT DISTINCT symbol FROM market_data ORDER BY 1").fetchall()
     assert [row[0] for row in symbols] == ["0700", "AAPL"]
 
