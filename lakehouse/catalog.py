@@ -1,44 +1,233 @@
-"""DuckDB over the lakehouse: one view per asset across all its partitions.
+"""DuckDB over the lakehouse: one read-only view per asset across its readable partitions.
 
-Hive partitioning turns the folder names into columns, so ``run_id`` (run-scoped assets) and
-``symbol`` (``market_data``) can be filtered and grouped on like any other column::
+Hive partitioning turns the folder names into VARCHAR columns, so ``run_id`` (run-scoped assets)
+and ``symbol`` (``market_data``) can be filtered and grouped on like any other column::
 
-    with open_catalog(root) as con:
-        con.execute("SELECT run_id, count(*) FROM features GROUP BY run_id").df()
+    query("SELECT run_id, count(*) FROM features GROUP BY run_id", root=root)
+
+What keeps it safe:
+
+- **Damaged files are left out, one by one.** A view is built over the files whose Parquet magic
+  bytes and footer length are sound (12 bytes read per file); if DuckDB still cannot build the
+  view, every footer of that asset is parsed and the failing files are left out as well. Left-out
+  files are logged as a warning and listed in :attr:`AssetViews.damaged`, so a damaged file hides
+  its own partition and nothing else. Damage inside the data pages is found only by a query that
+  reads that file, and by :func:`lakehouse.integrity.scan`.
+- **Connections are locked down.** Once the views exist, DuckDB may open files under the root
+  only, and its configuration is locked so SQL cannot undo that.
+- **Queries are read-only.** :func:`query` accepts SELECT statements only (WITH, FROM-first,
+  DESCRIBE, SHOW and SUMMARIZE are SELECTs to DuckDB): DuckDB would still let ``COPY ... TO``
+  write inside the root.
+- **A query builds only the views it names**, so ``SELECT 1`` or a query on one run's asset does
+  not read the footers of 10,000 symbol files.
 """
 
+import logging
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from lakehouse.store import ASSET_NAME_PATTERN, PARQUET_FILE, LakehouseStore
+from lakehouse.integrity import (
+    DamagedFile,
+    asset_dirs,
+    damaged_file,
+    footer_problem,
+    metadata_problem,
+    partition_dirs,
+)
+from lakehouse.store import PARQUET_FILE, LakehouseStore
+
+logger = logging.getLogger(__name__)
+
+READ_STATEMENT = duckdb.StatementType.SELECT
+SQL_WORD = re.compile(r"[a-z_][a-z0-9_]*")
+CATALOG_LISTING_WORDS = frozenset({"show", "information_schema", "pg_catalog", "sqlite_master"})
+"""Words of SQL that lists tables: such a query gets every view."""
+CATALOG_FUNCTION_PREFIX = "duckdb_"
+"""``duckdb_views()``, ``duckdb_tables()``, ``duckdb_columns()``: they also list the views."""
+DAMAGED_LISTED_AT_MOST = 20
+QUOTED_STATEMENT_CHARS = 80
 
 
-def asset_views(root: str | Path) -> dict[str, str]:
-    """Map each asset that has Parquet partitions to the glob of its files."""
-    store = LakehouseStore(root)
-    views: dict[str, str] = {}
-    if store.root.is_dir():
-        for asset_dir in sorted(store.root.iterdir()):
-            if ASSET_NAME_PATTERN.fullmatch(asset_dir.name) and any(
-                asset_dir.glob(f"*=*/{PARQUET_FILE}")
-            ):
-                views[asset_dir.name] = str(asset_dir / "*=*" / PARQUET_FILE)
-    return views
+class ReadOnlyQueryError(ValueError):
+    """SQL that is not a SELECT: the lakehouse catalog only answers queries."""
 
 
-def open_catalog(root: str | Path) -> duckdb.DuckDBPyConnection:
-    """Open an in-memory DuckDB connection with one view per stored asset."""
-    con = duckdb.connect(":memory:")
-    for name, glob in asset_views(root).items():
-        relation = con.read_parquet(glob, hive_partitioning=True, union_by_name=True)
-        relation.create_view(name, replace=True)
+@dataclass(frozen=True)
+class AssetViews:
+    """The readable Parquet files of each asset, and the files left out as damaged."""
+
+    files: dict[str, list[Path]]
+    """Asset name -> its readable ``part-0.parquet`` files (absolute paths, sorted)."""
+    damaged: list[DamagedFile]
+
+
+def asset_views(root: str | Path, assets: Collection[str] | None = None) -> AssetViews:
+    """List each asset's readable partition files; left-out files go to ``damaged``.
+
+    Parameters
+    ----------
+    root : str or Path
+        Lakehouse root.
+    assets : str or collection of str, optional
+        Only these asset names (names that are not stored assets are ignored); default all.
+    """
+    wanted = None if assets is None else frozenset([assets] if isinstance(assets, str) else assets)
+    files: dict[str, list[Path]] = {}
+    damaged: list[DamagedFile] = []
+    for asset_dir in asset_dirs(_absolute_root(root)):
+        if wanted is not None and asset_dir.name not in wanted:
+            continue
+        readable = []
+        for partition_dir in partition_dirs(asset_dir):
+            path = partition_dir / PARQUET_FILE
+            try:
+                problem = footer_problem(path)
+            except FileNotFoundError:
+                continue  # an empty partition folder, or a write not yet published
+            except OSError as error:
+                problem = f"{type(error).__name__}: {error}"
+            if problem is None:
+                readable.append(path)
+            else:
+                damaged.append(damaged_file(path, problem))
+        if readable:
+            files[asset_dir.name] = readable
+    return AssetViews(files, damaged)
+
+
+def open_catalog(
+    root: str | Path, assets: Collection[str] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open a locked-down in-memory DuckDB connection with one view per stored asset.
+
+    Only ``assets`` get a view when given. Damaged files are left out and logged as a warning.
+    The connection reads files under ``root`` only and its settings cannot be changed; it can
+    still run any statement, so give it only SQL written by the code (user SQL goes through
+    :func:`query`).
+    """
+    con, damaged = _open(root, assets)
+    _warn_about(damaged)
     return con
 
 
 def query(sql: str, params: list[Any] | None = None, *, root: str | Path) -> pd.DataFrame:
-    """Run ``sql`` (with bound ``params``) against the catalog and return a DataFrame."""
-    with open_catalog(root) as con:
+    """Run read-only ``sql`` (with bound ``params``) against the catalog; return a DataFrame.
+
+    Raises
+    ------
+    ReadOnlyQueryError
+        If a statement of ``sql`` is not a SELECT (nothing is run).
+    """
+    refuse_writes(sql)
+    con, damaged = _open(root, assets=_named_assets(sql))
+    _warn_about(damaged)
+    with con:
         return con.execute(sql, params or []).df()
+
+
+def refuse_writes(sql: str) -> None:
+    """Raise :class:`ReadOnlyQueryError` unless every statement of ``sql`` is a SELECT."""
+    with duckdb.connect(":memory:") as parser:
+        statements = parser.extract_statements(sql)
+    if not statements:
+        raise ReadOnlyQueryError("empty query: give one SELECT statement")
+    for number, statement in enumerate(statements, start=1):
+        if statement.type != READ_STATEMENT:
+            text = " ".join(statement.query.split())[:QUOTED_STATEMENT_CHARS]
+            raise ReadOnlyQueryError(
+                f"statement {number} is {statement.type.name} ({text!r}): lakehouse queries are "
+                "read-only, only SELECT statements are accepted (assets are written by runs)"
+            )
+
+
+def _open(
+    root: str | Path, assets: Collection[str] | None
+) -> tuple[duckdb.DuckDBPyConnection, list[DamagedFile]]:
+    views = asset_views(root, assets)
+    con = duckdb.connect(":memory:")
+    try:
+        damaged = views.damaged + _create_views(con, views.files)
+        _lock_down(con, _absolute_root(root))
+    except BaseException:
+        con.close()
+        raise
+    return con, damaged
+
+
+def _create_views(
+    con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]
+) -> list[DamagedFile]:
+    damaged: list[DamagedFile] = []
+    for name, paths in files.items():
+        damaged += _create_view(con, name, paths)
+    return damaged
+
+
+def _create_view(con: duckdb.DuckDBPyConnection, name: str, paths: list[Path]) -> list[DamagedFile]:
+    """Create one view; if DuckDB cannot, leave out the files whose footer does not parse."""
+    try:
+        con.execute(_view_sql(name, paths))
+    except duckdb.Error as error:
+        refused = [
+            damaged_file(path, problem)
+            for path in paths
+            if (problem := metadata_problem(path)) is not None
+        ]
+        if not refused:
+            error.add_note(f"while building the lakehouse view {name!r} over {len(paths)} files")
+            raise
+        left_out = {entry.path for entry in refused}
+        readable = [path for path in paths if path not in left_out]
+        if readable:
+            con.execute(_view_sql(name, readable))
+        return refused
+    return []
+
+
+def _view_sql(name: str, paths: list[Path]) -> str:
+    listed = ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths)
+    return (
+        f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet([{listed}], '
+        "hive_partitioning = true, hive_types_autocast = false, union_by_name = true)"
+    )
+
+
+def _lock_down(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+    # DuckDB 2.0.1 refuses allowed_directories once external access is off: this order only.
+    con.execute("SET allowed_directories = ?", [[str(root)]])
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def _named_assets(sql: str) -> Collection[str] | None:
+    """Words of ``sql`` that may name an asset, or ``None`` (every view) if it lists tables."""
+    words = set(SQL_WORD.findall(sql.lower()))
+    if words & CATALOG_LISTING_WORDS or any(
+        word.startswith(CATALOG_FUNCTION_PREFIX) for word in words
+    ):
+        return None
+    return words
+
+
+def _absolute_root(root: str | Path) -> Path:
+    return LakehouseStore(root).root.resolve()
+
+
+def _warn_about(damaged: list[DamagedFile]) -> None:
+    if not damaged:
+        return
+    listed = "; ".join(str(entry) for entry in damaged[:DAMAGED_LISTED_AT_MOST])
+    more = len(damaged) - DAMAGED_LISTED_AT_MOST
+    logger.warning(
+        "left %d damaged file(s) out of the lakehouse views: %s%s. Their partitions read as "
+        "absent; move them aside with lakehouse.integrity.quarantine_file and re-create them.",
+        len(damaged),
+        listed,
+        f"; and {more} more" if more > 0 else "",
+    )

@@ -35,6 +35,9 @@ SYMBOL_PARTITIONS = "symbols"
 RUN_ID_FOLDER_KEY = "run_id"
 PARTITION_FOLDER_KEYS = {RUN_ID_PARTITIONS: RUN_ID_FOLDER_KEY, SYMBOL_PARTITIONS: "symbol"}
 """Partitions name -> hive key of its folders (``run_id=<id>``, ``symbol=<SYM>``)."""
+TEMP_FILE_PREFIX = "."
+TEMP_FILE_SUFFIX = ".tmp"
+"""An atomic write's temporary file is ``.<final name>.<random>.tmp`` beside its destination."""
 
 
 def validate_asset_name(name: str) -> str:
@@ -136,7 +139,9 @@ def _partition_values(asset_dir: Path, key: str) -> Iterator[str]:
 
 def _atomic_write(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f"{TEMP_FILE_PREFIX}{path.name}.", suffix=TEMP_FILE_SUFFIX, dir=path.parent
+    )
     os.close(fd)
     try:
         write(tmp)

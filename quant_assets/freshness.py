@@ -24,11 +24,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-import duckdb
 import pandas as pd
 
 from lakehouse import LakehouseStore
-from lakehouse.store import MARKET_DATA, PARQUET_FILE
+from lakehouse.catalog import open_catalog
+from lakehouse.store import MARKET_DATA
 from quant_assets.hydration import make_source
 from quant_assets.hydration.sources import MarketDataSource
 from quant_assets.settings import Settings
@@ -54,23 +54,22 @@ class BulkLastDates(Protocol):
 def stored_last_dates(store: LakehouseStore | str | Path) -> pd.DataFrame:
     """Last stored date of every hydrated symbol: columns ``symbol``, ``last_stored``.
 
-    One DuckDB query over every ``market_data/symbol=*/part-0.parquet``.
+    One DuckDB query over the readable ``market_data`` files (a damaged file is left out and
+    named in a warning by the catalog, so one broken symbol never stops the others).
     """
     store = store if isinstance(store, LakehouseStore) else LakehouseStore(store)
-    folder = store.asset_dir(MARKET_DATA)
     empty = pd.DataFrame(
         {"symbol": pd.Series(dtype="str"), "last_stored": pd.Series(dtype="datetime64[ns]")}
     )
-    if not any(folder.glob(f"symbol=*/{PARQUET_FILE}")):
-        return empty
-    glob = str(folder / "symbol=*" / PARQUET_FILE).replace("'", "''")
-    sql = (
-        "SELECT symbol, max(date) AS last_stored "
-        f"FROM read_parquet('{glob}', hive_partitioning = true, "
-        "hive_types = {'symbol': VARCHAR}) GROUP BY symbol ORDER BY symbol"
-    )
-    with duckdb.connect(":memory:") as con:
-        frame: pd.DataFrame = con.execute(sql).df()
+    with open_catalog(store.root, [MARKET_DATA]) as con:
+        views = con.execute("SELECT view_name FROM duckdb_views()").fetchall()
+        if (MARKET_DATA,) not in views:
+            return empty
+        frame: pd.DataFrame = con.execute(
+            "SELECT symbol, max(date) AS last_stored FROM market_data GROUP BY symbol "
+            "ORDER BY symbol"
+        ).df()
+    frame["symbol"] = frame["symbol"].astype("str")
     frame["last_stored"] = pd.to_datetime(frame["last_stored"]).astype("datetime64[ns]")
     return frame
 

@@ -28,7 +28,7 @@ def load_closes(
     A date on which some symbols did not trade holds NaN for them; nothing is forward-filled.
     """
     wanted = None if symbols is None else [validate_symbol(s) for s in symbols]
-    with open_catalog(root) as con:
+    with open_catalog(root, [MARKET_DATA]) as con:
         tables = {row[0] for row in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
         if MARKET_DATA not in tables:
             raise NoMarketDataError(

@@ -5,6 +5,7 @@ import pandas as pd
 from pydantic import Field
 
 from lakehouse.store import MARKET_DATA
+from lakehouse.sweep import sweep_stale_temp_files
 from quant_assets.assets.partitions import OWNERS, symbol_partitions
 from quant_assets.assets.resources import LakehouseResource, SettingsResource
 from quant_assets.hydration import hydrate_symbol, make_source
@@ -59,6 +60,9 @@ def market_data(
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Hydrate every symbol partition of this run from its source."""
     settings = hydration_settings(config, base_settings.settings)
+    swept = sweep_stale_temp_files(lakehouse.root)
+    if swept:
+        context.log.info(f"removed {len(swept)} temporary files left by interrupted writes")
     symbols = list(context.partition_keys)
     source = make_source(settings, symbols=symbols)
     reports = []

@@ -18,20 +18,29 @@ import numba
 import numpy as np
 import pandas as pd
 
+from lakehouse.sweep import sweep_scratch
 from quant_assets.settings import Settings
 from quant_assets.tournament.decision import Records
 from quant_assets.tournament.tasks import Task, run_task_json
 
 SCRATCH_PREFIX = "tournament-"
 """Scratch folders are ``<data>/tmp/tournament-<token>``."""
+SCRATCH_MAX_AGE_SECONDS = 24 * 3600
+"""Scratch folders untouched this long were left by a crashed run and are swept."""
 
 _worker_panel: dict[str, Any] = {}
 """The prices a pool worker read once at start (one entry per worker process)."""
 
 
 def scratch_folder(settings: Settings) -> Path:
-    """A fresh folder beside the lakehouse (``<data>/tmp/<token>``), not inside it."""
-    folder = settings.data_root.resolve().parent / "tmp" / f"{SCRATCH_PREFIX}{secrets.token_hex(4)}"
+    """A fresh folder beside the lakehouse (``<data>/tmp/<token>``), not inside it.
+
+    Scratch folders of crashed runs (untouched for :data:`SCRATCH_MAX_AGE_SECONDS`) are swept.
+    """
+    parent = settings.data_root.resolve().parent / "tmp"
+    if parent.is_dir():
+        sweep_scratch(parent, f"{SCRATCH_PREFIX}*", SCRATCH_MAX_AGE_SECONDS)
+    folder = parent / f"{SCRATCH_PREFIX}{secrets.token_hex(4)}"
     folder.mkdir(parents=True)
     return folder
 
