@@ -355,6 +355,10 @@ class TournamentWindowResultsContract(pa.DataFrameModel):
     gross_return: Series[float] = pa.Field(ge=-1)
     net_return: Series[float] = pa.Field(ge=-1)
     vetoes: Series[int] = pa.Field(ge=0)
+    liquidated: Series[str]
+    """Symbols that stopped trading while held, sold at their last close (``;``-separated)."""
+    liquidated_value: Series[float] = pa.Field(ge=0)
+    """What those positions were worth at exit, as a fraction of the window's starting value."""
 
     class Config:
         strict = True

@@ -84,6 +84,21 @@ def _chunk_features(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return long[present].reset_index(drop=True)
 
 
+def features_on(
+    features: pd.DataFrame, dates: pd.DatetimeIndex
+) -> dict[pd.Timestamp, pd.DataFrame]:
+    """Each date's cross-section of ``features`` (long), indexed by symbol.
+
+    Features are causal, so the row of date ``t`` is what a decision at ``t`` may see: the
+    tournament reads its windows' training ends here instead of recomputing features.
+    """
+    wanted = features[features["date"].isin(dates)]
+    return {
+        pd.Timestamp(date): rows.set_index("symbol").sort_index()
+        for date, rows in wanted.groupby("date", sort=True)
+    }
+
+
 def latest_features(features: pd.DataFrame) -> pd.DataFrame:
     """Each symbol's features on the last date of ``features``, indexed by symbol."""
     last = features["date"].max()

@@ -5,7 +5,8 @@ import pandas as pd
 
 def closes_to_long(wide: pd.DataFrame) -> pd.DataFrame:
     """Wide closes (dates x symbols) -> long ``date, symbol, close`` without missing closes."""
-    long = wide.rename_axis(index="date", columns="symbol").stack().rename("close").reset_index()
+    stacked = wide.rename_axis(index="date", columns="symbol").stack().dropna()
+    long = stacked.rename("close").reset_index()
     long["symbol"] = long["symbol"].astype(str)
     return long.sort_values(["date", "symbol"]).reset_index(drop=True)
 

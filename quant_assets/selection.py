@@ -3,15 +3,17 @@
 The score is trend strength, momentum divided by volatility (a Sharpe-like ratio of the
 momentum window), in normal regimes. In a volatile regime (see :mod:`quant_assets.regimes`) the
 score turns defensive: minus volatility, so the calmest symbols are held. ``top_n`` selection holds
-the ``top_n`` best scores (ties broken by symbol); ``all`` holds every symbol with a score.
+the ``top_n`` best scores (ties broken by symbol); ``all`` holds every eligible symbol.
+Only symbols eligible at the decision date are scored (:mod:`quant_assets.membership`).
 """
 
 import numpy as np
 import pandas as pd
 
 from quant_assets.contracts import SelectionsContract, column_names
-from quant_assets.features import compute_features, latest_features
-from quant_assets.regimes import VOLATILE_REGIMES, current_regime, label_regimes
+from quant_assets.features import features_on
+from quant_assets.membership import decision_date, membership
+from quant_assets.regimes import VOLATILE_REGIMES
 from quant_assets.settings import Settings
 
 SELECTION_COLUMNS = column_names(SelectionsContract)
@@ -56,26 +58,56 @@ def score_symbols(latest: pd.DataFrame, regime: str, settings: Settings) -> pd.D
     return scored.reset_index(drop=True)[list(SELECTION_COLUMNS)].astype({"reason": str})
 
 
-def select_symbols(train_closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """Select from training closes only: features and regime as of their last date.
+def select_among(
+    cross_section: pd.DataFrame, eligible: list[str], regime: str, settings: Settings
+) -> pd.DataFrame:
+    """Score and select among the ``eligible`` symbols, from one date's features.
 
-    Returns the :func:`score_symbols` table indexed by symbol. With ``selection="all"`` every
-    symbol with complete training history is selected.
+    ``cross_section`` is a date's features indexed by symbol (see
+    :func:`quant_assets.features.features_on`); symbols absent from it score NaN ("not enough
+    history"). With ``selection="all"`` every eligible symbol is selected. Returns the
+    :func:`score_symbols` table of the eligible symbols.
     """
+    rows = cross_section.reindex(pd.Index(eligible, name="symbol"))
     if settings.selection == "all":
-        complete = train_closes.notna().all()
-        table = pd.DataFrame(
-            {
-                "score": np.where(complete, 0.0, np.nan),
-                "selected": complete.to_numpy(),
-                "rank": np.where(complete, 1, 0),
-                "reason": np.where(complete, "", "incomplete training history"),
-                "regime": "",
-            },
-            index=pd.Index(train_closes.columns.astype(str), name="symbol"),
-        )
+        table = score_symbols(rows, regime, settings)
+        table["selected"] = True
+        table["reason"] = ""
         return table
-    regime = current_regime(label_regimes(train_closes, settings))
-    latest = latest_features(compute_features(train_closes, settings))
-    table = score_symbols(latest.reindex(train_closes.columns.astype(str)), regime, settings)
-    return table.set_index("symbol")
+    return score_symbols(rows, regime, settings)
+
+
+def select_now(
+    closes: pd.DataFrame, features: pd.DataFrame, regimes: pd.DataFrame, settings: Settings
+) -> pd.DataFrame:
+    """The current selection: every symbol of ``closes`` judged at the run's decision date.
+
+    Eligible symbols are scored and ranked (:func:`select_among`); the others are listed with
+    the membership reason and no score.
+    """
+    as_of = decision_date(closes, settings)
+    members = membership(closes, pd.DatetimeIndex([as_of]), settings)
+    eligible = members.eligible_at(0)
+    section = features_on(features, pd.DatetimeIndex([as_of])).get(as_of)
+    if section is None:
+        section = pd.DataFrame(columns=features.columns).set_index("symbol")
+    regime = str(regimes.set_index("date")["label"].get(as_of, "unknown"))
+    chosen = select_among(section, eligible, regime, settings)
+    reasons = members.reasons_at(0, settings)
+    others = pd.DataFrame(
+        {
+            "symbol": [s for s in members.symbols if s not in set(eligible)],
+            "score": np.nan,
+            "selected": False,
+            "rank": 0,
+        }
+    )
+    others["reason"] = [f"not eligible: {reasons[s]}" for s in others["symbol"]]
+    others["regime"] = regime
+    table = pd.concat([chosen, others.astype(chosen.dtypes.to_dict())], ignore_index=True)
+    return table[list(SELECTION_COLUMNS)].reset_index(drop=True)
+
+
+def selected_symbols(table: pd.DataFrame) -> list[str]:
+    """The symbols a selection table holds, in its order."""
+    return [str(s) for s in table.loc[table["selected"], "symbol"]]

@@ -152,7 +152,11 @@ class Settings(BaseSettings):
     # Walk-forward tournament
     train: int = Field(252, ge=20, description="Training days per window.")
     test: int = Field(63, ge=1, description="Out-of-sample days per window.")
-    step: int = Field(63, ge=1, description="Days between window starts.")
+    step: int = Field(
+        63,
+        ge=1,
+        description="Days between window starts; must equal `test` (follows it when not given).",
+    )
     window_mode: WindowMode = Field("rolling", description="`rolling` or `expanding` training.")
     cost_bps: float = Field(5.0, ge=0, description="Cost per unit turnover, in basis points.")
     drift: bool = Field(True, description="Let weights drift with prices between rebalances.")
@@ -192,12 +196,27 @@ class Settings(BaseSettings):
                 raise ValueError("`engines` must name at least one engine")
         return engines
 
+    @model_validator(mode="before")
+    @classmethod
+    def _step_follows_test(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "test" in data and data.get("step") is None:
+            return {**data, "step": data["test"]}
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.profile not in PROFILES:
             raise ValueError(f"unknown profile {self.profile!r}; choose from {sorted(PROFILES)}")
         if self.start_date and self.end_date and self.start_date > self.end_date:
             raise ValueError(f"`start_date` {self.start_date} is after `end_date` {self.end_date}")
+        if self.step != self.test:
+            raise ValueError(
+                f"`step` ({self.step}) must equal `test` ({self.test}): windows start every "
+                f"`step` days and are scored on the next `test` days, so a larger step leaves "
+                "days out of the out-of-sample series and a smaller one counts days twice, while "
+                "annual figures assume one continuous series. Set both (e.g. --set test=21 "
+                "--set step=21)."
+            )
         if self.source == "files" and self.source_path is None:
             raise ValueError("the `files` source needs `source_path` (QUANT_SOURCE_PATH)")
         return self
@@ -232,6 +251,8 @@ class Settings(BaseSettings):
         unknown = sorted(set(overrides) - set(type(self).model_fields))
         if unknown:
             raise ValueError(f"unknown settings {unknown}")
+        if "test" in overrides and "step" not in overrides and self.step == self.test:
+            overrides = {**overrides, "step": overrides["test"]}  # contiguous stays contiguous
         return type(self).model_validate({**self.model_dump(), **overrides})
 
     def snapshot(self) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """One window's portfolio: every engine's guarded weights from the window's training closes.
 
 The one place that decides what each engine may hold: engines that use selection hold the
-selected symbols, the others (``market``) every eligible one; a symbol is eligible when it has a
-close on every training date. The tournament calls it per window, the ``allocations`` asset once
-on the run's last ``train`` days.
+selected symbols, the others (``market``) every eligible one. Eligibility is decided point in
+time (:mod:`quant_assets.membership`); here a symbol must also have a close on every training
+date, as engines need complete returns. The tournament calls it per window, the
+``allocations`` asset once at the run's decision date.
 """
 
 from collections.abc import Iterable
@@ -29,14 +30,8 @@ class WindowAllocation:
     allocations: dict[str, Allocation]
 
 
-def eligible_in(train_closes: pd.DataFrame) -> list[str]:
-    """Symbols with a close on every date of ``train_closes`` (dates x symbols)."""
-    complete = train_closes.notna().all().to_numpy()
-    return [str(s) for s in train_closes.columns[complete]]
-
-
 def allocate_window(
-    train_closes: pd.DataFrame, selected: Iterable[str], settings: Settings
+    train_closes: pd.DataFrame, eligible: Iterable[str], selected: Iterable[str], settings: Settings
 ) -> WindowAllocation:
     """Guarded weights of every engine of ``settings`` from one window's training closes.
 
@@ -45,12 +40,17 @@ def allocate_window(
     train_closes : DataFrame of shape (n_dates, n_symbols)
         Closes of the training window (NaN where a symbol did not trade); its simple returns
         (``n_dates - 1`` rows) are what engines see.
+    eligible : iterable of str
+        Symbols that may be held (point in time); those without a close on every training date
+        are dropped.
     selected : iterable of str
         Symbols chosen by selection; only the eligible ones are held.
     settings : Settings
         ``engines`` and what :class:`SolverGuard` reads.
     """
-    eligible = eligible_in(train_closes)
+    wanted = [str(s) for s in eligible]
+    complete = train_closes[wanted].notna().all().to_numpy()
+    eligible = [s for s, ok in zip(wanted, complete, strict=True) if ok]
     chosen = set(selected)
     held_selection = [s for s in eligible if s in chosen]
     values = train_closes[eligible].to_numpy(dtype=np.float64)
@@ -66,13 +66,14 @@ def allocate_window(
 
 
 def current_allocations(
-    closes: pd.DataFrame, selected: list[str], settings: Settings
+    closes: pd.DataFrame, eligible: list[str], selected: list[str], settings: Settings
 ) -> pd.DataFrame:
     """Weights per engine from the last ``train`` returns of ``closes`` (dates x symbols).
 
-    ``vetoes`` lists the engines vetoed on the way (``;``-separated reasons).
+    ``closes`` ends at the decision date. ``vetoes`` lists the engines vetoed on the way
+    (``;``-separated reasons).
     """
-    window = allocate_window(closes.iloc[-(settings.train + 1) :], selected, settings)
+    window = allocate_window(closes.iloc[-(settings.train + 1) :], eligible, selected, settings)
     rows = []
     for engine, allocation in window.allocations.items():
         vetoes = "; ".join(f"{veto.engine}: {veto.reason}" for veto in allocation.vetoes)

@@ -10,8 +10,11 @@ from quant_assets.assets.checks import contract_checks
 from quant_assets.assets.metadata import frame_metadata
 from quant_assets.assets.partitions import OWNERS, run_id_partitions
 from quant_assets.contracts import AllocationsAudit, AllocationsContract
+from quant_assets.discovery import eligible_symbols
 from quant_assets.frames import closes_to_wide
+from quant_assets.membership import decision_date
 from quant_assets.provenance import settings_of
+from quant_assets.selection import selected_symbols
 
 
 @dg.asset(
@@ -19,22 +22,26 @@ from quant_assets.provenance import settings_of
     group_name="allocation",
     kinds={"pandas", "parquet"},
     owners=OWNERS,
-    code_version="allocations-1",
+    code_version="allocations-2",
     description=(
-        "Target weights of every engine on the selected symbols, from the last `train` days, "
-        "through the SolverGuard (vetoes and the engine finally used are recorded)."
+        "Target weights of every engine on the selected symbols, from the `train` days up to the "
+        "run's decision date, through the SolverGuard (vetoes and the engine used recorded)."
     ),
 )
 def allocations(
     context: dg.AssetExecutionContext,
     run_manifest: dict[str, Any],
     closes: pd.DataFrame,
+    universe: pd.DataFrame,
     selections: pd.DataFrame,
 ) -> pd.DataFrame:
     """Allocate now, with every engine of the run."""
     settings = settings_of(run_manifest)
-    selected = selections.loc[selections["selected"], "symbol"].astype(str).tolist()
-    table = current_allocations(closes_to_wide(closes), selected, settings)
+    wide = closes_to_wide(closes)
+    as_of = decision_date(wide, settings)
+    table = current_allocations(
+        wide.loc[:as_of], eligible_symbols(universe), selected_symbols(selections), settings
+    )
     fallbacks = table.drop_duplicates("engine").query("engine != engine_used")
     context.add_output_metadata(
         frame_metadata(

@@ -12,7 +12,7 @@ from quant_assets.assets.metadata import frame_metadata
 from quant_assets.assets.partitions import OWNERS, run_id_partitions
 from quant_assets.assets.resources import LakehouseResource, SettingsResource
 from quant_assets.contracts import ClosesAudit, ClosesContract, UniverseAudit, UniverseContract
-from quant_assets.discovery import discover_universe, eligible_symbols
+from quant_assets.discovery import discover_universe, symbols_in_scope
 from quant_assets.frames import closes_to_long
 from quant_assets.provenance import (
     build_manifest,
@@ -64,7 +64,10 @@ def run_manifest(
     owners=OWNERS,
     code_version="discovery-1",
     deps=[ALL_SYMBOLS],
-    description="Every hydrated symbol with its history, and whether it enters the universe.",
+    description=(
+        "Every hydrated symbol in the run's dates: listing span, data quality, and whether it may "
+        "be held at the run's decision date (windows decide point in time on their own)."
+    ),
 )
 def universe(
     context: dg.AssetExecutionContext, run_manifest: dict[str, Any], lakehouse: LakehouseResource
@@ -83,7 +86,10 @@ def universe(
     kinds={"pandas", "parquet"},
     owners=OWNERS,
     code_version="discovery-1",
-    description="The run's own copy of the universe's closes (long), so re-runs see the same data.",
+    description=(
+        "The run's own copy of the closes of every symbol in scope, dead ones included (long), so "
+        "re-runs see the same data and backtests see no survivors-only market."
+    ),
 )
 def closes(
     context: dg.AssetExecutionContext,
@@ -91,9 +97,9 @@ def closes(
     universe: pd.DataFrame,
     lakehouse: LakehouseResource,
 ) -> pd.DataFrame:
-    """Snapshot the eligible symbols' closes."""
+    """Snapshot the closes of every symbol in scope."""
     settings = settings_of(run_manifest)
-    wide = lakehouse.closes(eligible_symbols(universe), settings.start_date, settings.end_date)
+    wide = lakehouse.closes(symbols_in_scope(universe), settings.start_date, settings.end_date)
     long = closes_to_long(wide)
     context.add_output_metadata(frame_metadata(long))
     return long

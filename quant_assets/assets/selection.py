@@ -9,10 +9,9 @@ from quant_assets.assets.checks import contract_checks
 from quant_assets.assets.metadata import frame_metadata
 from quant_assets.assets.partitions import OWNERS, run_id_partitions
 from quant_assets.contracts import SelectionsAudit, SelectionsContract
-from quant_assets.features import latest_features
+from quant_assets.frames import closes_to_wide
 from quant_assets.provenance import settings_of
-from quant_assets.regimes import current_regime
-from quant_assets.selection import score_symbols
+from quant_assets.selection import select_now
 
 
 @dg.asset(
@@ -20,20 +19,25 @@ from quant_assets.selection import score_symbols
     group_name="selection",
     kinds={"pandas", "parquet"},
     owners=OWNERS,
-    code_version="selection-1",
-    description="Every universe symbol's score on the last date, whether it is held, and why not.",
+    code_version="selection-2",
+    description=(
+        "Every symbol's score at the run's decision date, whether it is held, and why not "
+        "(ineligible point in time, or ranked out)."
+    ),
 )
 def selections(
     context: dg.AssetExecutionContext,
     run_manifest: dict[str, Any],
+    closes: pd.DataFrame,
     features: pd.DataFrame,
     regimes: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Score and select on the last date of the run."""
-    regime = current_regime(regimes)
-    table = score_symbols(latest_features(features), regime, settings_of(run_manifest))
+    """Score and select at the run's decision date."""
+    table = select_now(closes_to_wide(closes), features, regimes, settings_of(run_manifest))
     context.add_output_metadata(
-        frame_metadata(table, selected=int(table["selected"].sum()), regime=regime)
+        frame_metadata(
+            table, selected=int(table["selected"].sum()), regime=str(table["regime"].iloc[0])
+        )
     )
     return table
 

@@ -28,13 +28,14 @@ from quant_assets.frames import closes_to_wide
 from quant_assets.provenance import settings_of
 from quant_assets.settings import Settings
 from quant_assets.tournament.charts import equity_curve_png, png_markdown
+from quant_assets.tournament.choices import CausalInputs, choose_holdings
 from quant_assets.tournament.execution import execute
 from quant_assets.tournament.ray_backend import prepare_local_ray
 from quant_assets.tournament.reporting import leaderboard as score_strategies
 from quant_assets.tournament.reporting import simulate
 from quant_assets.tournament.walk_forward import plan_windows, validate_prices
 
-TOURNAMENT_CODE_VERSION = "tournament-1"
+TOURNAMENT_CODE_VERSION = "tournament-2"
 
 
 def _run_profiles(run_manifest: dict[str, Any]) -> dict[str, Settings]:
@@ -88,6 +89,8 @@ def tournament_windows(
     ins={
         "run_manifest": dg.AssetIn(),
         "closes": dg.AssetIn(),
+        "features": dg.AssetIn(),
+        "regimes": dg.AssetIn(),
         "tournament_windows": dg.AssetIn(),
     },
 )
@@ -95,18 +98,26 @@ def tournament_allocations(
     context: dg.AssetExecutionContext,
     run_manifest: dict[str, Any],
     closes: pd.DataFrame,
+    features: pd.DataFrame,
+    regimes: pd.DataFrame,
     tournament_windows: pd.DataFrame,
     ray_cluster: LocalRay,
 ) -> Iterator[dg.Output[pd.DataFrame]]:
-    """Select and allocate in every window from its training data only, in parallel."""
+    """Select at every training end, then allocate every window from its training data only.
+
+    Selection reads the run's features and regimes at each training end; allocation runs in
+    parallel on the run's executor.
+    """
     profiles = _run_profiles(run_manifest)
     base = next(iter(profiles.values()))
     prices = validate_prices(closes_to_wide(closes))
+    inputs = {base.profile: CausalInputs(features, regimes)}
+    choices = choose_holdings(prices, tournament_windows, profiles, inputs)
     if base.executor == "ray" and base.ray_address is None:
         prepare_local_ray(base)
         ray_cluster.connect(context)  # dagster-ray's LocalRay; disconnected after the step
         context.log.info("connected dagster-ray's LocalRay (127.0.0.1 only) for the tournament")
-    output = execute(prices, tournament_windows, profiles, base)
+    output = execute(prices, tournament_windows, choices, profiles, base)
     fallbacks = int((output.guard["engine_used"] != output.guard["engine"]).sum())
     hardened = int((output.guard["ridge"] > 0).sum())
     yield dg.Output(

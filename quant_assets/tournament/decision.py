@@ -1,7 +1,9 @@
-"""One window's decision: select from the training prices, then every engine's guarded weights.
+"""One window's allocation: every engine's guarded weights, from the training prices only.
 
-Only the rows up to the window's training end are read, so nothing after it can reach the
-weights. The result is plain records (JSON-ready), the unit every backend returns.
+The window row carries whom it may hold and whom it selected (decided at its training end by
+:mod:`quant_assets.tournament.choices`); only price rows up to the training end are read, so
+nothing after it can reach the weights. The result is plain records (JSON-ready), the unit
+every backend returns.
 """
 
 from collections.abc import Mapping
@@ -9,8 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from quant_assets.allocation.portfolio import allocate_window, eligible_in
-from quant_assets.selection import select_symbols
+from quant_assets.allocation.portfolio import allocate_window
 from quant_assets.settings import Settings
 from quant_assets.tournament.windows import window_positions
 
@@ -26,7 +27,7 @@ def no_records() -> Records:
 def decide_window(
     prices: pd.DataFrame, window: Mapping[str, Any], settings: Settings, profile: str
 ) -> Records:
-    """Select and allocate for one window, from its training prices only.
+    """Allocate for one window (a row with ``eligible`` and ``selected`` symbol lists).
 
     ``prices`` is the whole panel (dates x symbols); only the rows up to the window's training
     end are read.
@@ -35,13 +36,7 @@ def decide_window(
     train_first, test_first, _ = window_positions(return_dates, pd.Series(window))
     # Return k is price k+1 over price k: the training returns need prices train_first..test_first.
     train_closes = prices.iloc[train_first : test_first + 1]
-    eligible = eligible_in(train_closes)
-    if settings.selection == "all":
-        selected = eligible
-    else:
-        table = select_symbols(train_closes[eligible], settings)
-        selected = [str(s) for s in table.index[table["selected"].to_numpy()]]
-    decision = allocate_window(train_closes, selected, settings)
+    decision = allocate_window(train_closes, window["eligible"], window["selected"], settings)
     train_end = str(pd.Timestamp(window["train_end"]).date())
     key = {"window": int(window["window"]), "train_end": train_end, "profile": profile}
     records = no_records()

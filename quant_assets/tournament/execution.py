@@ -1,7 +1,9 @@
 """Parallel execution of the tournament: target weights for every window x profile x engine.
 
-Windows are batched into tasks (:mod:`.tasks`), each task decides its windows from training
-data only (:mod:`.decision`), and the ``executor`` setting picks where tasks run:
+Each window's eligible and selected symbols are decided first, at its training end
+(:mod:`.choices`); windows are then batched into tasks (:mod:`.tasks`), each task allocates its
+windows from training data only (:mod:`.decision`), and the ``executor`` setting picks where
+tasks run:
 
 - ``serial``: in this process, one task after another.
 - ``local``: a pool of spawned processes (:mod:`.local_pool`).
@@ -51,12 +53,21 @@ class ExecutionOutput:
 
 
 def execute(
-    prices: pd.DataFrame, windows: pd.DataFrame, profiles: Mapping[str, Settings], base: Settings
+    prices: pd.DataFrame,
+    windows: pd.DataFrame,
+    choices: pd.DataFrame,
+    profiles: Mapping[str, Settings],
+    base: Settings,
 ) -> ExecutionOutput:
-    """Target weights for every window x profile x engine, on the backend ``base.executor``."""
+    """Target weights for every window x profile x engine, on the backend ``base.executor``.
+
+    ``choices`` holds each window's ``eligible`` and ``selected`` symbols
+    (:func:`quant_assets.tournament.choices.choose_holdings`).
+    """
     workers = base.workers or os.cpu_count() or 1
     batches = 1 if base.executor == "serial" else workers * TASKS_PER_WORKER
-    tasks = make_tasks(windows, profiles, batches)
+    planned = windows.merge(choices, on=["profile", "window"], how="left", validate="one_to_one")
+    tasks = make_tasks(planned, profiles, batches)
     panel = prices.to_numpy(dtype=np.float64)
     dates = [str(d) for d in prices.index]
     symbols = [str(s) for s in prices.columns]

@@ -5,10 +5,17 @@ then drift with prices through the test span; without it they are restored every
 rebalancing cost is ``cost_bps`` x turnover, where turnover is ``sum |target - held|`` against
 the drifted weights left by the previous window (the first window buys from cash, so its
 turnover is 1); it is charged on the first test day. Without ``drift``, each day's restoring
-trades are charged the same way. A missing price in a test span counts as an unchanged price.
+trades are charged the same way.
+
+Delistings: a held symbol that stops trading (no close after some date of the test span, in the
+whole panel) is sold at its last close; the proceeds sit in cash (0% return) until the next
+rebalance, and the window's results record the symbol and the value at exit. The sale itself is
+not charged. Prices are never carried forward past a symbol's last close; a missing close
+*between* two closes (a halt, a holiday of one exchange) is a day without a price change.
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -40,9 +47,10 @@ def simulate(
     profiles: Mapping[str, Settings],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Out-of-sample daily net returns (dates x strategies) and the per-window table."""
-    asset_returns = prices.ffill().pct_change().iloc[1:].fillna(0.0)
+    asset_returns = listed_returns(prices)
     return_dates = asset_returns.index
     values = asset_returns.to_numpy()
+    symbols = asset_returns.columns.to_numpy(dtype=object)
     column = {symbol: i for i, symbol in enumerate(asset_returns.columns)}
     target_of = {
         key: frame for key, frame in weights.groupby(["profile", "engine", "window"], sort=False)
@@ -64,7 +72,9 @@ def simulate(
                     target[[column[s] for s in rows["symbol"]]] = rows["weight"].to_numpy()
                 first = int(return_dates.get_loc(window.test_start))
                 span = values[first : first + int(window.test_days)]
-                gross, net, held, turnover, cost = _hold(target, held, span, settings)
+                held_span = _hold(target, held, span, settings)
+                gross, net, held = held_span.gross, held_span.net, held_span.end_weights
+                exits = held_span.liquidated
                 daily_parts.append(pd.Series(net, index=return_dates[first : first + len(net)]))
                 window_rows.append(
                     {
@@ -75,11 +85,13 @@ def simulate(
                         "test_end": window.test_end,
                         "engine_used": used_of.get(key, "cash"),
                         "holdings": int((target > 0).sum()),
-                        "turnover": turnover,
-                        "cost": cost,
+                        "turnover": held_span.turnover,
+                        "cost": held_span.cost,
                         "gross_return": float(np.prod(1.0 + gross) - 1.0),
                         "net_return": float(np.prod(1.0 + net) - 1.0),
                         "vetoes": int(veto_counts.get(key, 0)),
+                        "liquidated": ";".join(str(symbols[i]) for i in exits),
+                        "liquidated_value": float(sum(exits.values())),
                     }
                 )
             if daily_parts:
@@ -89,33 +101,76 @@ def simulate(
     return returns.sort_index(), pd.DataFrame(window_rows, columns=list(WINDOW_RESULT_COLUMNS))
 
 
-def _hold(
-    target: np.ndarray, held: np.ndarray, span: np.ndarray, settings: Settings
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
-    """Hold ``target`` over one test span, coming from ``held``.
+def listed_returns(prices: pd.DataFrame) -> pd.DataFrame:
+    """Daily simple returns while each symbol is listed (NaN outside its first..last close).
 
-    Returns gross and net daily returns, the weights left at the end, and the turnover and cost
-    of the rebalance into the span (plus the daily restoring trades without drift).
+    A missing close between two closes counts as an unchanged price (the return over the gap
+    lands on the day trading resumes). Nothing is carried past a symbol's last close.
+    """
+    last_close = prices.notna()[::-1].cummax()[::-1]
+    filled = prices.ffill().where(last_close)
+    return filled.pct_change(fill_method=None).iloc[1:]
+
+
+@dataclass(frozen=True)
+class HeldSpan:
+    """One test span held: daily returns, the weights left, costs and the delisted positions."""
+
+    gross: np.ndarray
+    net: np.ndarray
+    end_weights: np.ndarray
+    turnover: float
+    cost: float
+    liquidated: dict[int, float]
+    """Column of each symbol that stopped trading while held -> its value at exit (a fraction
+    of the span's starting value)."""
+
+
+def _hold(target: np.ndarray, held: np.ndarray, span: np.ndarray, settings: Settings) -> HeldSpan:
+    """Hold ``target`` over one test span (daily returns, NaN once a symbol is delisted).
+
+    ``held`` are the weights left by the previous span (a delisted position is cash by then).
     """
     rate = settings.cost_bps * BASIS_POINT
     turnover = float(np.abs(target - held).sum())
     costs = np.zeros(len(span))
     costs[0] = rate * turnover
+    listed = ~np.isnan(span)
+    moves = np.where(listed, span, 0.0)  # a delisted position is cash: it no longer moves
+    exit_day = _exit_days(listed, target)
     invested = target.sum()
+    growth = np.cumprod(1.0 + moves, axis=0)
     if settings.drift:
-        growth = np.cumprod(1.0 + span, axis=0)
         value = growth @ target + (1.0 - invested)
         previous = np.concatenate([[1.0], value[:-1]])
         gross = value / previous - 1.0
         end_weights = target * growth[-1] / value[-1]
+        liquidated = {i: float(target[i] * growth[day, i]) for i, day in exit_day.items()}
     else:
-        gross = span @ target
-        drifted = target * (1.0 + span) / (1.0 + gross)[:, None]
-        restoring = np.abs(target - drifted).sum(axis=1)
+        gross = moves @ target
+        drifted = target * (1.0 + moves) / (1.0 + gross)[:, None]
+        # Restoring trades are made in listed symbols only; a delisted weight stays in cash.
+        restoring = np.where(listed, np.abs(target - drifted), 0.0).sum(axis=1)
         costs[1:] += rate * restoring[:-1]
         turnover += float(restoring[:-1].sum())
         end_weights = drifted[-1]
-    return gross, gross - costs, end_weights, turnover, float(costs.sum())
+        value = np.cumprod(1.0 + gross)
+        liquidated = {
+            i: float(target[i] * value[day] / (1.0 + gross[day]) * (1.0 + moves[day, i]))
+            for i, day in exit_day.items()
+        }
+    for i in exit_day:
+        end_weights[i] = 0.0  # sold: the next window buys from cash
+    return HeldSpan(gross, gross - costs, end_weights, turnover, float(costs.sum()), liquidated)
+
+
+def _exit_days(listed: np.ndarray, target: np.ndarray) -> dict[int, int]:
+    """Held column -> the span day of its last close, for symbols delisted inside the span."""
+    exits = {}
+    for i in np.flatnonzero((target > 0) & ~listed[-1]):
+        days = np.flatnonzero(listed[:, i])
+        exits[int(i)] = int(days[-1]) if len(days) else 0
+    return exits
 
 
 def leaderboard(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from quant_assets.settings import Settings
+from quant_assets.tournament.choices import choose_holdings
 from quant_assets.tournament.execution import execute
 from quant_assets.tournament.reporting import leaderboard, simulate
 from quant_assets.tournament.windows import WINDOW_COLUMNS, make_windows
@@ -96,7 +97,8 @@ def run_tournament(
     panel = validate_prices(prices)
     base = base or next(iter(profiles.values()))
     windows = plan_windows(panel, profiles)
-    output = execute(panel, windows, profiles, base)
+    choices = choose_holdings(panel, windows, profiles)
+    output = execute(panel, windows, choices, profiles, base)
     returns, window_results = simulate(
         panel, windows, output.weights, output.guard, output.vetoes, profiles
     )

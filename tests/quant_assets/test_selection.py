@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 
 from quant_assets.features import compute_features, latest_features
-from quant_assets.selection import score_symbols, select_symbols
+from quant_assets.regimes import label_regimes
+from quant_assets.selection import score_symbols, select_among, select_now, selected_symbols
 from quant_assets.settings import Settings
 
 
@@ -39,14 +40,27 @@ def test_exclusion_reasons(recent_closes: pd.DataFrame):
     assert table["selected"].sum() == 6
 
 
-def test_select_symbols_uses_training_data_only(recent_closes: pd.DataFrame):
-    train = recent_closes.iloc[:400]
-    chosen = select_symbols(train, Settings(top_n=3))
-    assert chosen["selected"].sum() == 3
-    changed_future = recent_closes.copy()
-    changed_future.iloc[400:] *= np.linspace(0.5, 2, len(changed_future) - 400)[:, None]
-    pd.testing.assert_frame_equal(
-        chosen, select_symbols(changed_future.iloc[:400], Settings(top_n=3))
-    )
-    everything = select_symbols(train, Settings(selection="all"))
-    assert everything["selected"].all()
+def test_select_now_judges_every_symbol_at_the_decision_date(recent_closes: pd.DataFrame):
+    closes = recent_closes.copy()
+    closes.loc[closes.index[-40] :, "XOM"] = np.nan  # delisted before the end
+    closes.loc[: closes.index[-100], "AAPL"] = np.nan  # listed 100 days ago
+    stray = closes.index[-1] + pd.Timedelta(days=1)
+    closes.loc[stray, :] = np.nan
+    closes.loc[stray, "KO"] = closes["KO"].iloc[-2]  # one symbol with a stray later close
+    settings = Settings(top_n=2, min_history=252)
+    features = compute_features(closes, settings)
+    regimes = label_regimes(closes, settings)
+    table = select_now(closes, features, regimes, settings).set_index("symbol")
+    assert table.loc["XOM", "reason"].startswith("not eligible: no close on every one")
+    assert table.loc["AAPL", "reason"].startswith("not eligible: ")
+    assert not table.loc[["XOM", "AAPL"], "selected"].any()
+    assert table["selected"].sum() == 2  # the stray date did not empty the universe
+    held = set(selected_symbols(table.reset_index()))
+    assert held <= {"JNJ", "KO", "MSFT", "PG"}
+
+
+def test_select_all_holds_every_eligible_symbol(recent_closes: pd.DataFrame):
+    settings = Settings(selection="all")
+    section = _latest(recent_closes)
+    table = select_among(section, ["KO", "PG", "XOM"], "bull", settings)
+    assert sorted(selected_symbols(table)) == ["KO", "PG", "XOM"]

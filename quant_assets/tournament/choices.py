@@ -1,0 +1,82 @@
+"""Who each window may hold and whom it selects, decided at its training end, point in time.
+
+Features and regimes are causal (each row depends on earlier rows only), so they are computed
+once on the whole panel and each window reads the row of its training end: the regime a window
+sees is the label the ``regimes`` asset stores for that date. Membership
+(:mod:`quant_assets.membership`) reads closes up to the training end only.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from quant_assets.features import compute_features, features_on
+from quant_assets.membership import membership
+from quant_assets.regimes import label_regimes
+from quant_assets.selection import select_among, selected_symbols
+from quant_assets.settings import Settings
+
+
+@dataclass(frozen=True)
+class CausalInputs:
+    """A profile's features (long) and regimes over the whole panel, computed once."""
+
+    features: pd.DataFrame
+    regimes: pd.DataFrame
+
+
+def causal_inputs(prices: pd.DataFrame, settings: Settings) -> CausalInputs:
+    """Features and regimes of ``prices`` with ``settings``' windows."""
+    return CausalInputs(compute_features(prices, settings), label_regimes(prices, settings))
+
+
+def choose_holdings(
+    prices: pd.DataFrame,
+    windows: pd.DataFrame,
+    profiles: Mapping[str, Settings],
+    inputs: Mapping[str, CausalInputs] | None = None,
+) -> pd.DataFrame:
+    """The eligible and selected symbols of every window of every profile.
+
+    Parameters
+    ----------
+    prices : DataFrame of shape (n_dates, n_symbols)
+        Wide closes of the whole run (NaN before a listing and after a delisting).
+    windows : DataFrame
+        The walk-forward windows (:mod:`quant_assets.tournament.windows`).
+    profiles : mapping of name to Settings
+        Each profile's membership rules, feature windows and selection.
+    inputs : mapping of profile name to CausalInputs, optional
+        Precomputed features and regimes (the run's assets); computed here when missing.
+
+    Returns
+    -------
+    DataFrame
+        ``profile``, ``window``, ``eligible`` and ``selected`` (lists of symbols).
+    """
+    rows = []
+    for profile, settings in profiles.items():
+        mine = windows[windows["profile"] == profile]
+        if mine.empty:
+            continue
+        given = (inputs or {}).get(profile) or causal_inputs(prices, settings)
+        train_ends = pd.DatetimeIndex(mine["train_end"])
+        members = membership(prices, train_ends, settings)
+        sections = features_on(given.features, train_ends)
+        labels = given.regimes.set_index("date")["label"]
+        empty = pd.DataFrame(columns=given.features.columns).set_index("symbol")
+        for row, window in enumerate(mine.itertuples(index=False)):
+            eligible = members.eligible_at(row)
+            end = pd.Timestamp(window.train_end)
+            table = select_among(sections.get(end, empty), eligible, str(labels[end]), settings)
+            selected = selected_symbols(table)
+            rows.append(
+                {
+                    "profile": profile,
+                    "window": int(window.window),
+                    "eligible": eligible,
+                    "selected": selected,
+                }
+            )
+    return pd.DataFrame(rows, columns=["profile", "window", "eligible", "selected"])
