@@ -266,10 +266,20 @@ def risk_parity_weights(covariance: FloatArray) -> FloatArray:
 
 
 def hrp_weights(covariance: FloatArray) -> FloatArray:
-    """Hierarchical risk parity weights.
+    """Hierarchical risk parity weights, Lopez de Prado's original variant.
 
-    A single-linkage tree on correlation distance gives the quasi-diagonal order; recursive
-    bisection then splits weight by inverse-variance cluster risk.
+    A single-linkage tree on the correlation distance ``sqrt((1 - rho) / 2)`` gives the
+    quasi-diagonal order (the tree's own leaf order, scipy's ``leaves_list``, with no optimal
+    leaf ordering); recursive bisection then halves the ordered list (not the tree's clusters)
+    and splits weight by inverse-variance cluster risk. Equal to skfolio's
+    ``HierarchicalRiskParity`` with ``PearsonDistance``, single linkage and
+    ``optimal_ordering=False`` to 1e-12 (tested); skfolio's defaults (Ward linkage, optimal
+    ordering) give other weights.
+
+    References
+    ----------
+    Lopez de Prado, M. (2016). Building diversified portfolios that outperform out of sample.
+    The Journal of Portfolio Management, 42(4), 59-69.
 
     Raises
     ------

@@ -26,6 +26,8 @@ def test_profiles_and_clone():
         ({"start_date": date(2020, 1, 2), "end_date": date(2020, 1, 1)}, "after"),
         ({"source": "files"}, "source_path"),
         ({"no_such_setting": 1}, "unknown settings"),
+        ({"test": 21, "step": 42}, "must equal `test`"),
+        ({"step": 5}, "leaves days out"),
     ],
 )
 def test_clone_validates(overrides, message):
@@ -68,3 +70,9 @@ def test_content_hash_tracks_values():
     base = Settings.for_profile("canary")
     assert base.content_hash() == Settings.for_profile("canary").content_hash()
     assert base.content_hash() != base.clone(top_n=2).content_hash()
+
+
+def test_step_follows_test_so_out_of_sample_stays_contiguous():
+    assert Settings(test=21).step == 21
+    assert Settings().clone(test=10).step == 10
+    assert Settings.for_profile("production").step == Settings.for_profile("production").test

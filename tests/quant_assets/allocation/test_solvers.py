@@ -140,3 +140,26 @@ def test_max_sharpe_beats_other_feasible_portfolios():
 def test_max_sharpe_needs_a_positive_excess_return():
     with pytest.raises(SolverError, match="positive expected excess return"):
         max_sharpe_weights(random_covariance(4, 0), np.full(4, -0.001), 0.0, 1.0)
+
+
+@pytest.mark.parametrize("years", [("2018", "2019"), ("2008", "2009"), ("1995", "1999")])
+def test_hrp_is_lopez_de_prados_variant_as_skfolio_configures_it(bundled_closes, years):
+    """Ours: single linkage on sqrt((1 - rho) / 2), the tree's own leaf order (no optimal
+    ordering), bisection of the ordered list into halves, inverse-variance cluster risk."""
+    from skfolio.cluster import HierarchicalClustering, LinkageMethod
+    from skfolio.distance import PearsonDistance
+    from skfolio.optimization import HierarchicalRiskParity
+    from skfolio.seriation import HierarchicalSeriation
+
+    returns = bundled_closes.loc[years[0] : years[1]].pct_change().dropna()
+    reference = HierarchicalRiskParity(
+        distance_estimator=PearsonDistance(),
+        seriation_estimator=HierarchicalSeriation(
+            hierarchical_clustering_estimator=HierarchicalClustering(
+                linkage_method=LinkageMethod.SINGLE
+            ),
+            optimal_ordering=False,
+        ),
+    ).fit(returns)
+    ours = hrp_weights(np.cov(returns.to_numpy(), rowvar=False, ddof=1))
+    np.testing.assert_allclose(ours, reference.weights_, rtol=0, atol=1e-12)

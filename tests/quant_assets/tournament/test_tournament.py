@@ -180,3 +180,13 @@ def test_performance_metrics_on_known_series():
     assert metrics["sharpe"] == pytest.approx(excess)
     downside = np.sqrt(np.mean(np.minimum(path, 0) ** 2))
     assert metrics["sortino"] == pytest.approx(path.mean() / downside * np.sqrt(252))
+
+
+def test_out_of_sample_series_has_no_gaps_and_no_overlaps(prices: pd.DataFrame):
+    result = run_tournament(prices, {"p": canary(engines=["equal_weight"])})
+    returns = result.returns.index
+    return_dates = prices.index[1:]
+    first, last = return_dates.get_loc(returns[0]), return_dates.get_loc(returns[-1])
+    assert returns.is_unique
+    assert returns.equals(return_dates[first : last + 1])
+    assert len(returns) == len(result.windows) * result.windows["test_days"].iloc[0]
