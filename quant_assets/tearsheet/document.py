@@ -18,7 +18,7 @@ p.subtitle { color: #666; margin: 0 0 16px; }
 p.note { color: #666; font-size: 0.9em; }
 nav ol { columns: 3; font-size: 0.95em; }
 table { border-collapse: collapse; margin: 8px 0 12px; font-size: 0.85em; }
-caption { text-align: left; font-weight: 600; padding: 4px 0; }
+caption { text-align: left; font-weight: 600; padding: 4px 0; white-space: nowrap; }
 th, td { padding: 3px 8px; border-bottom: 1px solid #e4e4e4; vertical-align: top; }
 thead th { background: #f4f4f4; position: sticky; top: 0; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }

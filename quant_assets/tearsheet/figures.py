@@ -22,8 +22,8 @@ from matplotlib.figure import Figure
 from quant_assets.tearsheet.analytics import YEAR_COLUMN, drawdowns, wealth
 
 DPI = 80
-WIDE = 11.0
-"""Width of every figure, in inches (880 pixels at ``DPI``)."""
+WIDE = 13.0
+"""Width of every figure, in inches (1,040 pixels at ``DPI``)."""
 PANEL_HEIGHT = 3.6
 BENCHMARK_STYLE: dict[str, Any] = {"color": "black", "linestyle": "--", "linewidth": 1.2}
 PALETTE = "tab10"
@@ -37,6 +37,8 @@ LEGEND_OUTSIDE: dict[str, Any] = {
 }
 """Legends sit right of the axes: they hide no data, and matplotlib need not search for the
 least crowded corner ("best" placement costs seconds on 8,000-point lines)."""
+LABELLED_MINOR_SPAN = 10.0
+"""A log axis whose top is less than this multiple of its bottom labels its minor ticks."""
 PNG_METADATA: dict[str, str | None] = {"Software": None}
 """Leave matplotlib's name and address out of the PNG."""
 
@@ -165,12 +167,18 @@ def rolling_sharpe_png(
 
 
 def plain_log_ticks(axes: Axes) -> None:
-    """Write a log axis' ticks as plain numbers (``2``, ``0.5``) instead of powers of ten."""
-    from matplotlib.ticker import FuncFormatter
+    """Write a log y axis' ticks as plain numbers (``2``, ``0.5``), not powers of ten.
+
+    Call it after plotting: minor ticks (2, 3, ... 9 times a power of ten) are labelled only
+    when the axis spans less than ``LABELLED_MINOR_SPAN`` (beyond that they would overlap).
+    """
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     plain = FuncFormatter(lambda value, _: f"{value:g}")
     axes.yaxis.set_major_formatter(plain)
-    axes.yaxis.set_minor_formatter(plain)
+    low, high = axes.get_ylim()
+    few_decades = low > 0 and high / low < LABELLED_MINOR_SPAN
+    axes.yaxis.set_minor_formatter(plain if few_decades else NullFormatter())
 
 
 def _percent_formatter() -> object:

@@ -36,7 +36,9 @@ BENCHMARK_DEFINITIONS = (
     "minus the index's over those dates (252 days a year). Beta: cov(r, b) / var(b) of daily "
     "returns. Tracking error: the standard deviation of the daily active return r - b, times "
     "sqrt(252). Information ratio: the mean daily active return over its standard deviation, "
-    "times sqrt(252). n/a: no date in common with the index."
+    "times sqrt(252). n/a: no date in common with the index. The index is a price index "
+    "(dividends left out) while the stock closes are dividend-adjusted, so excess returns "
+    "against it are flattered by about its dividend yield."
 )
 
 

@@ -107,8 +107,8 @@ def vetoes_section(context: TearsheetContext) -> Section:
         body = paragraph("No engine was vetoed in this run.")
     else:
         body = paragraph(
-            f"{len(vetoes):,d} vetoes: an engine whose weights failed a check was replaced by "
-            "its fallback for that window."
+            f"Vetoes in this run: {len(vetoes):,d}. A vetoed engine's weights failed a check; "
+            "its fallback (or cash) was held for that window instead."
         )
         body += html_table(veto_counts(vetoes), table_id="veto-counts-table", caption="Counts")
         listed = vetoes.sort_values(["profile", "engine", "window"])
@@ -126,7 +126,7 @@ def vetoes_section(context: TearsheetContext) -> Section:
         body += html_table(
             fallback_counts,
             table_id="fallbacks-table",
-            caption="Windows run on another engine than the strategy's own",
+            caption="Windows held on a fallback engine (or cash)",
         )
     return Section("vetoes", "Vetoes", body)
 
@@ -151,6 +151,9 @@ def selection_section(context: TearsheetContext) -> Section:
     """How often each symbol is held across windows, and the run's latest selection."""
     inputs = context.inputs
     frequency = selection_frequency(inputs.tournament_weights)
+    ranked = [name for name in context.returns.columns if name in frequency.columns]
+    others = [c for c in frequency.columns if c not in set(ranked)]
+    frequency = frequency[others + ranked]  # 'all', 'windows_held', then leaderboard order
     strategy_kinds = {str(c): PERCENT for c in frequency.columns if c != "windows_held"}
     body = paragraph(
         "Share of windows in which each symbol had a weight above zero: over every strategy's "

@@ -1,4 +1,5 @@
 import dataclasses
+import re
 
 import pandas as pd
 
@@ -8,6 +9,7 @@ from quant_assets.tearsheet.context import build_context
 from quant_assets.tearsheet.run_sections import (
     manifest_section,
     regimes_section,
+    selection_section,
     vetoes_section,
     weights_section,
 )
@@ -29,7 +31,7 @@ def test_vetoes_section_lists_and_counts_vetoes(canary_inputs: TearsheetInputs):
     )
     inputs = dataclasses.replace(canary_inputs, tournament_vetoes=vetoes)
     body = vetoes_section(build_context(inputs, benchmark_returns())).body
-    assert "3 vetoes" in body
+    assert "Vetoes in this run: 3." in body
     assert "&lt;weights&gt; &amp; NaN" in body and "<weights>" not in body
     counts = body.split('id="veto-counts-table"', 1)[1].split("</table>", 1)[0]
     assert counts.index("&lt;weights&gt;") < counts.index("ill-conditioned")  # most first
@@ -58,3 +60,12 @@ def test_manifest_section_shows_provenance(canary_inputs: TearsheetInputs):
         assert f'<td class="txt">{symbol}</td><td class="txt">{digest}</td>' in body
     for package, version in manifest["packages"].items():
         assert f'{package}</td><td class="txt">{version}<' in body
+
+
+def test_selection_section_orders_strategies_by_rank(canary_inputs: TearsheetInputs):
+    body = selection_section(build_context(canary_inputs, benchmark_returns())).body
+    table = body.split('id="selection-table"', 1)[1].split("</thead>", 1)[0]
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+    board = canary_inputs.leaderboard
+    ranked = [f"{p}/{e}" for p, e in zip(board["profile"], board["engine"], strict=True)]
+    assert headers == ["symbol", "all", "windows held", *ranked]
