@@ -133,6 +133,15 @@ def benchmark_metrics(
         dates (e.g. synthetic data after 2022) every value but ``benchmark_days`` is NaN;
         ``beta`` is NaN when the benchmark does not move, ``information_ratio`` when the active
         return is constant.
+
+    Notes
+    -----
+    Dates are matched, not intervals: on a shared trading calendar (the bundled stocks and the
+    index) both returns of a date span the same close-to-close interval. A strategy on another
+    calendar (e.g. synthetic business days) is compared on the dates both have, and the index's
+    return of a date the strategy lacks is left out. quantstats instead rebuilds the benchmark
+    from prices on the strategy's dates (and sets its first return to 0); the tests compare the
+    two on already aligned series.
     """
     strategy, benchmark = align_returns(strategy_returns, benchmark_returns)
     days = len(strategy)

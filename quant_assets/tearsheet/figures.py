@@ -94,8 +94,9 @@ def equity_and_drawdown_png(
     frame = daily.copy()
     if benchmark is not None:
         frame[str(benchmark.name)] = benchmark.reindex(frame.index)
-    growth = wealth(frame)
-    falls = drawdowns(frame)
+    observed = frame.notna()  # no line where a series has no return (before start, past end)
+    growth = wealth(frame).where(observed)
+    falls = drawdowns(frame).where(observed)
     for name in frame.columns:
         style = (
             BENCHMARK_STYLE
@@ -109,7 +110,7 @@ def equity_and_drawdown_png(
     top.set_title(title)
     top.set_ylabel("growth of 1 (log)")
     top.grid(True, which="both", alpha=0.3)
-    top.legend(**LEGEND_OUTSIDE)
+    outside_legend(top)
     bottom.set_ylabel("drawdown")
     bottom.yaxis.set_major_formatter(_percent_formatter())
     bottom.grid(True, alpha=0.3)
@@ -162,8 +163,16 @@ def rolling_sharpe_png(
     axes.set_title(title)
     axes.set_ylabel("Sharpe ratio (annualised)")
     axes.grid(True, alpha=0.3)
-    axes.legend(**LEGEND_OUTSIDE)
+    outside_legend(axes)
     return png_bytes(figure)
+
+
+def outside_legend(axes: Axes, reverse: bool = False) -> None:
+    """A legend right of ``axes`` (reversed if asked), or none when nothing drawn has a label."""
+    handles, labels = axes.get_legend_handles_labels()
+    if handles:
+        order = slice(None, None, -1) if reverse else slice(None)
+        axes.legend(handles[order], labels[order], **LEGEND_OUTSIDE)
 
 
 def plain_log_ticks(axes: Axes) -> None:

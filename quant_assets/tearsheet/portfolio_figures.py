@@ -8,9 +8,9 @@ import pandas as pd
 
 from quant_assets.tearsheet.analytics import ALL_STRATEGIES, OTHER_HOLDINGS
 from quant_assets.tearsheet.figures import (
-    LEGEND_OUTSIDE,
     PANEL_HEIGHT,
     new_figure,
+    outside_legend,
     plain_log_ticks,
     png_bytes,
 )
@@ -61,8 +61,7 @@ def holdings_area_png(holdings: pd.DataFrame, end: pd.Timestamp | None, title: s
     axes.set_ylabel("target weight")
     axes.set_title(title)
     axes.grid(True, alpha=0.3)
-    handles, labels = axes.get_legend_handles_labels()
-    axes.legend(handles[::-1], labels[::-1], **LEGEND_OUTSIDE)
+    outside_legend(axes, reverse=True)  # top of the legend = top of the stack
     return png_bytes(figure)
 
 
@@ -108,7 +107,7 @@ def turnover_and_cost_png(
         )
     cumulative_axes.set_title("cumulative cost (% of capital, summed per window)")
     cumulative_axes.grid(True, alpha=0.3)
-    cumulative_axes.legend(**LEGEND_OUTSIDE)
+    outside_legend(cumulative_axes)
     return png_bytes(figure)
 
 
@@ -144,7 +143,7 @@ def regime_timeline_png(regimes: pd.DataFrame) -> bytes:
     plain_log_ticks(top)
     top.set_ylabel("growth of 1 (log)")
     top.set_title("market and regimes")
-    top.legend(**LEGEND_OUTSIDE)
+    outside_legend(top)
     bottom.plot(dates, ordered["market_volatility"].to_numpy(dtype="float64"), label="volatility")
     bottom.plot(
         dates,
@@ -153,7 +152,7 @@ def regime_timeline_png(regimes: pd.DataFrame) -> bytes:
         linestyle="--",
     )
     bottom.set_ylabel("market volatility")
-    bottom.legend(**LEGEND_OUTSIDE)
+    outside_legend(bottom)
     for axes in (top, bottom):
         axes.grid(True, alpha=0.3)
     return png_bytes(figure)

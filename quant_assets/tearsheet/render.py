@@ -5,7 +5,7 @@
 """
 
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -90,15 +90,19 @@ def render_tearsheet(inputs: TearsheetInputs, *, benchmark: pd.Series | None = N
 
 
 def save_tearsheet(document: str, path: str | Path) -> Path:
-    """Write ``document`` to ``path`` atomically (temporary file, then ``os.replace``)."""
+    """Write ``document`` to ``path`` atomically (temporary file, then ``os.replace``).
+
+    The file gets the usual permissions (those the umask allows), not a temporary file's
+    owner-only ones, so a report can be shared or served as it is.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding=HTML_ENCODING) as stream:
+        with open(temporary, "x", encoding=HTML_ENCODING) as stream:
             stream.write(document)
         os.replace(temporary, target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return target

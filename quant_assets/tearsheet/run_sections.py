@@ -31,6 +31,7 @@ from quant_assets.tearsheet.tables import DATE, PERCENT, format_value, html_tabl
 TOP_HOLDINGS = 10
 """Symbols drawn on their own in the weights figure; the rest are summed as ``other``."""
 MAX_VETO_ROWS = 200
+WEIGHTS_TITLE = "Weights over time (best strategy)"
 """Vetoes listed one by one at most (the counts table covers them all)."""
 
 
@@ -38,7 +39,7 @@ def weights_section(context: TearsheetContext) -> Section:
     """The best strategy's target weights per window (stacked area) and the latest allocation."""
     best = context.best
     if best is None:
-        return Section("weights", "Weights over time", paragraph("The leaderboard is empty."))
+        return Section("weights", WEIGHTS_TITLE, paragraph("The leaderboard is empty."))
     profile, engine = best
     inputs = context.inputs
     holdings = holdings_over_time(
@@ -76,7 +77,7 @@ def weights_section(context: TearsheetContext) -> Section:
                 caption="The run's latest allocation (allocations asset), every engine",
             )
         )
-    return Section("weights", "Weights over time (best strategy)", body)
+    return Section("weights", WEIGHTS_TITLE, body)
 
 
 def turnover_section(context: TearsheetContext) -> Section:

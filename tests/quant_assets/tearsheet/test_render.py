@@ -1,5 +1,6 @@
 import base64
 import dataclasses
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -140,6 +141,11 @@ def test_synthetic_dates_get_no_benchmark_columns(canary_inputs: TearsheetInputs
 
 
 def test_save_tearsheet_writes_atomically(canary_html: str, tmp_path: Path):
-    target = save_tearsheet(canary_html, tmp_path / "reports" / "run.html")
+    old_mask = os.umask(0o022)
+    try:
+        target = save_tearsheet(canary_html, tmp_path / "reports" / "run.html")
+    finally:
+        os.umask(old_mask)
     assert target.read_text(encoding="utf-8") == canary_html
     assert [p.name for p in target.parent.iterdir()] == ["run.html"]
+    assert target.stat().st_mode & 0o044  # readable by others (umask permitting), not 0600
