@@ -1,0 +1,40 @@
+"""A real canary run, made once per session in a temporary lakehouse, and its tear-sheet."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from quant_assets import QuantSDK
+from quant_assets.tearsheet import TearsheetInputs, load_tearsheet_inputs, render_tearsheet
+
+
+@dataclass(frozen=True)
+class CanaryRun:
+    root: Path
+    run_id: str
+
+
+@pytest.fixture(scope="session")
+def canary_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CanaryRun]:
+    """Hydrate the 20 bundled symbols and run the canary profile through Dagster."""
+    base = tmp_path_factory.mktemp("tearsheet")
+    root = base / "lakehouse"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAGSTER_HOME", str(base / "dagster_home"))
+        patch.setenv("QUANT_DATA_ROOT", str(root))
+        sdk = QuantSDK(root=str(root))
+        sdk.hydrate()
+        sdk.run("canary")
+        yield CanaryRun(root=root, run_id=sdk.last_run_id)
+
+
+@pytest.fixture(scope="session")
+def canary_inputs(canary_run: CanaryRun) -> TearsheetInputs:
+    return load_tearsheet_inputs(canary_run.root, canary_run.run_id)
+
+
+@pytest.fixture(scope="session")
+def canary_html(canary_inputs: TearsheetInputs) -> str:
+    return render_tearsheet(canary_inputs)
