@@ -8,7 +8,8 @@ Annualisation is the one of :mod:`quant_assets.tournament.reporting` (252 tradin
 import numpy as np
 import pandas as pd
 
-from quant_assets.tournament.reporting import TRADING_DAYS, strategy_name
+from quant_assets.calendar import TRADING_DAYS_PER_YEAR
+from quant_assets.tournament.reporting import strategy_name
 
 OTHER_HOLDINGS = "other"
 """Column gathering every holding outside the top ones in :func:`holdings_over_time`."""
@@ -91,7 +92,7 @@ def rolling_sharpe(daily: pd.DataFrame, window: int, daily_risk_free: float = 0.
     excess = daily - daily_risk_free
     mean = excess.rolling(window, min_periods=window).mean()
     stdev = daily.rolling(window, min_periods=window).std(ddof=1)
-    return (mean / stdev.where(stdev > 0) * np.sqrt(TRADING_DAYS)).astype("float64")
+    return (mean / stdev.where(stdev > 0) * np.sqrt(TRADING_DAYS_PER_YEAR)).astype("float64")
 
 
 def holdings_over_time(
@@ -189,7 +190,7 @@ def cost_summary(window_results: pd.DataFrame, leaderboard: pd.DataFrame) -> pd.
             & (window_results["engine"] == board.engine)
         ]
         days = int(board.days)
-        years = days / TRADING_DAYS if days else float("nan")
+        years = days / TRADING_DAYS_PER_YEAR if days else float("nan")
         gross = float(np.prod(1.0 + mine["gross_return"].to_numpy())) ** (1.0 / years) - 1.0
         net = float(np.prod(1.0 + mine["net_return"].to_numpy())) ** (1.0 / years) - 1.0
         rows.append(

@@ -18,7 +18,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from quant_assets.tournament.reporting import TRADING_DAYS, performance, strategy_name
+from quant_assets.calendar import TRADING_DAYS_PER_YEAR
+from quant_assets.tournament.reporting import performance, strategy_name
 
 BENCHMARK_NAME = "S&P 500"
 BENCHMARK_PACKAGE = "skfolio"
@@ -155,7 +156,7 @@ def benchmark_metrics(
     active_stdev = float(active.std(ddof=1))
     benchmark_variance = float(benchmark.var(ddof=1))
     covariance = float(np.cov(strategy, benchmark, ddof=1)[0, 1])
-    root = float(np.sqrt(TRADING_DAYS))
+    root = float(np.sqrt(TRADING_DAYS_PER_YEAR))
     metrics["benchmark_annual_return"] = benchmark_annual
     metrics["excess_annual_return"] = strategy_annual - benchmark_annual
     metrics["tracking_error"] = active_stdev * root

@@ -10,11 +10,12 @@ from typing import Any
 
 import pandas as pd
 
+from quant_assets.calendar import TRADING_DAYS_PER_YEAR
 from quant_assets.tearsheet.analytics import returns_wide
 from quant_assets.tearsheet.benchmark import relative_leaderboard
 from quant_assets.tearsheet.figures import strategy_colors
 from quant_assets.tearsheet.inputs import TearsheetInputs
-from quant_assets.tournament.reporting import TRADING_DAYS, strategy_name
+from quant_assets.tournament.reporting import strategy_name
 
 RISK_FREE_SETTING = "risk_free_rate"
 
@@ -84,5 +85,5 @@ def build_context(inputs: TearsheetInputs, benchmark: pd.Series) -> TearsheetCon
         benchmark=benchmark,
         board=relative_leaderboard(inputs.leaderboard, wide, benchmark),
         colors=strategy_colors(list(wide.columns)),
-        daily_risk_free=annual_risk_free / TRADING_DAYS,
+        daily_risk_free=annual_risk_free / TRADING_DAYS_PER_YEAR,
     )

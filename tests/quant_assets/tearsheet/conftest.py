@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from quant_assets import QuantSDK
+from quant_assets.settings import Settings
 from quant_assets.tearsheet import TearsheetInputs, load_tearsheet_inputs, render_tearsheet
+from quant_sdk import QuantSDK
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,11 @@ def canary_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CanaryRun]:
     root = base / "lakehouse"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DAGSTER_HOME", str(base / "dagster_home"))
-        patch.setenv("QUANT_DATA_ROOT", str(root))
-        sdk = QuantSDK(root=str(root))
+        sdk = QuantSDK(settings=Settings(data_root=root))
         sdk.hydrate()
-        sdk.run("canary")
-        yield CanaryRun(root=root, run_id=sdk.last_run_id)
+        run_id = sdk.new_run("canary")
+        sdk.run(run_id=run_id)
+        yield CanaryRun(root=root, run_id=run_id)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import quantstats as qs
 
+from quant_assets.calendar import TRADING_DAYS_PER_YEAR
 from quant_assets.tearsheet import TearsheetInputs
 from quant_assets.tearsheet.analytics import returns_wide
 from quant_assets.tearsheet.benchmark import (
@@ -17,7 +18,7 @@ from quant_assets.tearsheet.benchmark import (
     benchmark_returns,
     relative_leaderboard,
 )
-from quant_assets.tournament.reporting import TRADING_DAYS, strategy_name
+from quant_assets.tournament.reporting import strategy_name
 
 YEARS_PAST_THE_INDEX = pd.DateOffset(years=30)
 
@@ -85,14 +86,16 @@ def test_metrics_match_quantstats_and_numpy(wide: pd.DataFrame, index_returns: p
         assert metrics["beta"] == pytest.approx(qs.stats.greeks(strategy, benchmark)["beta"])
         # quantstats' information ratio is per day: mean(active) / std(active), not annualised.
         assert metrics["information_ratio"] == pytest.approx(
-            qs.stats.information_ratio(strategy, benchmark) * np.sqrt(TRADING_DAYS)
+            qs.stats.information_ratio(strategy, benchmark) * np.sqrt(TRADING_DAYS_PER_YEAR)
         )
         excess = qs.stats.cagr(strategy) - qs.stats.cagr(benchmark)
         assert metrics["excess_annual_return"] == pytest.approx(excess, abs=1e-12)
         assert metrics["benchmark_annual_return"] == pytest.approx(qs.stats.cagr(benchmark))
         active = mine - theirs
         assert metrics["tracking_error"] == pytest.approx(
-            np.sqrt(np.sum((active - active.mean()) ** 2) / (len(active) - 1) * TRADING_DAYS)
+            np.sqrt(
+                np.sum((active - active.mean()) ** 2) / (len(active) - 1) * TRADING_DAYS_PER_YEAR
+            )
         )
         slope = np.polyfit(theirs, mine, 1)[0]  # least squares slope = beta
         assert metrics["beta"] == pytest.approx(slope)
