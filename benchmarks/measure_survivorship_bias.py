@@ -61,12 +61,15 @@ def main() -> None:
         board = run_tournament(prices, {name: settings}).leaderboard
         print(f"{name}: {time.perf_counter() - started:.1f} s")
         boards[name] = board.set_index("engine")[["annual_return", "sharpe", "max_drawdown"]]
-    both = boards["point_in_time"].join(
-        boards["whole_history"], lsuffix="_pit", rsuffix="_survivors"
-    )
+    both = boards["point_in_time"].join(boards["whole_history"], suffixes=("_pit", "_survivors"))
     both["sharpe_bias"] = both["sharpe_survivors"] - both["sharpe_pit"]
     both["return_bias"] = both["annual_return_survivors"] - both["annual_return_pit"]
-    with pd.option_context("display.width", 200, "display.float_format", "{:.4f}".format):
+    shown = {
+        "display.width": 250,
+        "display.max_columns": 20,
+        "display.float_format": "{:.4f}".format,
+    }
+    with pd.option_context(*[item for pair in shown.items() for item in pair]):
         print(both.sort_values("sharpe_pit", ascending=False))
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({"survivors": len(survivors), **both.to_dict()}, indent=1))

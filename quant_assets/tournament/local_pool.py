@@ -3,11 +3,17 @@
 The prices go to a Parquet file in a scratch folder beside the lakehouse once, and each worker
 reads it once at start. Workers run the numba kernels on one thread each (the pool already fills
 the cores).
+
+Spawned workers never re-import the caller's main script: Python's ``spawn`` re-runs it in every
+worker, so a plain script without ``if __name__ == "__main__":`` would start the whole job again
+in each worker and fail. Everything a worker runs lives in this importable module.
 """
 
+import contextlib
 import json
 import secrets
 import shutil
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -75,7 +81,29 @@ def run_local(
             initializer=_start_worker,
             initargs=(str(path),),
         ) as pool:
-            for text in pool.map(_pool_task, [task.to_json() for task in tasks]):
+            with _main_script_hidden():  # workers are spawned while the tasks are submitted
+                texts = pool.map(_pool_task, [task.to_json() for task in tasks])
+            for text in texts:
                 yield json.loads(text)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _main_script_hidden() -> Iterator[None]:
+    """Keep spawned workers from re-running the caller's ``__main__`` script.
+
+    ``multiprocessing`` tells a spawned child to run the parent's main module again when that
+    module has a ``__file__`` and no ``__spec__`` (a plain ``python script.py``). Our workers
+    need nothing from it, so it is hidden while they start.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
