@@ -123,10 +123,31 @@ def market_data(
         if done % PROGRESS_EVERY == 0 or done == total:
             context.log.info(f"hydrated {done}/{total} symbols from {source.name}")
 
-    outcome = hydrate_symbols(
-        lakehouse.store, source, symbols, full=config.full, progress=progress
-    )
-    shared = run_metadata(outcome, source.name, len(symbols))
+    outcome = HydrationOutcome()
+    try:
+        hydrate_symbols(
+            lakehouse.store, source, symbols, full=config.full, progress=progress, outcome=outcome
+        )
+    finally:  # a source outage fails the run, but what was written is recorded first
+        shared = run_metadata(outcome, source.name, len(symbols))
+        _record(context, outcome, shared)
+    if outcome.quarantined:
+        names = ", ".join(e["symbol"] for e in outcome.quarantined[:REPORT_ROWS])
+        summary = (
+            f"{len(outcome.quarantined)} of {len(symbols)} symbols quarantined ({names}); "
+            "their stored data is unchanged. See the `quarantine` metadata or "
+            "`<data_root>/quarantine/`, fix the source and hydrate them again."
+        )
+        if settings.strict:
+            raise dg.Failure(description=summary, metadata=shared)
+        context.log.warning(summary)
+    yield from ()
+
+
+def _record(
+    context: dg.AssetExecutionContext, outcome: HydrationOutcome, shared: dict[str, Any]
+) -> None:
+    """Log a materialization and a passed check per good symbol, a failed check per bad one."""
     for report in outcome.reports:
         numbers = report.as_dict()
         factor = numbers.pop("restatement_factor")
@@ -163,17 +184,6 @@ def market_data(
                 metadata=_entry_metadata(entry),
             )
         )
-    if outcome.quarantined:
-        names = ", ".join(e["symbol"] for e in outcome.quarantined[:REPORT_ROWS])
-        summary = (
-            f"{len(outcome.quarantined)} of {len(symbols)} symbols quarantined ({names}); "
-            "their stored data is unchanged. See the `quarantine` metadata or "
-            "`<data_root>/quarantine/`, fix the source and hydrate them again."
-        )
-        if settings.strict:
-            raise dg.Failure(description=summary, metadata=shared)
-        context.log.warning(summary)
-    yield from ()
 
 
 # A partitioned check is a Dagster preview feature; without the partitions_def the check would

@@ -165,7 +165,8 @@ def canonical_bars(
     if missing:
         raise error(
             f"missing column(s) {missing}; found {list(frame.columns)}",
-            action="Provide `date` and `close` (optionally open, high, low, volume) in a header row",
+            action="Give the file a header row with `date` and `close` "
+            "(optionally open, high, low, volume)",
         )
     frame = frame.reset_index(drop=True)
     bars = pd.DataFrame({"date": _parse_dates(frame["date"], error)})

@@ -193,15 +193,17 @@ def hydrate_symbols(
     *,
     full: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    outcome: HydrationOutcome | None = None,
 ) -> HydrationOutcome:
     """Hydrate each of ``symbols`` on its own; quarantine the ones whose data is refused.
 
     A symbol hydrated cleanly leaves the quarantine; a refused one (a
     :class:`~quant_assets.hydration.bars.DataQualityError`) keeps its stored data untouched and
-    gets a quarantine entry. Any other error (a source that is down, a bug) propagates.
-    ``progress(done, total)`` is called after each symbol.
+    gets a quarantine entry. Any other error (a source that is down, a bug) propagates; what was
+    done before it is in ``outcome`` (pass one in to see it). ``progress(done, total)`` is
+    called after each symbol.
     """
-    outcome = HydrationOutcome()
+    outcome = HydrationOutcome() if outcome is None else outcome
     for done, symbol in enumerate(symbols, start=1):
         try:
             outcome.reports.append(hydrate_symbol(store, source, symbol, full=full))

@@ -4,7 +4,8 @@ Layout: ``<root>/quarantine/symbol=<SYM>/document.json``, a JSON object with
 
 - ``symbol``, ``source``, ``file`` (when the source reads files), ``column``, ``rows`` (the
   offending data rows, 0-based, at most :data:`~quant_assets.hydration.bars.ROWS_SHOWN`),
-  ``values`` (the offending cells, when there are some), ``reason`` and ``message`` (the full error, saying what to do);
+  ``values`` (the offending cells, when there are some), ``reason`` and ``message`` (the
+  full error, saying what to do);
 - ``quarantined_at`` (UTC, ISO 8601) and ``stored_rows`` (the rows still stored: the last good
   data, never replaced by refused data);
 - ``fingerprint``: what the source offered when it was refused (a file's size and modification
@@ -107,7 +108,7 @@ def source_fingerprint(source: MarketDataSource, symbol: str) -> str | None:
     """
     fingerprint = getattr(source, "fingerprint", None)
     if callable(fingerprint):
-        value = fingerprint(symbol)
+        value: object = fingerprint(symbol)
         return None if value is None else str(value)
     try:
         last = source.last_date(symbol)
@@ -120,4 +121,5 @@ def markdown_table(entries: list[dict[str, Any]], limit: int) -> str:
     """The first ``limit`` entries as a markdown table (symbol, file, column, rows, reason)."""
     shown = pd.DataFrame(entries, columns=COLUMNS)[["symbol", "file", "column", "rows", "reason"]]
     shown["rows"] = shown["rows"].map(lambda rows: ", ".join(str(r) for r in rows or []))
-    return shown.head(limit).fillna("").to_markdown(index=False)
+    table: str = shown.head(limit).fillna("").to_markdown(index=False)
+    return table

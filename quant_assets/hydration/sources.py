@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-
 from pyarrow import ArrowException
 
 from lakehouse import InvalidSymbol, validate_symbol
@@ -325,7 +324,10 @@ class YFinanceSource:
         raw = self._download(symbol, start)
         if raw.empty:
             raise DataQualityError(
-                f"source 'yfinance': no data for {symbol!r} (offline, or unknown symbol)"
+                f"no data for {symbol!r} (offline, or unknown symbol)",
+                source=self.name,
+                symbol=symbol,
+                action="Check the symbol on Yahoo Finance and the network, then hydrate again",
             )
         return canonical_bars(raw, source=self.name, symbol=symbol)
 

@@ -98,9 +98,10 @@ def validate_bars(
         ) from None
     spikes = spike_rows(bars["close"].to_numpy())
     if spikes.size:
-        closes = bars["close"].to_numpy()
+        close = bars["close"].to_numpy()
+        day = bars["date"].dt.date.to_numpy()
         shown = [
-            f"{bars['date'].iloc[t].date()}: {closes[t - 1]:g} -> {closes[t]:g} -> {closes[t + 1]:g}"
+            f"{day[t]}: {close[t - 1]:g} -> {close[t]:g} -> {close[t + 1]:g}"
             for t in spikes[:ROWS_SHOWN]
         ]
         raise DataQualityError(

@@ -49,7 +49,9 @@ def test_infinite_close_is_an_error(tmp_path: Path):
 
 
 def test_only_empty_closes_are_dropped_and_they_are_counted(tmp_path: Path, caplog):
-    content = "date,close,volume\n2024-01-02,10,5\n2024-01-03,,6\n2024-01-04,NaN,7\n2024-01-05,12,\n"
+    content = (
+        "date,close,volume\n2024-01-02,10,5\n2024-01-03,,6\n2024-01-04,NaN,7\n2024-01-05,12,\n"
+    )
     with caplog.at_level(logging.WARNING):
         bars = _fetch(tmp_path, content)
     assert bars["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-02", "2024-01-05"]
@@ -155,7 +157,9 @@ def test_two_files_or_a_bad_file_name_do_not_break_the_other_symbols(tmp_path: P
         assert source.symbols() == ["OK", "TWO"]
     assert "skipping" in caplog.text and "bad name.csv" in caplog.text
     assert source.fetch("OK")["close"].tolist() == [1.0]
-    with pytest.raises(DataQualityError, match=r"two files for one symbol \(TWO.csv, TWO.parquet\)"):
+    with pytest.raises(
+        DataQualityError, match=r"two files for one symbol \(TWO.csv, TWO.parquet\)"
+    ):
         source.fetch("TWO")
 
 
