@@ -16,7 +16,7 @@ production = dg.define_asset_job(
 
 hydrate = dg.define_asset_job(
     "hydrate",
-    selection=dg.AssetSelection.assets(market_data),
+    selection=dg.AssetSelection.assets(market_data).without_checks(),
     executor_def=dg.in_process_executor,
     description="Hydrate market data for the selected symbol partitions (one run for many).",
 )

@@ -4,8 +4,10 @@ import re
 import secrets
 from datetime import UTC, datetime
 
-RUN_ID_PATTERN = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4,16}")
-"""``YYYYMMDD-HHMMSS-xxxx``: UTC time of minting and 4 to 16 random hex characters."""
+RUN_ID_PATTERN = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{4,16}")
+"""``YYYYMMDD-HHMMSS-xxxx``: UTC time of minting and 4 to 16 random hex characters.
+
+ASCII digits only: the regex digit class would also accept other scripts' digits (Arabic-Indic)."""
 
 SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9^=_][A-Za-z0-9.\-_^=]{0,31}")
 """Letters, digits, ``.``, ``-``, ``_``, ``^``, ``=``; at most 32 characters, no leading dot."""

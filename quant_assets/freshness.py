@@ -16,7 +16,11 @@ Statuses:
 - ``fresh``: stored and up to date;
 - ``vanished``: stored but no longer in the source. Vanished symbols are marked, never deleted:
   :func:`record_status` keeps them in the JSON document ``market_data_status/document.json``
-  (per source: symbol, last stored date, first date it was seen missing).
+  (per source: symbol, last stored date, first date it was seen missing);
+- ``quarantined``: would be stale or new, but its last data from the source was refused
+  (:mod:`quant_assets.hydration.quarantine`) and the source still offers the same (same file
+  size and modification time, or the same last date): it is not hydrated again automatically
+  until the source changes. Hydrating it by hand is always possible.
 """
 
 import logging
@@ -30,6 +34,7 @@ from lakehouse import LakehouseStore
 from lakehouse.catalog import open_catalog
 from lakehouse.store import MARKET_DATA
 from quant_assets.hydration import make_source
+from quant_assets.hydration.quarantine import entry, source_fingerprint
 from quant_assets.hydration.sources import MarketDataSource
 from quant_assets.settings import Settings
 
@@ -37,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 STATUS_DOCUMENT = "market_data_status"
 """Lakehouse folder of the JSON document that records vanished symbols per source."""
-STATUSES = ("stale", "new", "fresh", "vanished")
+STATUSES = ("stale", "new", "fresh", "vanished", "quarantined")
 NEEDS_HYDRATION = ("stale", "new")
 COLUMNS = ["symbol", "last_stored", "source_last", "status"]
 
@@ -105,7 +110,7 @@ def stale_symbols(
     -------
     DataFrame
         ``symbol``, ``last_stored``, ``source_last`` (datetime64, NaT when absent) and ``status``
-        (``stale``, ``new``, ``fresh`` or ``vanished``), sorted by symbol.
+        (``stale``, ``new``, ``fresh``, ``vanished`` or ``quarantined``), sorted by symbol.
     """
     store = store if isinstance(store, LakehouseStore) else LakehouseStore(store)
     if isinstance(source, Settings):
@@ -131,7 +136,21 @@ def stale_symbols(
     merged.loc[~in_source, "status"] = "vanished"
     result = merged[COLUMNS].sort_values("symbol").reset_index(drop=True)
     result["symbol"] = result["symbol"].astype("str")
+    held = [
+        symbol
+        for symbol in result.loc[result["status"].isin(NEEDS_HYDRATION), "symbol"]
+        if _still_refused(store, source, symbol)
+    ]
+    result.loc[result["symbol"].isin(held), "status"] = "quarantined"
     return result
+
+
+def _still_refused(store: LakehouseStore, source: MarketDataSource, symbol: str) -> bool:
+    """True if ``symbol`` is quarantined and the source offers what it offered then."""
+    refused = entry(store, symbol)
+    if refused is None or refused.get("fingerprint") is None:
+        return False
+    return bool(refused["fingerprint"] == source_fingerprint(source, symbol))
 
 
 def needing_hydration(status: pd.DataFrame) -> list[str]:

@@ -1,4 +1,24 @@
-"""Hydration asset: ``market_data``, one partition per symbol, hydrated in a single run."""
+"""Hydration asset ``market_data`` (one partition per symbol, many in one run) and its check.
+
+Each symbol of a run is validated and stored on its own
+(:func:`quant_assets.hydration.hydrate_symbols`). Dagster records exactly what the lakehouse
+holds:
+
+- a good symbol gets an ``AssetMaterialization`` of its partition (its own numbers, plus the
+  run's report and quarantine tables) and a passing ``market_data_not_quarantined`` check;
+- a refused symbol gets NO materialization (its stored data, if any, is untouched, and its last
+  materialization still describes it) and a FAILED ``market_data_not_quarantined`` check of its
+  partition, whose metadata say source, file, column, rows and reason. It is listed in the
+  lakehouse's ``quarantine`` (:mod:`quant_assets.hydration.quarantine`).
+
+The run succeeds with the refused symbols recorded as failed checks; with ``strict`` settings
+it then fails (``dg.Failure``), which marks exactly the refused partitions as failed in Dagster
+while the good ones stay materialized.
+"""
+
+import warnings
+from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -8,10 +28,14 @@ from lakehouse.store import MARKET_DATA
 from lakehouse.sweep import sweep_stale_temp_files
 from quant_assets.assets.partitions import OWNERS, symbol_partitions
 from quant_assets.assets.resources import LakehouseResource, SettingsResource
-from quant_assets.hydration import hydrate_symbol, make_source
+from quant_assets.hydration import HydrationOutcome, hydrate_symbols, make_source
+from quant_assets.hydration import quarantine as quarantine_record
 from quant_assets.settings import Settings
 
 PROGRESS_EVERY = 50
+REPORT_ROWS = 50
+"""Rows of the run's report and quarantine tables shown in metadata."""
+QUARANTINE_CHECK = "market_data_not_quarantined"
 
 
 class HydrationConfig(dg.Config):
@@ -40,16 +64,49 @@ def hydration_run_config(settings: Settings, full: bool = False) -> dg.RunConfig
     return dg.RunConfig(ops={MARKET_DATA: config})
 
 
+def run_metadata(outcome: HydrationOutcome, source: str, symbols: int) -> dict[str, Any]:
+    """What the whole run did: counts, the report table and the quarantine table (markdown)."""
+    table = pd.DataFrame([r.as_dict() for r in outcome.reports])
+    metadata: dict[str, Any] = {
+        "source": source,
+        "run_symbols": symbols,
+        "run_hydrated": len(outcome.reports),
+        "run_quarantined": len(outcome.quarantined),
+    }
+    if not table.empty:
+        shown = table.drop(columns=["path", "source"]).head(REPORT_ROWS)
+        metadata["report"] = dg.MetadataValue.md(shown.to_markdown(index=False))
+    if outcome.quarantined:
+        metadata["quarantine"] = dg.MetadataValue.md(
+            quarantine_record.markdown_table(outcome.quarantined, REPORT_ROWS)
+        )
+    return metadata
+
+
+def _entry_metadata(entry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "source": entry["source"],
+        "file": entry["file"] or "",
+        "column": entry["column"] or "",
+        "rows": dg.MetadataValue.json(entry["rows"]),
+        "values": dg.MetadataValue.json(entry["values"]),
+        "reason": entry["reason"],
+        "stored_rows": entry["stored_rows"],
+    }
+
+
 @dg.asset(
     partitions_def=symbol_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    output_required=False,
     group_name="hydration",
     kinds={"parquet"},
     owners=OWNERS,
-    code_version="hydration-1",
+    code_version="hydration-2",
     description=(
-        "Daily bars per symbol (date, open, high, low, close, volume), merged incrementally "
-        "from the configured source into `market_data/symbol=<SYM>/part-0.parquet`."
+        "Daily bars per symbol (date, open, high, low, close, volume), validated and merged "
+        "incrementally from the configured source into `market_data/symbol=<SYM>/part-0.parquet`."
+        " Refused symbols go to the `quarantine` (check `market_data_not_quarantined`)."
     ),
 )
 def market_data(
@@ -57,31 +114,111 @@ def market_data(
     config: HydrationConfig,
     lakehouse: LakehouseResource,
     base_settings: SettingsResource,
-) -> dg.MaterializeResult:  # type: ignore[type-arg]
-    """Hydrate every symbol partition of this run from its source."""
+) -> Iterator[dg.Output[None]]:
+    """Hydrate every symbol partition of this run; materialize the good, quarantine the bad."""
     settings = hydration_settings(config, base_settings.settings)
     swept = sweep_stale_temp_files(lakehouse.root)
     if swept:
         context.log.info(f"removed {len(swept)} temporary files left by interrupted writes")
     symbols = list(context.partition_keys)
     source = make_source(settings, symbols=symbols)
-    reports = []
-    for done, symbol in enumerate(symbols, start=1):
-        reports.append(hydrate_symbol(lakehouse.store, source, symbol, full=config.full))
-        if done % PROGRESS_EVERY == 0 or done == len(symbols):
-            context.log.info(f"hydrated {done}/{len(symbols)} symbols from {source.name}")
-    table = pd.DataFrame([r.as_dict() for r in reports])
-    return dg.MaterializeResult(
-        metadata={
-            "source": source.name,
-            "symbols": len(symbols),
-            "dagster/row_count": int(table["rows_after"].sum()),
-            "new_rows": int(table["new_rows"].sum()),
-            "corrected_rows": int(table["corrected_rows"].sum()),
-            "last_date": str(table["last_date"].max()),
-            "report": dg.MetadataValue.md(table.head(50).to_markdown(index=False)),
-        }
+
+    def progress(done: int, total: int) -> None:
+        if done % PROGRESS_EVERY == 0 or done == total:
+            context.log.info(f"hydrated {done}/{total} symbols from {source.name}")
+
+    outcome = HydrationOutcome()
+    try:
+        hydrate_symbols(
+            lakehouse.store, source, symbols, full=config.full, progress=progress, outcome=outcome
+        )
+    finally:  # a source outage fails the run, but what was written is recorded first
+        shared = run_metadata(outcome, source.name, len(symbols))
+        _record(context, outcome, shared)
+    if outcome.quarantined:
+        names = ", ".join(e["symbol"] for e in outcome.quarantined[:REPORT_ROWS])
+        summary = (
+            f"{len(outcome.quarantined)} of {len(symbols)} symbols quarantined ({names}); "
+            "their stored data is unchanged. See the `quarantine` metadata or "
+            "`<data_root>/quarantine/`, fix the source and hydrate them again."
+        )
+        if settings.strict:
+            raise dg.Failure(description=summary, metadata=shared)
+        context.log.warning(summary)
+    yield from ()
+
+
+def _record(
+    context: dg.AssetExecutionContext, outcome: HydrationOutcome, shared: dict[str, Any]
+) -> None:
+    """Log a materialization and a passed check per good symbol, a failed check per bad one."""
+    for report in outcome.reports:
+        numbers = report.as_dict()
+        factor = numbers.pop("restatement_factor")
+        numbers = {k: v for k, v in numbers.items() if v is not None and k != "symbol"}
+        if factor is not None:
+            numbers["restatement_factor"] = float(factor)
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=context.asset_key,
+                partition=report.symbol,
+                metadata={**shared, **numbers, "dagster/row_count": report.rows_after},
+            )
+        )
+        context.log_event(
+            dg.AssetCheckEvaluation(
+                asset_key=context.asset_key,
+                check_name=QUARANTINE_CHECK,
+                passed=True,
+                partition=report.symbol,
+                blocking=False,
+            )
+        )
+    for entry in outcome.quarantined:
+        context.log.error(f"quarantined {entry['symbol']}: {entry['message']}")
+        context.log_event(
+            dg.AssetCheckEvaluation(
+                asset_key=context.asset_key,
+                check_name=QUARANTINE_CHECK,
+                passed=False,
+                partition=entry["symbol"],
+                blocking=False,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=entry["message"],
+                metadata=_entry_metadata(entry),
+            )
+        )
+
+
+# A partitioned check is a Dagster preview feature; without the partitions_def the check would
+# not be per symbol.
+warnings.filterwarnings("ignore", category=dg.PreviewWarning, module="dagster")
+
+
+@dg.asset_check(
+    asset=market_data,
+    name=QUARANTINE_CHECK,
+    partitions_def=symbol_partitions,
+    blocking=False,
+    description=(
+        "The symbol's latest data was not refused: fails while the symbol is in the lakehouse's "
+        "`quarantine` (source, file, column, rows and reason in the metadata). Hydration runs "
+        "record it for every symbol they hydrate; running it alone re-reads the quarantine."
+    ),
+)
+def market_data_not_quarantined(
+    context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
+) -> dg.AssetCheckResult:
+    """Fail when the partition's symbol is quarantined."""
+    entry = quarantine_record.entry(lakehouse.store, context.partition_key)
+    if entry is None:
+        return dg.AssetCheckResult(passed=True)
+    return dg.AssetCheckResult(
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=entry["message"],
+        metadata=_entry_metadata(entry),
     )
 
 
-defs = dg.Definitions(assets=[market_data])
+defs = dg.Definitions(assets=[market_data], asset_checks=[market_data_not_quarantined])

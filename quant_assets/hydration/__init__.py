@@ -1,7 +1,13 @@
 """Hydration: market data from a source (bundled, synthetic, files, online) into the lakehouse."""
 
 from quant_assets.hydration.bars import DataQualityError, canonical_bars
-from quant_assets.hydration.hydrate import HydrationReport, hydrate_symbol, merge_bars
+from quant_assets.hydration.hydrate import (
+    HydrationOutcome,
+    HydrationReport,
+    hydrate_symbol,
+    hydrate_symbols,
+    merge_bars,
+)
 from quant_assets.hydration.sources import (
     BundledSource,
     FilesSource,
@@ -15,12 +21,14 @@ __all__ = [
     "BundledSource",
     "DataQualityError",
     "FilesSource",
+    "HydrationOutcome",
     "HydrationReport",
     "MarketDataSource",
     "SyntheticSource",
     "YFinanceSource",
     "canonical_bars",
     "hydrate_symbol",
+    "hydrate_symbols",
     "make_source",
     "merge_bars",
 ]

@@ -1,48 +1,323 @@
-"""The canonical daily-bar frame every source produces and the lakehouse stores per symbol."""
+"""The canonical daily-bar frame every source produces, and the parsing that refuses bad input.
 
+:func:`canonical_bars` turns whatever a source read (a CSV, a Parquet file, a vendor's frame)
+into canonical bars or raises :class:`DataQualityError` naming the source, file, symbol,
+column and rows and saying what to do. The rules:
+
+- ``date`` and ``close`` are required; ``open``, ``high``, ``low``, ``volume`` are optional.
+- Dates are calendar days. A time of day is dropped. Dates carrying a time zone are taken as
+  the calendar date in their own zone (``2024-01-02T20:00-05:00`` is 2024-01-02), which is
+  only well defined when every date carries the same zone: mixed zones (or zoned and unzoned
+  dates together) are refused, naming the rows of each zone.
+- Numbers must parse. A cell that is not a number (``abc``, ``$100.22``, ``1,234.5``) is an
+  error, never dropped; so is ``inf``. Only an EMPTY close cell (or NaN) is a gap: its row is
+  dropped and counted (``bars.attrs[EMPTY_CLOSES_ATTR]``, logged).
+- Closes are positive; dates are unique.
+"""
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
 from quant_assets.contracts import MarketDataContract, column_names
 
+logger = logging.getLogger(__name__)
+
 BAR_COLUMNS = column_names(MarketDataContract)
 """Columns of a stored symbol: ``date`` (datetime64[ns], unique, ascending) and float64 prices."""
 OPTIONAL_BAR_COLUMNS = ("open", "high", "low", "volume")
+REQUIRED_BAR_COLUMNS = ("date", "close")
 DATE_DTYPE = "datetime64[ns]"
+EMPTY_CLOSES_ATTR = "empty_closes"
+"""``bars.attrs`` key: how many rows :func:`canonical_bars` dropped for an empty close."""
+ROWS_SHOWN = 10
+"""How many offending rows (and values) an error message lists."""
+NO_ZONE = "no zone"
+EARLIEST_DATE = pd.Timestamp("1800-01-01")
+LATEST_DATE = pd.Timestamp("2200-12-31")
+"""Dates a daily bar may carry (well inside what datetime64[ns] can hold)."""
+_ZONE_SUFFIX = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 
 
 class DataQualityError(ValueError):
-    """Market data that cannot be stored; the message names source, symbol, column and rows."""
+    """Market data that cannot be stored; the message names source, file, symbol, column and rows.
+
+    The parts are kept as attributes (``source``, ``file``, ``symbol``, ``column``, ``rows``,
+    ``reason``) so a quarantine record can hold them.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        source: str | None = None,
+        symbol: str | None = None,
+        file: str | None = None,
+        column: str | None = None,
+        rows: Sequence[int] = (),
+        action: str = "",
+        lines: Sequence[int] = (),
+        values: Sequence[str] = (),
+    ) -> None:
+        self.reason = reason
+        self.source = source
+        self.symbol = symbol
+        self.file = file
+        self.column = column
+        self.rows = [int(r) for r in rows]
+        self.action = action
+        self.lines = [int(n) for n in lines]
+        self.values = [str(v) for v in values][:ROWS_SHOWN]
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = []
+        if self.source is not None:
+            where.append(f"source {self.source!r}")
+        if self.file is not None:
+            where.append(f"file {self.file}")
+        if self.symbol is not None:
+            where.append(f"symbol {self.symbol!r}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        text = (", ".join(where) + ": " if where else "") + self.reason
+        if self.rows:
+            more = len(self.rows) - ROWS_SHOWN
+            text += f" in rows {self.rows[:ROWS_SHOWN]}" + (f" and {more} more" if more > 0 else "")
+            if self.lines:
+                text += f" (file lines {self.lines[:ROWS_SHOWN]})"
+        if self.values:
+            text += f", values {self.values}"
+        return text + (f". {self.action}" if self.action else "")
+
+    def located(self, file: str, lines: Sequence[int] = ()) -> "DataQualityError":
+        """The same error with ``file`` and the file line of each row filled in."""
+        return DataQualityError(
+            self.reason,
+            source=self.source,
+            symbol=self.symbol,
+            file=file,
+            column=self.column,
+            rows=self.rows,
+            action=self.action,
+            lines=lines,
+            values=self.values,
+        )
+
+    def as_record(self) -> dict[str, Any]:
+        """Source, file, symbol, column, rows, reason and the full message, JSON-ready."""
+        return {
+            "source": self.source,
+            "file": self.file,
+            "symbol": self.symbol,
+            "column": self.column,
+            "rows": self.rows[:ROWS_SHOWN],
+            "reason": self.reason,
+            "values": self.values,
+            "message": str(self),
+        }
 
 
-def canonical_bars(frame: pd.DataFrame, *, source: str, symbol: str) -> pd.DataFrame:
+def canonical_bars(
+    frame: pd.DataFrame, *, source: str, symbol: str, file: str | None = None
+) -> pd.DataFrame:
     """Return ``frame`` as canonical bars, or raise :class:`DataQualityError` saying what is wrong.
 
-    ``frame`` needs ``date`` and ``close``; missing optional columns become NaN. Rows with a
-    missing close are dropped (a gap, not a zero); duplicate dates, unparseable dates and
-    non-positive closes are refused with the offending rows named.
+    Parameters
+    ----------
+    frame : DataFrame
+        Raw rows, lower-case column names; needs ``date`` and ``close``. Missing optional
+        columns become NaN; other columns are ignored.
+    source, symbol, file : str
+        Named in every error (``file`` when the rows came from one).
+
+    Returns
+    -------
+    DataFrame
+        :data:`BAR_COLUMNS`, unique ascending calendar dates (datetime64[ns]), float64 prices,
+        positive finite closes; NaN only in the optional columns. ``attrs[EMPTY_CLOSES_ATTR]``
+        counts rows dropped for an empty close.
     """
-    where = f"source {source!r}, symbol {symbol!r}"
-    missing = [c for c in ("date", "close") if c not in frame.columns]
-    if missing:
-        raise DataQualityError(
-            f"{where}: missing column(s) {missing}; found {list(frame.columns)}. "
-            "Provide `date` and `close` (optionally open, high, low, volume)."
+
+    def error(
+        reason: str,
+        column: str | None = None,
+        rows: Sequence[int] = (),
+        action: str = "",
+        values: Sequence[str] = (),
+    ) -> DataQualityError:
+        return DataQualityError(
+            reason,
+            source=source,
+            symbol=symbol,
+            file=file,
+            column=column,
+            rows=rows,
+            action=action,
+            values=values,
         )
-    dates = pd.to_datetime(frame["date"], errors="coerce")
-    bad_dates = frame.index[dates.isna()].tolist()
-    if bad_dates:
-        raise DataQualityError(f"{where}: unparseable `date` in rows {bad_dates[:10]}")
-    bars = pd.DataFrame({"date": dates.astype(DATE_DTYPE).to_numpy()})
+
+    missing = [c for c in REQUIRED_BAR_COLUMNS if c not in frame.columns]
+    if missing:
+        raise error(
+            f"missing column(s) {missing}; found {list(frame.columns)}",
+            action="Give the file a header row with `date` and `close` "
+            "(optionally open, high, low, volume)",
+        )
+    frame = frame.reset_index(drop=True)
+    bars = pd.DataFrame({"date": _parse_dates(frame["date"], error)})
     for column in BAR_COLUMNS[1:]:
-        values = frame[column] if column in frame.columns else float("nan")
-        bars[column] = pd.to_numeric(
-            pd.Series(values, index=frame.index), errors="coerce"
-        ).to_numpy(dtype="float64")
-    bars = bars[bars["close"].notna()]
+        if column in frame.columns:
+            bars[column] = _parse_numbers(frame[column], column, error)
+        else:
+            bars[column] = np.nan
+    empty = bars.index[bars["close"].isna()]
+    if len(empty):
+        logger.warning(
+            "source %r, symbol %r: %d row(s) with an empty close dropped as gaps (rows %s)",
+            source,
+            symbol,
+            len(empty),
+            empty[:ROWS_SHOWN].tolist(),
+        )
+    bars = bars.drop(index=empty)
     non_positive = bars.index[bars["close"] <= 0].tolist()
     if non_positive:
-        raise DataQualityError(f"{where}: non-positive `close` in rows {non_positive[:10]}")
+        raise error(
+            "non-positive `close`",
+            "close",
+            non_positive,
+            "Closes are prices: fix or remove these rows",
+        )
     duplicated = bars.index[bars["date"].duplicated(keep=False)].tolist()
     if duplicated:
-        raise DataQualityError(f"{where}: duplicate dates in rows {duplicated[:10]}")
-    return bars.sort_values("date").reset_index(drop=True)
+        raise error(
+            "duplicate dates",
+            "date",
+            duplicated,
+            "Keep one row per calendar day (times of day are dropped)",
+        )
+    bars = bars.sort_values("date").reset_index(drop=True)
+    bars.attrs[EMPTY_CLOSES_ATTR] = len(empty)
+    return bars
+
+
+def _parse_dates(values: pd.Series, error: Any) -> pd.Series:
+    """Calendar days of ``values`` (datetime64[ns], midnight); see the module rules."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        parsed = values.dt.tz_localize(None)
+    elif pd.api.types.is_datetime64_dtype(values.dtype):
+        parsed = values
+    else:
+        try:
+            parsed = pd.to_datetime(values, errors="coerce")
+        except (ValueError, TypeError, OverflowError):
+            parsed = None
+        given = values.notna() & values.astype("str").str.strip().ne("")
+        if parsed is None or bool((parsed.isna() & given).any()):
+            _refuse_mixed_zones(values[given], error)
+        if parsed is None:
+            parsed = values.map(_one_date).astype("datetime64[ns]")
+        elif isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            parsed = parsed.dt.tz_localize(None)
+    out_of_range = parsed.index[(parsed < EARLIEST_DATE) | (parsed > LATEST_DATE)].tolist()
+    if out_of_range:
+        shown = [str(values.iloc[i]) for i in out_of_range[:ROWS_SHOWN]]
+        raise error(
+            "`date` out of range",
+            "date",
+            out_of_range,
+            f"Dates must lie between {EARLIEST_DATE.date()} and {LATEST_DATE.date()}",
+            shown,
+        )
+    unparseable = parsed.index[parsed.isna()].tolist()
+    if unparseable:
+        shown = [str(values.iloc[i]) for i in unparseable[:ROWS_SHOWN]]
+        raise error(
+            "missing or unparseable `date`",
+            "date",
+            unparseable,
+            "Write every date in one format, e.g. YYYY-MM-DD",
+            shown,
+        )
+    return parsed.dt.normalize().astype(DATE_DTYPE)
+
+
+def _one_date(value: Any) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
+    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
+
+
+def _zone_of(value: Any) -> str | None:
+    """The UTC offset a date is written in (``+01:00``), :data:`NO_ZONE`, or None if unparseable."""
+    try:
+        stamp = pd.Timestamp(str(value).strip()) if isinstance(value, str) else pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if stamp is pd.NaT:
+        return None
+    offset = stamp.utcoffset()
+    if offset is None:
+        return NO_ZONE
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _refuse_mixed_zones(values: pd.Series, error: Any) -> None:
+    """Raise when the parseable dates of ``values`` are written in more than one zone."""
+    zones = values.map(_zone_of).dropna()
+    if zones.nunique() <= 1:
+        return
+    groups = zones.groupby(zones).groups
+    parts = [
+        f"{zone}: rows {list(rows[:ROWS_SHOWN])}"
+        for zone, rows in sorted(groups.items(), key=lambda item: item[1][0])
+    ]
+    raise error(
+        f"dates in mixed time zones ({'; '.join(parts)})",
+        "date",
+        sorted(int(i) for rows in groups.values() for i in rows),
+        "Write every date in one zone (or none); each is read as its calendar day in its zone",
+    )
+
+
+def _parse_numbers(values: pd.Series, column: str, error: Any) -> pd.Series:
+    """``values`` as float64: empty cells NaN; non-numeric or infinite cells are an error."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        raise error(
+            "true/false values, not numbers", column, list(range(len(values))), "Write numbers"
+        )
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        numbers = values.astype("float64")
+    else:
+        text = values.astype("str").str.strip()
+        empty = values.isna() | text.eq("")
+        numbers = pd.to_numeric(values.where(~empty), errors="coerce").astype("float64")
+        not_numeric = values.index[numbers.isna() & ~empty].tolist()
+        if not_numeric:
+            shown = [str(values.iloc[i]) for i in not_numeric[:ROWS_SHOWN]]
+            raise error(
+                f"non-numeric `{column}`",
+                column,
+                not_numeric,
+                "Write plain decimal numbers (no currency signs or thousands separators); "
+                "leave a cell empty for a missing value",
+                shown,
+            )
+    infinite = numbers.index[np.isinf(numbers.to_numpy())].tolist()
+    if infinite:
+        raise error(
+            f"infinite `{column}`",
+            column,
+            infinite,
+            "Replace with the real value, or leave the cell empty for a missing value",
+        )
+    return numbers

@@ -1,12 +1,29 @@
-"""Hydration: bring one symbol's bars from a source into the lakehouse, incrementally.
+"""Hydration: bring one symbol's bars from a source into the lakehouse, incrementally and safely.
 
 A stored symbol is re-fetched from :data:`REFETCH_OVERLAP_DAYS` before its last stored date, so
 new dates are appended and recent corrections from the source replace the stored values (each
 correction is logged). Hydrating twice changes nothing.
+
+**Restatements.** Adjusted closes are rescaled backwards by the vendor after a dividend or a
+split: every close before the event is multiplied by one common factor. When the close on the
+first re-fetched overlap date differs from the stored one, the symbol's WHOLE history is fetched
+again and compared with the stored history before the overlap: if at least
+:data:`RESTATEMENT_MIN_ROWS` older closes changed, the source has restated history and the stored
+symbol is REPLACED by the source's history (two adjustment bases are never spliced). The report
+says how many stored closes changed (``restated_rows``) and by which factor
+(``restatement_factor``, when they share one within :data:`COMMON_FACTOR_RTOL`; None when the
+history changed in some other way). A single corrected value stays a logged correction.
+
+**Validation.** What would be stored (stored history merged with what the source sent) must pass
+:func:`~quant_assets.hydration.validation.validate_bars`; otherwise :func:`hydrate_symbol`
+raises :class:`~quant_assets.hydration.bars.DataQualityError` and writes nothing.
+:func:`hydrate_symbols` hydrates many symbols, each on its own: a refused symbol is recorded in
+the quarantine (:mod:`quant_assets.hydration.quarantine`) and the others go on.
 """
 
 import logging
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,14 +31,21 @@ import numpy as np
 import pandas as pd
 
 from lakehouse import LakehouseStore
-from quant_assets.hydration.bars import BAR_COLUMNS
+from quant_assets.hydration.bars import BAR_COLUMNS, EMPTY_CLOSES_ATTR, DataQualityError
+from quant_assets.hydration.quarantine import record, release, source_fingerprint
 from quant_assets.hydration.sources import MarketDataSource
+from quant_assets.hydration.validation import validate_bars
 
 logger = logging.getLogger(__name__)
 
 REFETCH_OVERLAP_DAYS = 10
 """Calendar days before the last stored date that are fetched again to catch corrections."""
 CORRECTION_RTOL = 1e-9
+"""Relative difference beyond which a re-fetched close counts as changed."""
+RESTATEMENT_MIN_ROWS = 2
+"""Changed closes before the overlap that make a restatement (fewer: corrections)."""
+COMMON_FACTOR_RTOL = 1e-4
+"""Changed closes share one restatement factor when every ratio is within this of their median."""
 
 
 @dataclass(frozen=True)
@@ -37,10 +61,21 @@ class HydrationReport:
     first_date: str | None
     last_date: str | None
     path: str
+    restated_rows: int = 0
+    restatement_factor: float | None = None
+    empty_closes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict, for metadata and logs."""
         return asdict(self)
+
+
+@dataclass
+class HydrationOutcome:
+    """What hydrating many symbols did: one report per good symbol, one entry per refused one."""
+
+    reports: list[HydrationReport] = field(default_factory=list)
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
 
 
 def merge_bars(stored: pd.DataFrame, fresh: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -53,11 +88,8 @@ def merge_bars(stored: pd.DataFrame, fresh: pd.DataFrame) -> tuple[pd.DataFrame,
     corrections : DataFrame
         One row per overlapping date whose close changed: ``date``, ``old_close``, ``new_close``.
     """
-    overlap = stored.merge(fresh[["date", "close"]], on="date", suffixes=("_old", "_new"))
-    changed = ~np.isclose(
-        overlap["close_old"], overlap["close_new"], rtol=CORRECTION_RTOL, atol=0.0
-    )
-    corrections = overlap.loc[changed, ["date", "close_old", "close_new"]].rename(
+    overlap = _overlap(stored, fresh)
+    corrections = overlap.loc[overlap["changed"], ["date", "close_old", "close_new"]].rename(
         columns={"close_old": "old_close", "close_new": "new_close"}
     )
     kept = stored[~stored["date"].isin(fresh["date"])]
@@ -65,20 +97,66 @@ def merge_bars(stored: pd.DataFrame, fresh: pd.DataFrame) -> tuple[pd.DataFrame,
     return merged.sort_values("date").reset_index(drop=True), corrections.reset_index(drop=True)
 
 
+def find_restatement(stored: pd.DataFrame, history: pd.DataFrame) -> tuple[int, float | None]:
+    """How many ``stored`` closes the source's ``history`` changed, and their common factor.
+
+    Returns
+    -------
+    changed : int
+        Stored dates present in ``history`` whose close differs beyond :data:`CORRECTION_RTOL`.
+    factor : float or None
+        new / old close shared by every changed date within :data:`COMMON_FACTOR_RTOL`; None
+        when nothing changed or the ratios differ.
+    """
+    overlap = _overlap(stored, history)
+    changed = overlap[overlap["changed"]]
+    if changed.empty:
+        return 0, None
+    ratios = (changed["close_new"] / changed["close_old"]).to_numpy()
+    factor = float(np.median(ratios))
+    common = bool(np.all(np.abs(ratios / factor - 1.0) <= COMMON_FACTOR_RTOL))
+    return len(changed), factor if common else None
+
+
 def hydrate_symbol(
     store: LakehouseStore, source: MarketDataSource, symbol: str, *, full: bool = False
 ) -> HydrationReport:
-    """Fetch what ``symbol`` is missing from ``source`` and merge it into the lakehouse."""
+    """Fetch what ``symbol`` is missing from ``source``, validate, and merge it into the lakehouse.
+
+    Raises
+    ------
+    DataQualityError
+        The source's bars, or the history they would make, cannot be stored; nothing is written.
+    """
     folder = store.symbol_dir(symbol)
     stored = store.read_frame(folder) if store.symbol_path(symbol).exists() else None
     start: date | None = None
     if stored is not None and not full and len(stored):
         start = pd.Timestamp(stored["date"].iloc[-1]).date() - timedelta(days=REFETCH_OVERLAP_DAYS)
     fresh = source.fetch(symbol, start=start)
+    empty_closes = int(fresh.attrs.get(EMPTY_CLOSES_ATTR, 0))
+    restated_rows, factor = 0, None
+    corrections = fresh.iloc[0:0]
     if stored is None:
-        merged, corrections = fresh, fresh.iloc[0:0]
+        merged = fresh
     else:
-        merged, corrections = merge_bars(stored, fresh)
+        if _first_overlap_changed(stored, fresh):
+            history = fresh if start is None else source.fetch(symbol, start=None)
+            older = stored if start is None else stored[stored["date"] < pd.Timestamp(start)]
+            older_changed, _ = find_restatement(older, history)
+            if older_changed >= RESTATEMENT_MIN_ROWS:
+                restated_rows, factor = find_restatement(stored, history)
+                merged = history[list(BAR_COLUMNS)].reset_index(drop=True)
+                logger.warning(
+                    "%s: source %s restated its history (%d stored closes changed, factor %s); "
+                    "the stored history is replaced by the source's",
+                    symbol,
+                    source.name,
+                    restated_rows,
+                    "not common" if factor is None else f"{factor:.6g}",
+                )
+        if not restated_rows:
+            merged, corrections = merge_bars(stored, fresh)
     for row in corrections.itertuples():
         logger.warning(
             "%s %s: source corrected close %s -> %s",
@@ -87,20 +165,91 @@ def hydrate_symbol(
             row.old_close,
             row.new_close,
         )
+    validate_bars(merged, source=source.name, symbol=symbol, file=source_file(source, symbol))
     rows_before = 0 if stored is None else len(stored)
     if stored is None or not merged.equals(stored):
         store.write_frame(merged, folder)
+    known = set() if stored is None else set(stored["date"])
     return HydrationReport(
         symbol=symbol,
         source=source.name,
         rows_before=rows_before,
         rows_after=len(merged),
-        new_rows=len(merged) - rows_before,
+        new_rows=int((~merged["date"].isin(known)).sum()),
         corrected_rows=len(corrections),
         first_date=_day(merged, 0),
         last_date=_day(merged, -1),
         path=str(store.symbol_path(symbol)),
+        restated_rows=restated_rows,
+        restatement_factor=factor,
+        empty_closes=empty_closes,
     )
+
+
+def hydrate_symbols(
+    store: LakehouseStore,
+    source: MarketDataSource,
+    symbols: list[str],
+    *,
+    full: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    outcome: HydrationOutcome | None = None,
+) -> HydrationOutcome:
+    """Hydrate each of ``symbols`` on its own; quarantine the ones whose data is refused.
+
+    A symbol hydrated cleanly leaves the quarantine; a refused one (a
+    :class:`~quant_assets.hydration.bars.DataQualityError`) keeps its stored data untouched and
+    gets a quarantine entry. Any other error (a source that is down, a bug) propagates; what was
+    done before it is in ``outcome`` (pass one in to see it). ``progress(done, total)`` is
+    called after each symbol.
+    """
+    outcome = HydrationOutcome() if outcome is None else outcome
+    for done, symbol in enumerate(symbols, start=1):
+        try:
+            outcome.reports.append(hydrate_symbol(store, source, symbol, full=full))
+            release(store, symbol)
+        except DataQualityError as error:
+            logger.error("%s quarantined: %s", symbol, error)
+            entry = record(
+                store,
+                symbol,
+                error,
+                source=source.name,
+                file=source_file(source, symbol),
+                fingerprint=source_fingerprint(source, symbol),
+                stored_rows=_stored_rows(store, symbol),
+            )
+            outcome.quarantined.append(entry)
+        if progress is not None:
+            progress(done, len(symbols))
+    return outcome
+
+
+def source_file(source: MarketDataSource, symbol: str) -> str | None:
+    """The file ``source`` reads ``symbol`` from, when it reads files (else None)."""
+    path_of = getattr(source, "path_of", None)
+    path = path_of(symbol) if callable(path_of) else None
+    return None if path is None else str(path)
+
+
+def _overlap(stored: pd.DataFrame, fresh: pd.DataFrame) -> pd.DataFrame:
+    overlap = stored[["date", "close"]].merge(
+        fresh[["date", "close"]], on="date", suffixes=("_old", "_new")
+    )
+    overlap["changed"] = ~np.isclose(
+        overlap["close_old"], overlap["close_new"], rtol=CORRECTION_RTOL, atol=0.0
+    )
+    return overlap.sort_values("date").reset_index(drop=True)
+
+
+def _first_overlap_changed(stored: pd.DataFrame, fresh: pd.DataFrame) -> bool:
+    overlap = _overlap(stored, fresh)
+    return bool(len(overlap) and overlap["changed"].iloc[0])
+
+
+def _stored_rows(store: LakehouseStore, symbol: str) -> int:
+    path = store.symbol_path(symbol)
+    return len(store.read_frame(path.parent)) if path.exists() else 0
 
 
 def _day(bars: pd.DataFrame, position: int) -> str | None:

@@ -7,6 +7,7 @@ assets read the lakehouse, never a source.
 
 import importlib.resources
 import logging
+import warnings
 from collections.abc import Callable
 from datetime import date
 from functools import cached_property
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
+from pyarrow import ArrowException
 
-from lakehouse import validate_symbol
+from lakehouse import InvalidSymbol, validate_symbol
 from quant_assets.hydration.bars import DataQualityError, canonical_bars
 from quant_assets.hydration.synthetic import SyntheticSource
 from quant_assets.settings import Settings
@@ -94,7 +96,14 @@ class BundledSource:
 
 
 class FilesSource:
-    """A folder of ``<SYMBOL>.csv`` or ``<SYMBOL>.parquet`` files (date, close, optional OHLV)."""
+    """A folder of ``<SYMBOL>.csv`` or ``<SYMBOL>.parquet`` files (date, close, optional OHLV).
+
+    CSV files are read as UTF-8 (a byte order mark is fine) with a header row; column names are
+    matched without case or surrounding spaces; extra columns are ignored. A file that cannot be
+    read (empty, not UTF-8, malformed CSV, unreadable Parquet) or a symbol with two files raises
+    :class:`~quant_assets.hydration.bars.DataQualityError` naming the file, for that symbol only.
+    Files whose name is not a valid symbol are skipped with a warning.
+    """
 
     name = "files"
 
@@ -106,34 +115,52 @@ class FilesSource:
                 "or pass path= to hydrate"
             )
 
-    def _files(self) -> dict[str, Path]:
-        found: dict[str, Path] = {}
+    def _files(self) -> dict[str, list[Path]]:
+        found: dict[str, list[Path]] = {}
         for path in sorted(self.folder.iterdir()):
             if path.suffix.lower() in FILE_SUFFIXES and not path.name.startswith("."):
-                symbol = validate_symbol(path.stem)
-                if symbol in found:
-                    raise DataQualityError(
-                        f"source 'files': symbol {symbol!r} has two files "
-                        f"({found[symbol].name}, {path.name}); keep one"
-                    )
-                found[symbol] = path
+                try:
+                    symbol = validate_symbol(path.stem)
+                except InvalidSymbol as error:
+                    logger.warning("source 'files': skipping %s: %s", path, error)
+                    continue
+                found.setdefault(symbol, []).append(path)
         return found
 
     def symbols(self) -> list[str]:
         """Symbols named by the files in the folder."""
         return sorted(self._files())
 
+    def path_of(self, symbol: str) -> Path | None:
+        """The file of ``symbol`` (the first, if there are two), or None."""
+        paths = self._files().get(symbol)
+        return paths[0] if paths else None
+
+    def fingerprint(self, symbol: str) -> str | None:
+        """Size and modification time of ``symbol``'s file(s): changes when a file is rewritten."""
+        stats = [path.stat() for path in self._files().get(symbol, [])]
+        return ";".join(f"{s.st_size}:{s.st_mtime_ns}" for s in stats) or None
+
     def fetch(self, symbol: str, start: date | None = None) -> pd.DataFrame:
         """Bars read from ``<folder>/<symbol>.csv|.parquet``."""
-        path = self._files().get(symbol)
-        if path is None:
+        paths = self._files().get(symbol)
+        if not paths:
             raise KeyError(f"source 'files': no {symbol}.csv or {symbol}.parquet in {self.folder}")
-        raw = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
-        raw.columns = [str(c).strip().lower() for c in raw.columns]
+        if len(paths) > 1:
+            raise DataQualityError(
+                f"two files for one symbol ({', '.join(p.name for p in paths)})",
+                source=self.name,
+                symbol=symbol,
+                file=str(paths[0]),
+                action="Keep one of them",
+            )
+        path = paths[0]
+        raw = _read_file(path, symbol)
         try:
-            bars = canonical_bars(raw, source=f"files:{path.name}", symbol=symbol)
+            bars = canonical_bars(raw, source=self.name, symbol=symbol, file=str(path))
         except DataQualityError as error:
-            raise DataQualityError(f"{error} (file {path})") from error
+            lines = _csv_lines(path, error.rows) if path.suffix.lower() == ".csv" else []
+            raise error.located(str(path), lines) from None
         return _since(bars, start)
 
     def last_date(self, symbol: str) -> date | None:
@@ -142,8 +169,66 @@ class FilesSource:
         return None if bars.empty else _to_date(bars["date"].iloc[-1])
 
     def last_dates(self) -> dict[str, date | None]:
-        """Every symbol's last date, reading only each file's date column (not validated)."""
-        return {symbol: _file_last_date(path) for symbol, path in self._files().items()}
+        """Every symbol's last date, reading only each file's date column (not validated).
+
+        A file whose dates cannot be read answers None (hydration will say why).
+        """
+        return {symbol: _file_last_date(paths[0]) for symbol, paths in self._files().items()}
+
+
+def _read_file(path: Path, symbol: str) -> pd.DataFrame:
+    """The raw rows of one source file, column names lower-cased; unreadable: DataQualityError."""
+
+    def refuse(reason: str, action: str) -> DataQualityError:
+        return DataQualityError(
+            reason, source=FilesSource.name, symbol=symbol, file=str(path), action=action
+        )
+
+    if path.suffix.lower() == ".parquet":
+        try:
+            raw = pd.read_parquet(path)
+        except (OSError, ValueError, ArrowException) as error:
+            raise refuse(
+                f"unreadable Parquet ({type(error).__name__}: {error})",
+                "Rewrite the file as Parquet (or CSV) with `date` and `close` columns",
+            ) from None
+    else:
+        try:
+            with warnings.catch_warnings():
+                # more fields than the header names: refused, not silently shifted or cut
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                raw = pd.read_csv(path, encoding="utf-8", index_col=False)
+        except pd.errors.EmptyDataError:
+            raise refuse(
+                "empty file (no header, no rows)", "Write a header row `date,close` and the bars"
+            ) from None
+        except UnicodeDecodeError as error:
+            raise refuse(
+                f"not UTF-8 text (byte {error.start})", "Save the file as UTF-8 CSV"
+            ) from None
+        except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
+            raise refuse(
+                f"malformed CSV ({str(error).strip()})",
+                "Give every row the same number of comma-separated fields as the header",
+            ) from None
+    raw.columns = [str(c).replace("\ufeff", "").strip().lower() for c in raw.columns]
+    duplicated = sorted({c for c in raw.columns if list(raw.columns).count(c) > 1})
+    if duplicated:
+        raise refuse(
+            f"duplicate column(s) {duplicated} (names are matched without case)",
+            "Keep one column of each name",
+        )
+    return raw
+
+
+def _csv_lines(path: Path, rows: list[int]) -> list[int]:
+    """File line numbers (1-based) of data ``rows`` (0-based) of a CSV with a header row."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return []
+    data_lines = [n for n, line in enumerate(text.splitlines()[1:], start=2) if line.strip()]
+    return [data_lines[row] for row in rows if row < len(data_lines)]
 
 
 Downloader = Callable[[str, date | None], pd.DataFrame]
@@ -171,7 +256,10 @@ class YFinanceSource:
         raw = self._download(symbol, start)
         if raw.empty:
             raise DataQualityError(
-                f"source 'yfinance': no data for {symbol!r} (offline, or unknown symbol)"
+                f"no data for {symbol!r} (offline, or unknown symbol)",
+                source=self.name,
+                symbol=symbol,
+                action="Check the symbol on Yahoo Finance and the network, then hydrate again",
             )
         return canonical_bars(raw, source=self.name, symbol=symbol)
 
@@ -191,6 +279,13 @@ def last_completed_weekday(today: date | None = None) -> date:
 
 
 def _file_last_date(path: Path) -> date | None:
+    try:
+        return _read_last_date(path)
+    except (OSError, ValueError, TypeError, ArrowException, pd.errors.EmptyDataError):
+        return None
+
+
+def _read_last_date(path: Path) -> date | None:
     if path.suffix.lower() == ".parquet":
         import pyarrow.parquet as pq
 

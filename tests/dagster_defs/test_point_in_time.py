@@ -24,7 +24,8 @@ def _write(folder: Path, closes: pd.DataFrame) -> None:
     folder.mkdir(parents=True)
     for symbol in closes.columns:
         series = closes[symbol].dropna().rename("close").rename_axis("date")
-        series.to_frame().to_csv(folder / f"{symbol}.csv")
+        if len(series):  # a symbol with no close yet has no file
+            series.to_frame().to_csv(folder / f"{symbol}.csv")
 
 
 def _run(tmp: Path, closes: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -89,12 +89,42 @@ def test_auto_sync_requests_stale_and_new_once_then_skips_when_fresh(synced):
     assert len(store.read_frame(store.symbol_dir("BBB"))) == 3
 
 
-def test_auto_sync_backs_off_after_a_failed_run(synced):
-    settings, defs, instance, _ = synced
+def test_auto_sync_holds_a_quarantined_symbol_until_its_file_changes(synced):
+    settings, defs, instance, store = synced
     (settings.source_path / "CCC.csv").write_text("date,close\n2024-01-02,-1\n")
     first = _tick(defs, instance, None)
     instance.add_dynamic_partitions("symbols", ["CCC"])
+    assert _run(defs, instance, first.run_requests[0])  # BBB hydrated, CCC quarantined
+    assert store.symbols() == ["AAA", "BBB"]
+    held = _tick(defs, instance, first.cursor)
+    assert not held.run_requests  # the same bad file is not fetched again every minute
+    assert "0 stale, 0 new, 2 fresh, 0 vanished, 1 quarantined" in held.skip_reason.skip_message
+    pd.DataFrame({"date": DAYS, "close": [10.0, 11.0, 12.0]}).to_csv(
+        settings.source_path / "CCC.csv", index=False
+    )
+    (request,) = _tick(defs, instance, held.cursor).run_requests  # fixed: hydrated again
+    assert request.tags["dagster/asset_partition_range_start"] == "CCC"
+    assert _run(defs, instance, request) and store.symbols() == ["AAA", "BBB", "CCC"]
+
+
+def test_auto_sync_backs_off_after_a_failed_run(synced, monkeypatch):
+    settings, defs, instance, _ = synced
+    pd.DataFrame({"date": DAYS, "close": [10.0, 11.0, 12.0]}).to_csv(
+        settings.source_path / "CCC.csv", index=False
+    )
+    fetch = FilesSource.fetch
+
+    def outage(self, symbol, start=None):  # the source fails for CCC: not a data problem
+        if symbol == "CCC":
+            raise ConnectionError("source unreachable")
+        return fetch(self, symbol, start)
+
+    monkeypatch.setattr(FilesSource, "fetch", outage)
+    first = _tick(defs, instance, None)
+    instance.add_dynamic_partitions("symbols", ["CCC"])
     assert not _run(defs, instance, first.run_requests[0])
+    # what was written before the outage is recorded: the lakehouse and Dagster agree
+    assert instance.get_materialized_partitions(dg.AssetKey("market_data")) == {"BBB"}
     context = dg.build_sensor_context(instance=instance, definitions=defs, cursor=first.cursor)
     blocked = evaluate_auto_sync(context, settings)
     assert not blocked.run_requests

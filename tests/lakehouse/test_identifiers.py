@@ -2,6 +2,8 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lakehouse import InvalidRunId, InvalidSymbol, new_run_id, validate_run_id, validate_symbol
 
@@ -49,3 +51,47 @@ def test_validate_symbol_accepts_market_symbols(good):
 def test_validate_symbol_rejects_unsafe(bad):
     with pytest.raises(InvalidSymbol):
         validate_symbol(bad)
+
+
+# Property-based: any input either validates or raises the module's own error, and whatever
+# validates is safe as one path part.
+SYMBOL_ALPHABET = "AZaz09.-_^=/\\ \x00\n:*?~"
+FUZZ = settings(max_examples=100, deadline=None)
+ANYTHING = st.one_of(st.text(max_size=40), st.binary(max_size=8), st.integers(), st.none())
+
+
+def _safe_path_part(value: str) -> bool:
+    return (
+        "/" not in value
+        and "\\" not in value
+        and ".." not in value
+        and "\x00" not in value
+        and not value.startswith(".")
+        and value.strip() == value
+    )
+
+
+@FUZZ
+@given(st.one_of(ANYTHING, st.text(alphabet=SYMBOL_ALPHABET, max_size=40)))
+def test_random_symbols_validate_or_raise_invalid_symbol(value):
+    try:
+        symbol = validate_symbol(value)
+    except InvalidSymbol:
+        return
+    assert symbol == value and _safe_path_part(symbol) and 1 <= len(symbol) <= 32
+
+
+@FUZZ
+@given(
+    st.one_of(
+        ANYTHING,
+        st.from_regex(r"\A\d{8}-\d{6}-[0-9a-f]{4,16}\Z"),
+        st.from_regex(r"\A\d{8}-\d{6}-[0-9a-f./]{4,16}\n?\Z"),
+    )
+)
+def test_random_run_ids_validate_or_raise_invalid_run_id(value):
+    try:
+        run_id = validate_run_id(value)
+    except InvalidRunId:
+        return
+    assert run_id == value and _safe_path_part(run_id) and re.fullmatch(r"[0-9a-f-]+", run_id)

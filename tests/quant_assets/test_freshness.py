@@ -22,6 +22,7 @@ from quant_assets.hydration import (
     SyntheticSource,
     YFinanceSource,
     hydrate_symbol,
+    hydrate_symbols,
 )
 from quant_assets.hydration.sources import last_completed_weekday
 from quant_assets.settings import Settings
@@ -184,3 +185,16 @@ def test_two_thousand_symbols_in_one_query(tmp_path: Path):
     assert stale < 200  # some truncated symbols were delisted before 2024-12-27
     assert counts == {"fresh": n - stale, "stale": stale, "new": 1}
     assert elapsed < 3.0, f"stale_symbols took {elapsed:.2f} s for {n} symbols"
+
+
+def test_a_quarantined_symbol_waits_until_its_source_changes(files_lake):
+    store, source_dir = files_lake
+    _csv(source_dir, "BBB", ["2024-01-02", "2024-01-03", "2024-01-04"], [10.0, float("inf"), 12.0])
+    (source_dir / "CCC.csv").write_text("date,close\n2024-01-02,abc\n")
+    outcome = hydrate_symbols(store, FilesSource(source_dir), ["BBB", "CCC"])
+    assert [e["symbol"] for e in outcome.quarantined] == ["BBB", "CCC"]
+    status = stale_symbols(store, FilesSource(source_dir)).set_index("symbol")["status"]
+    assert (status["BBB"], status["CCC"]) == ("quarantined", "quarantined")
+    assert needing_hydration(stale_symbols(store, FilesSource(source_dir))) == []
+    _csv(source_dir, "BBB", ["2024-01-02", "2024-01-03", "2024-01-04"], [10.0, 11.0, 12.0])
+    assert needing_hydration(stale_symbols(store, FilesSource(source_dir))) == ["BBB"]

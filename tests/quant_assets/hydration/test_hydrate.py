@@ -2,10 +2,13 @@ import logging
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from lakehouse import LakehouseStore
-from quant_assets.hydration import FilesSource, hydrate_symbol
+from quant_assets.hydration import FilesSource, canonical_bars, hydrate_symbol
+from quant_assets.hydration.hydrate import REFETCH_OVERLAP_DAYS
 
 
 def _write(folder: Path, dates: list[str], closes: list[float]) -> None:
@@ -56,3 +59,88 @@ def test_incremental_fetch_asks_only_for_recent_dates(tmp_path: Path, bundled_so
     hydrate_symbol(store, Recording(), "KO")
     assert starts[0] is None
     assert starts[1] is not None and date(2022, 12, 1) < starts[1] < date(2022, 12, 28)
+
+
+class RescalingSource:
+    """A vendor of adjusted closes: ``restate(factor)`` rescales every past close, as after a
+    dividend or a split; ``append`` adds days. Records every ``start`` it is asked for."""
+
+    name = "vendor"
+
+    def __init__(self, closes: list[float]) -> None:
+        self.bars = pd.DataFrame(
+            {"date": pd.bdate_range("2024-01-02", periods=len(closes)), "close": closes}
+        )
+        self.starts: list[date | None] = []
+
+    def restate(self, factor: float) -> None:
+        self.bars["close"] = self.bars["close"] * factor
+
+    def append(self, closes: list[float]) -> None:
+        dates = pd.bdate_range(self.bars["date"].iloc[-1], periods=len(closes) + 1)[1:]
+        extra = pd.DataFrame({"date": dates, "close": closes})
+        self.bars = pd.concat([self.bars, extra], ignore_index=True)
+
+    def symbols(self):
+        return ["ADJ"]
+
+    def last_date(self, symbol):
+        return self.bars["date"].iloc[-1].date()
+
+    def fetch(self, symbol, start=None):
+        self.starts.append(start)
+        bars = canonical_bars(self.bars, source=self.name, symbol=symbol)
+        return bars if start is None else bars[bars["date"] >= pd.Timestamp(start)]
+
+
+def _closes(n: int) -> list[float]:
+    return [100.0 + i for i in range(n)]
+
+
+def test_a_restated_history_replaces_the_stored_one_never_splices(tmp_path: Path, caplog):
+    store = LakehouseStore(tmp_path)
+    vendor = RescalingSource(_closes(60))
+    hydrate_symbol(store, vendor, "ADJ")
+    vendor.restate(0.98)  # a dividend: every past close x0.98
+    vendor.append([156.0, 157.0])
+    with caplog.at_level(logging.WARNING):
+        report = hydrate_symbol(store, vendor, "ADJ")
+    assert vendor.starts[-1] is None and vendor.starts[-2] is not None  # overlap, then all
+    assert report.restated_rows == 60 and report.restatement_factor == pytest.approx(0.98)
+    assert (report.new_rows, report.corrected_rows, report.rows_after) == (2, 0, 62)
+    stored = store.read_frame(store.symbol_dir("ADJ"))
+    expected = [c * 0.98 for c in _closes(60)] + [156.0, 157.0]
+    np.testing.assert_allclose(stored["close"], expected, rtol=1e-12)
+    returns = stored["close"].pct_change().dropna()
+    assert returns.abs().max() <= 0.0101  # no fake jump (2%) at a seam
+    assert "restated its history (60 stored closes changed, factor 0.98)" in caplog.text
+    again = hydrate_symbol(store, vendor, "ADJ")  # idempotent afterwards
+    assert (again.new_rows, again.corrected_rows, again.restated_rows) == (0, 0, 0)
+
+
+def test_a_history_changed_without_a_common_factor_is_replaced_with_no_factor(tmp_path: Path):
+    store = LakehouseStore(tmp_path)
+    vendor = RescalingSource(_closes(40))
+    hydrate_symbol(store, vendor, "ADJ")
+    vendor.bars["close"] = vendor.bars["close"] * np.linspace(0.9, 0.99, 40)
+    report = hydrate_symbol(store, vendor, "ADJ")
+    assert report.restated_rows == 40 and report.restatement_factor is None
+    np.testing.assert_allclose(
+        store.read_frame(store.symbol_dir("ADJ"))["close"], vendor.bars["close"], rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("where", ["last", "first"])  # of the re-fetched overlap
+def test_a_single_corrected_value_stays_a_logged_correction(tmp_path: Path, caplog, where):
+    store = LakehouseStore(tmp_path)
+    vendor = RescalingSource(_closes(40))
+    hydrate_symbol(store, vendor, "ADJ")
+    overlap_start = vendor.bars["date"].iloc[-1] - pd.Timedelta(days=REFETCH_OVERLAP_DAYS)
+    first = int(vendor.bars.index[vendor.bars["date"] >= overlap_start][0])
+    vendor.bars.loc[first if where == "first" else len(vendor.bars) - 1, "close"] = 500.0
+    with caplog.at_level(logging.WARNING):
+        report = hydrate_symbol(store, vendor, "ADJ")
+    assert (report.corrected_rows, report.restated_rows, report.restatement_factor) == (1, 0, None)
+    assert "source corrected close" in caplog.text and "restated" not in caplog.text
+    stored = store.read_frame(store.symbol_dir("ADJ"))
+    np.testing.assert_allclose(stored["close"], vendor.bars["close"], rtol=1e-12)

@@ -1,0 +1,125 @@
+"""The quarantine: symbols whose latest data from the source was refused, one document each.
+
+Layout: ``<root>/quarantine/symbol=<SYM>/document.json``, a JSON object with
+
+- ``symbol``, ``source``, ``file`` (when the source reads files), ``column``, ``rows`` (the
+  offending data rows, 0-based, at most :data:`~quant_assets.hydration.bars.ROWS_SHOWN`),
+  ``values`` (the offending cells, when there are some), ``reason`` and ``message`` (the
+  full error, saying what to do);
+- ``quarantined_at`` (UTC, ISO 8601) and ``stored_rows`` (the rows still stored: the last good
+  data, never replaced by refused data);
+- ``fingerprint``: what the source offered when it was refused (a file's size and modification
+  time, else the source's last date for the symbol). Freshness holds a quarantined symbol back
+  from automatic re-hydration until this changes (see :mod:`quant_assets.freshness`).
+
+A symbol hydrated cleanly later leaves the quarantine (its document is deleted).
+:func:`quarantined` lists every entry as a table; DuckDB reads the same documents with
+``read_json_auto('<root>/quarantine/symbol=*/document.json')``.
+"""
+
+import shutil
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from lakehouse import LakehouseStore
+from lakehouse.store import JSON_FILE
+from quant_assets.hydration.bars import DataQualityError
+from quant_assets.hydration.sources import MarketDataSource
+
+QUARANTINE = "quarantine"
+"""Lakehouse folder of the quarantine documents."""
+COLUMNS = [
+    "symbol",
+    "source",
+    "file",
+    "column",
+    "rows",
+    "reason",
+    "values",
+    "message",
+    "quarantined_at",
+    "stored_rows",
+    "fingerprint",
+]
+
+
+def record(
+    store: LakehouseStore,
+    symbol: str,
+    error: DataQualityError,
+    *,
+    source: str,
+    file: str | None = None,
+    fingerprint: str | None = None,
+    stored_rows: int = 0,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Write ``symbol``'s quarantine entry for ``error`` (replacing any older one); return it."""
+    entry = error.as_record()
+    entry.update(
+        symbol=symbol,
+        source=source,
+        file=error.file or file,
+        quarantined_at=(now or datetime.now(UTC)).isoformat(timespec="seconds"),
+        stored_rows=int(stored_rows),
+        fingerprint=fingerprint,
+    )
+    store.write_document(entry, store.symbol_dir(symbol, QUARANTINE))
+    return {column: entry[column] for column in COLUMNS}
+
+
+def release(store: LakehouseStore, symbol: str) -> bool:
+    """Remove ``symbol`` from the quarantine; True if it was there."""
+    folder = store.symbol_dir(symbol, QUARANTINE)
+    if not (folder / JSON_FILE).exists():
+        return False
+    shutil.rmtree(folder)
+    return True
+
+
+def entry(store: LakehouseStore, symbol: str) -> dict[str, Any] | None:
+    """``symbol``'s quarantine entry, or None."""
+    folder = store.symbol_dir(symbol, QUARANTINE)
+    if not (folder / JSON_FILE).exists():
+        return None
+    document: dict[str, Any] = store.read_document(folder)
+    return document
+
+
+def quarantined(store: LakehouseStore) -> pd.DataFrame:
+    """Every quarantine entry, one row per symbol (:data:`COLUMNS`), sorted by symbol."""
+    folder = store.asset_dir(QUARANTINE)
+    documents = [
+        store.read_document(path.parent)
+        for path in sorted(folder.glob(f"symbol=*/{JSON_FILE}"))
+        if folder.is_dir()
+    ]
+    frame = pd.DataFrame(documents, columns=COLUMNS)
+    return frame.sort_values("symbol").reset_index(drop=True)
+
+
+def source_fingerprint(source: MarketDataSource, symbol: str) -> str | None:
+    """What ``source`` offers for ``symbol`` now, to tell whether it changed since a refusal.
+
+    A source with a ``fingerprint(symbol)`` method (files: size and modification time) answers
+    it; otherwise the source's last date for the symbol (None if it cannot say).
+    """
+    fingerprint = getattr(source, "fingerprint", None)
+    if callable(fingerprint):
+        value: object = fingerprint(symbol)
+        return None if value is None else str(value)
+    try:
+        last = source.last_date(symbol)
+    except (DataQualityError, KeyError, OSError):
+        return None
+    return None if last is None else f"last_date={last.isoformat()}"
+
+
+def markdown_table(entries: list[dict[str, Any]], limit: int) -> str:
+    """The first ``limit`` entries as a markdown table (symbol, file, column, rows, reason)."""
+    shown = pd.DataFrame(entries, columns=COLUMNS)[["symbol", "file", "column", "rows", "reason"]]
+    shown["rows"] = shown["rows"].map(lambda rows: ", ".join(str(r) for r in rows or []))
+    table: str = shown.head(limit).fillna("").to_markdown(index=False)
+    return table

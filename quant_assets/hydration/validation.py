@@ -1,0 +1,117 @@
+"""Checks a symbol's bars must pass before they are stored: the contract and the spike rule.
+
+:func:`validate_bars` runs on the exact frame hydration is about to write (stored history merged
+with what the source sent), so nothing reaches the lakehouse without passing it:
+
+0. At least one bar (a symbol with no closes is refused, not stored empty).
+1. :class:`~quant_assets.contracts.MarketDataContract` (structure: columns, dtypes, unique
+   ascending dates, positive closes, non-negative volume).
+2. The **spike rule**. A close is an implausible one-day spike when it jumps from the previous
+   close by a factor of at least :data:`SPIKE_FACTOR` (x5 up, or down to 1/5, i.e. -80%) AND the
+   next close comes back to within :data:`SPIKE_REVERSAL_TOLERANCE` (25%) of the close before
+   the jump. A real move that holds (a buy-out, a crash) is kept; a fat-finger value (a price in
+   cents among dollars, a x1000 typo) that the next day undoes is refused. The last bar has no
+   next day yet, so it is judged when the next bar arrives.
+
+Failures raise :class:`~quant_assets.hydration.bars.DataQualityError` naming the rows.
+"""
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from quant_assets.contracts import MarketDataContract
+from quant_assets.hydration.bars import ROWS_SHOWN, DataQualityError
+
+SPIKE_FACTOR = 5.0
+"""A one-day move of at least x5 (or down to 1/5, -80%) is a spike candidate."""
+SPIKE_REVERSAL_TOLERANCE = 0.25
+"""A candidate is a spike when the next close is within 25% of the close before the jump."""
+
+
+def spike_rows(close: np.ndarray) -> np.ndarray:
+    """Positions of implausible one-day spikes in ``close`` (see the module docstring).
+
+    Parameters
+    ----------
+    close : ndarray, shape (n,)
+        Positive finite closes in date order (no NaN: gaps are dropped before).
+
+    Returns
+    -------
+    ndarray of int, shape (k,)
+        Ascending positions ``t`` (``1 <= t <= n - 2``) of the spiking closes.
+    """
+    close = np.asarray(close, dtype="float64")
+    if close.size < 3:
+        return np.empty(0, dtype="int64")
+    before, at, after = close[:-2], close[1:-1], close[2:]
+    jump = at / before
+    candidate = (jump >= SPIKE_FACTOR) | (jump <= 1.0 / SPIKE_FACTOR)
+    reverted = np.abs(after / before - 1.0) <= SPIKE_REVERSAL_TOLERANCE
+    return np.flatnonzero(candidate & reverted) + 1
+
+
+def validate_bars(
+    bars: pd.DataFrame, *, source: str, symbol: str, file: str | None = None
+) -> pd.DataFrame:
+    """Return ``bars`` if they pass the contract and the spike rule, else raise.
+
+    Parameters
+    ----------
+    bars : DataFrame
+        Canonical bars (:data:`~quant_assets.hydration.bars.BAR_COLUMNS`) about to be stored.
+    source, symbol, file : str
+        Named in the error.
+
+    Raises
+    ------
+    DataQualityError
+        The first contract failure (check, column, rows) or the spiking rows and their closes.
+    """
+    if bars.empty:
+        raise DataQualityError(
+            "no bars with a close",
+            source=source,
+            symbol=symbol,
+            file=file,
+            column="close",
+            action="Provide at least one row with a date and a close",
+        )
+    try:
+        MarketDataContract.validate(bars, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        first = cases.iloc[0]
+        column = None if pd.isna(first["column"]) else str(first["column"])
+        same = cases[(cases["column"] == first["column"]) & (cases["check"] == first["check"])]
+        rows = [int(i) for i in same["index"].dropna()]
+        raise DataQualityError(
+            f"fails {MarketDataContract.__name__} check {first['check']!r} "
+            f"({len(cases)} failure(s) in all)",
+            source=source,
+            symbol=symbol,
+            file=file,
+            column=column,
+            rows=rows,
+            action="Fix these rows at the source",
+        ) from None
+    spikes = spike_rows(bars["close"].to_numpy())
+    if spikes.size:
+        close = bars["close"].to_numpy()
+        day = bars["date"].dt.date.to_numpy()
+        shown = [
+            f"{day[t]}: {close[t - 1]:g} -> {close[t]:g} -> {close[t + 1]:g}"
+            for t in spikes[:ROWS_SHOWN]
+        ]
+        raise DataQualityError(
+            f"implausible one-day spike(s) of x{SPIKE_FACTOR:g} or more that reverse the next "
+            f"day within {SPIKE_REVERSAL_TOLERANCE:.0%} ({'; '.join(shown)})",
+            source=source,
+            symbol=symbol,
+            file=file,
+            column="close",
+            rows=[int(t) for t in spikes],
+            action="Check these closes at the source (a typo or a unit change?) and fix them",
+        )
+    return bars
