@@ -1,10 +1,13 @@
-"""Content hashes of frames that survive a Parquet round trip."""
+"""Content hashes: of frames (surviving a Parquet round trip) and of stored files' bytes."""
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+FILE_HASH_CHUNK = 1 << 20
+"""Bytes read at a time when hashing a file."""
 HASH_FLOAT_DECIMALS = 10
 """Floats are rounded to this many decimals before hashing, so storage noise does not matter."""
 
@@ -46,3 +49,12 @@ def _column_bytes(column: pd.Series) -> bytes:
         stamps = column.dt.tz_convert("UTC") if column.dt.tz is not None else column
         return bytes(stamps.astype("datetime64[ns]").to_numpy().view(np.int64).tobytes())
     return "\x1f".join("<NA>" if pd.isna(v) else str(v) for v in column).encode()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 hex digest of a file's bytes (what ``sha256sum`` prints)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(FILE_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

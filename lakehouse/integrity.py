@@ -26,11 +26,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lakehouse.hashing import file_sha256
 from lakehouse.store import (
     ASSET_NAME_PATTERN,
     JSON_FILE,
     PARQUET_FILE,
     LakehouseStore,
+    checksum_path,
+    recorded_checksum,
     validate_asset_name,
 )
 
@@ -156,10 +159,21 @@ def scan(root: str | Path) -> list[DamagedFile]:
     """
     damaged = []
     for path in stored_files(root):
-        problem = read_problem(path)
+        problem = read_problem(path) or checksum_problem(path)
         if problem is not None:
             damaged.append(damaged_file(path, problem))
     return damaged
+
+
+def checksum_problem(path: Path) -> str | None:
+    """Why ``path``'s bytes are not the ones the store wrote, or None (also without a record)."""
+    recorded = recorded_checksum(path)
+    if recorded is None or recorded == file_sha256(path):
+        return None
+    return (
+        "content differs from the checksum recorded when it was written (changed outside the "
+        "platform, or a write was interrupted)"
+    )
 
 
 def quarantine_file(path: str | Path, now: datetime | None = None) -> Path:
@@ -195,6 +209,9 @@ def quarantine_file(path: str | Path, now: datetime | None = None) -> Path:
         raise FileExistsError(f"quarantine destination {destination} exists; nothing was moved")
     destination_dir.mkdir(parents=True, exist_ok=True)
     os.replace(path, destination)
+    sidecar = checksum_path(path)
+    if sidecar.exists():  # the record goes with the file it describes
+        os.replace(sidecar, checksum_path(destination))
     if partition_dir is not None:
         _remove_if_empty(partition_dir)
     return destination

@@ -7,8 +7,10 @@ Layout (``root`` is the caller's ``settings.data_root``)::
     <root>/market_data/symbol=<SYM>/part-0.parquet hydrated symbols
 
 Every write goes to a temporary file in the destination folder and is published with
-:func:`os.replace`, so a reader never sees a half-written file. Run ids and symbols are validated
-before any path is built from them.
+:func:`os.replace`, so a reader never sees a half-written file. Each published file gets a
+``<name>.sha256`` beside it (``sha256sum`` format), so damage or a change made outside the
+platform can be told from the data the platform wrote (``quant doctor``). Run ids and symbols
+are validated before any path is built from them.
 """
 
 import json
@@ -21,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pyarrow import ArrowException
 
+from lakehouse.hashing import file_sha256
 from lakehouse.identifiers import validate_run_id, validate_symbol
 
 PARQUET_FILE = "part-0.parquet"
@@ -35,6 +39,8 @@ SYMBOL_PARTITIONS = "symbols"
 RUN_ID_FOLDER_KEY = "run_id"
 PARTITION_FOLDER_KEYS = {RUN_ID_PARTITIONS: RUN_ID_FOLDER_KEY, SYMBOL_PARTITIONS: "symbol"}
 """Partitions name -> hive key of its folders (``run_id=<id>``, ``symbol=<SYM>``)."""
+CHECKSUM_SUFFIX = ".sha256"
+"""``part-0.parquet.sha256`` records the SHA-256 of the bytes the store wrote."""
 TEMP_FILE_PREFIX = "."
 TEMP_FILE_SUFFIX = ".tmp"
 """An atomic write's temporary file is ``.<final name>.<random>.tmp`` beside its destination."""
@@ -80,11 +86,22 @@ class LakehouseStore:
         return path
 
     def read_frame(self, folder: Path) -> pd.DataFrame:
-        """Read ``folder/part-0.parquet``; raise ``FileNotFoundError`` saying what is missing."""
+        """Read ``folder/part-0.parquet``.
+
+        Raises
+        ------
+        FileNotFoundError
+            Nothing is stored there.
+        DamagedFileError
+            The file cannot be read (cut short, overwritten with something else).
+        """
         path = folder / PARQUET_FILE
         if not path.exists():
             raise FileNotFoundError(f"no Parquet at {path}: has the asset been materialized?")
-        return pd.read_parquet(path, engine="pyarrow")
+        try:
+            return pd.read_parquet(path, engine="pyarrow")
+        except (OSError, ValueError, ArrowException) as error:
+            raise DamagedFileError(path, error) from error
 
     def write_document(self, document: Any, folder: Path) -> Path:
         """Atomically write a JSON-ready ``document`` as ``folder/document.json``."""
@@ -137,18 +154,56 @@ def _partition_values(asset_dir: Path, key: str) -> Iterator[str]:
                 yield child.name[len(prefix) :]
 
 
+class DamagedFileError(OSError):
+    """A stored file that cannot be read; the message names it and says how to repair it."""
+
+    def __init__(self, path: Path, error: BaseException) -> None:
+        self.path = path
+        super().__init__(
+            f"stored file {path} is damaged ({type(error).__name__}: {error}); run `quant doctor` "
+            "to list and repair damaged files (a market_data symbol is re-hydrated, a run's "
+            "asset is re-materialized by `quant run --run-id <id>`)"
+        )
+
+
+def checksum_path(path: Path) -> Path:
+    """Where the recorded checksum of the stored file ``path`` lives."""
+    return path.with_name(path.name + CHECKSUM_SUFFIX)
+
+
+def recorded_checksum(path: Path) -> str | None:
+    """The SHA-256 recorded when the store wrote ``path`` (None for files written before)."""
+    sidecar = checksum_path(path)
+    if not sidecar.exists():
+        return None
+    return sidecar.read_text(encoding="utf-8").split(maxsplit=1)[0]
+
+
 def _atomic_write(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f"{TEMP_FILE_PREFIX}{path.name}.", suffix=TEMP_FILE_SUFFIX, dir=path.parent
-    )
-    os.close(fd)
+    tmp = _temp_beside(path)
     try:
         write(tmp)
+        checksum = f"{file_sha256(Path(tmp))}  {path.name}\n"
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    sidecar = _temp_beside(checksum_path(path))
+    try:
+        Path(sidecar).write_text(checksum, encoding="utf-8")
+        os.replace(sidecar, checksum_path(path))
+    except BaseException:
+        Path(sidecar).unlink(missing_ok=True)
+        raise
+
+
+def _temp_beside(path: Path) -> str:
+    fd, tmp = tempfile.mkstemp(
+        prefix=f"{TEMP_FILE_PREFIX}{path.name}.", suffix=TEMP_FILE_SUFFIX, dir=path.parent
+    )
+    os.close(fd)
+    return tmp
 
 
 def _json_default(value: Any) -> Any:

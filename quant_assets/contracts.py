@@ -363,3 +363,22 @@ class TournamentWindowResultsContract(pa.DataFrameModel):
     class Config:
         strict = True
         unique = ["profile", "engine", "window"]
+
+
+STORED_CONTRACTS: dict[str, type[pa.DataFrameModel]] = {
+    "market_data": MarketDataContract,
+    "universe": UniverseContract,
+    "closes": ClosesContract,
+    "features": FeaturesContract,
+    "regimes": RegimesContract,
+    "selections": SelectionsContract,
+    "allocations": AllocationsContract,
+    "tournament_windows": TournamentWindowsContract,
+    "tournament_weights": TournamentWeightsContract,
+    "tournament_returns": TournamentReturnsContract,
+    "leaderboard": LeaderboardContract,
+    "tournament_guard": TournamentGuardContract,
+    "tournament_vetoes": TournamentVetoesContract,
+    "tournament_window_results": TournamentWindowResultsContract,
+}
+"""The structural (tier 1) contract of every stored frame, by asset name (``quant doctor``)."""

@@ -5,7 +5,6 @@
 git commit and the content hash of every input, so a run can be re-materialized and audited.
 """
 
-import hashlib
 import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse import LakehouseStore, validate_run_id
+from lakehouse.hashing import file_sha256
 from quant_assets.settings import Settings
 
 RUN_REQUESTS = "run_requests"
@@ -30,7 +30,6 @@ TRACKED_PACKAGES = (
     "scipy",
     "skfolio",
 )
-FILE_HASH_CHUNK = 1 << 20
 
 
 def write_run_request(
@@ -131,12 +130,3 @@ def git_state(cwd: Path | None = None) -> dict[str, Any]:
     except (OSError, subprocess.CalledProcessError):
         return {"commit": None, "dirty": None}
     return {"commit": commit, "dirty": bool(status.strip())}
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(FILE_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -23,8 +23,8 @@ from dagster_defs.instance import (
 )
 from lakehouse import LakehouseStore, new_run_id, validate_run_id, validate_symbol
 from lakehouse.catalog import query as catalog_query
-from lakehouse.store import RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
-from quant_assets import freshness
+from lakehouse.store import MARKET_DATA, RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
+from quant_assets import doctor, freshness
 from quant_assets.assets.hydration import hydration_run_config
 from quant_assets.assets.partitions import run_id_partitions
 from quant_assets.hydration import make_source
@@ -279,6 +279,27 @@ class QuantSDK:
                 except BackfillFailedError as error:
                     raise RunFailedError(str(error)) from None
         return backfill_id
+
+    def verify(self, repair: bool = False) -> pd.DataFrame:
+        """Examine every stored file (readable, untouched since written, within its contract).
+
+        With ``repair``, damaged files are moved aside into ``<root>/_damaged/`` and the
+        ``market_data`` symbols among them are re-hydrated in full from the current source; a
+        damaged asset of a run is re-created by re-running it (``run(run_id=...)``), which is
+        left to you as it recomputes the run on today's data. Returns the findings (see
+        :func:`quant_assets.doctor.examine`), with ``repaired`` when ``repair``.
+        """
+        findings = doctor.examine(self.store)
+        if not repair or findings.empty:
+            return findings
+        moved, symbols, runs = doctor.repair(findings)
+        logger.warning("moved %d damaged files aside under %s", len(moved), self.store.root)
+        if symbols:
+            self.hydrate(symbols=symbols, full=True)
+        for run_id in runs:
+            logger.warning("run %s lost a damaged asset: re-run it with run(run_id=...)", run_id)
+        findings["repaired"] = [row.asset == MARKET_DATA for row in findings.itertuples()]
+        return findings
 
     def prune_runs(self, keep_last: int) -> list[str]:
         """Remove every run but the ``keep_last`` newest, from the lakehouse and from Dagster.

@@ -25,12 +25,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from lakehouse import LakehouseStore
+from lakehouse.integrity import quarantine_file
+from lakehouse.store import DamagedFileError
 from quant_assets.hydration.bars import BAR_COLUMNS, EMPTY_CLOSES_ATTR, DataQualityError
 from quant_assets.hydration.quarantine import record, release, source_fingerprint
 from quant_assets.hydration.sources import MarketDataSource
@@ -64,6 +67,8 @@ class HydrationReport:
     restated_rows: int = 0
     restatement_factor: float | None = None
     empty_closes: int = 0
+    damaged_moved_to: str | None = None
+    """Where a damaged stored file was moved before the symbol was re-hydrated in full."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict, for metadata and logs."""
@@ -129,7 +134,7 @@ def hydrate_symbol(
         The source's bars, or the history they would make, cannot be stored; nothing is written.
     """
     folder = store.symbol_dir(symbol)
-    stored = store.read_frame(folder) if store.symbol_path(symbol).exists() else None
+    stored, moved = _stored_bars(store, symbol)
     start: date | None = None
     if stored is not None and not full and len(stored):
         start = pd.Timestamp(stored["date"].iloc[-1]).date() - timedelta(days=REFETCH_OVERLAP_DAYS)
@@ -183,7 +188,29 @@ def hydrate_symbol(
         restated_rows=restated_rows,
         restatement_factor=factor,
         empty_closes=empty_closes,
+        damaged_moved_to=None if moved is None else str(moved),
     )
+
+
+def _stored_bars(store: LakehouseStore, symbol: str) -> tuple[pd.DataFrame | None, Path | None]:
+    """The stored bars of ``symbol`` (None if none), and where a damaged file was moved.
+
+    A stored file that cannot be read is moved aside (``<root>/_damaged/``, nothing deleted) and
+    the symbol is hydrated as new, from its whole history: hydration repairs it.
+    """
+    if not store.symbol_path(symbol).exists():
+        return None, None
+    try:
+        return store.read_frame(store.symbol_dir(symbol)), None
+    except DamagedFileError as error:
+        moved = quarantine_file(error.path)
+        logger.warning(
+            "%s: the stored file was damaged (%s); moved to %s, re-hydrating its whole history",
+            symbol,
+            error.__cause__,
+            moved,
+        )
+        return None, moved
 
 
 def hydrate_symbols(
@@ -248,8 +275,8 @@ def _first_overlap_changed(stored: pd.DataFrame, fresh: pd.DataFrame) -> bool:
 
 
 def _stored_rows(store: LakehouseStore, symbol: str) -> int:
-    path = store.symbol_path(symbol)
-    return len(store.read_frame(path.parent)) if path.exists() else 0
+    stored, _ = _stored_bars(store, symbol)
+    return 0 if stored is None else len(stored)
 
 
 def _day(bars: pd.DataFrame, position: int) -> str | None:

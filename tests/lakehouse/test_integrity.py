@@ -115,3 +115,19 @@ def test_quarantine_never_overwrites_and_refuses_foreign_files(lake: LakehouseSt
         quarantine_file(stray)
     with pytest.raises(FileNotFoundError):
         quarantine_file(lake.run_dir("scores", "20260105-000000-dddd") / "part-0.parquet")
+
+
+def test_a_file_changed_outside_the_store_fails_its_recorded_checksum(tmp_path):
+    import pandas as pd
+
+    from lakehouse import LakehouseStore
+    from lakehouse.integrity import scan
+
+    store = LakehouseStore(tmp_path)
+    good = store.write_frame(pd.DataFrame({"close": [1.0, 2.0]}), store.symbol_dir("AAPL"))
+    other = store.write_frame(pd.DataFrame({"close": [3.0]}), store.symbol_dir("MSFT"))
+    assert scan(tmp_path) == []
+    pd.DataFrame({"x": [1]}).to_parquet(good)  # a valid Parquet, but not what the store wrote
+    (found,) = scan(tmp_path)
+    assert found.path == good and "checksum" in found.error
+    assert other.exists()

@@ -39,7 +39,7 @@ def test_failed_write_leaves_previous_file_and_no_temp(tmp_path: Path):
     with pytest.raises(TypeError):
         store.write_document({"bad": Unserialisable()}, folder)
     assert json.loads((folder / "document.json").read_text()) == {"version": 1}
-    assert sorted(p.name for p in folder.iterdir()) == ["document.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["document.json", "document.json.sha256"]
 
 
 def test_listing_and_delete_run(tmp_path: Path):

@@ -1,0 +1,95 @@
+"""The lakehouse doctor: find stored files that are damaged or break their contract, and repair.
+
+Three examinations, each file on its own, so one bad file never hides the others:
+
+1. every Parquet and JSON file is read in full (a file cut short, a garbled page);
+2. its bytes are compared with the checksum the store recorded when it wrote it (a file changed
+   outside the platform, e.g. overwritten by hand);
+3. every frame with a contract (:data:`~quant_assets.contracts.STORED_CONTRACTS`) is validated
+   against its structural (tier 1) contract.
+
+Repair moves each damaged file aside into ``<root>/_damaged/`` (nothing is deleted) and says how
+the partition is re-created: a ``market_data`` symbol by re-hydrating it in full (the SDK does
+it), a run's asset by re-running that run (``quant run --run-id <id>``).
+"""
+
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from lakehouse import LakehouseStore
+from lakehouse.integrity import damaged_file, quarantine_file, scan, stored_files
+from lakehouse.store import MARKET_DATA, PARQUET_FILE, PARTITION_FOLDER_KEYS, RUN_ID_PARTITIONS
+from quant_assets.contracts import STORED_CONTRACTS
+
+FINDING_COLUMNS = ("asset", "partition", "path", "problem", "repair")
+SHOWN_FAILURES = 3
+"""Contract failure cases quoted in a finding."""
+
+
+def examine(store: LakehouseStore) -> pd.DataFrame:
+    """Every stored file that is damaged or breaks its contract, one row each.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`FINDING_COLUMNS`; ``repair`` says what :func:`repair` will do.
+    """
+    findings = {
+        entry.path: (entry.asset, entry.partition, entry.error) for entry in scan(store.root)
+    }
+    for path in stored_files(store.root):
+        asset = path.parent.parent.name
+        if path in findings or path.name != PARQUET_FILE or asset not in STORED_CONTRACTS:
+            continue
+        problem = _contract_problem(store, path, STORED_CONTRACTS[asset])
+        if problem is not None:
+            entry = damaged_file(path, problem)
+            findings[path] = (entry.asset, entry.partition, problem)
+    rows = [
+        (asset, partition, str(path), problem, _repair_of(asset, partition))
+        for path, (asset, partition, problem) in sorted(findings.items())
+    ]
+    return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+
+
+def repair(findings: pd.DataFrame) -> tuple[list[Path], list[str], list[str]]:
+    """Move every file of ``findings`` aside; return (moved to, symbols to re-hydrate, run ids).
+
+    The symbols must then be re-hydrated in full, the runs re-run, to re-create what was moved.
+    """
+    moved, symbols, runs = [], [], []
+    run_key = f"{PARTITION_FOLDER_KEYS[RUN_ID_PARTITIONS]}="
+    for row in findings.itertuples():
+        if Path(row.path).exists():
+            moved.append(quarantine_file(row.path))
+        partition = str(row.partition or "")
+        if row.asset == MARKET_DATA and "=" in partition:
+            symbols.append(partition.split("=", 1)[1])
+        elif partition.startswith(run_key):
+            runs.append(partition[len(run_key) :])
+    return moved, sorted(set(symbols)), sorted(set(runs))
+
+
+def _contract_problem(
+    store: LakehouseStore, path: Path, contract: type[pa.DataFrameModel]
+) -> str | None:
+    frame = store.read_frame(path.parent)
+    try:
+        contract.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases.head(SHOWN_FAILURES)
+        quoted = "; ".join(
+            f"{case.column}: {case.check} ({case.failure_case})" for case in cases.itertuples()
+        )
+        return f"breaks {contract.__name__}: {len(errors.failure_cases)} failures, e.g. {quoted}"
+    return None
+
+
+def _repair_of(asset: str, partition: str | None) -> str:
+    if asset == MARKET_DATA and partition:
+        return f"move aside; re-hydrate {partition.split('=', 1)[-1]} in full"
+    if partition and partition.startswith(f"{PARTITION_FOLDER_KEYS[RUN_ID_PARTITIONS]}="):
+        return f"move aside; re-run with `quant run --run-id {partition.split('=', 1)[1]}`"
+    return "move aside; re-create it by the step that wrote it"
