@@ -20,6 +20,8 @@ from dagster_defs.instance import (
     RANGE_START_TAG,
     contiguous_ranges,
     dagster_instance,
+    fail_abandoned_runs,
+    process_tags,
 )
 from lakehouse import LakehouseStore, new_run_id, validate_run_id, validate_symbol
 from lakehouse.catalog import query as catalog_query
@@ -76,11 +78,17 @@ class QuantSDK:
         settings: Settings | None = None,
     ) -> str:
         """Execute ``job_name`` in this process on ``instance``; its Dagster run id."""
+        abandoned = fail_abandoned_runs(instance)
+        if abandoned:
+            logger.warning("marked %d runs of killed processes failed", len(abandoned))
         job = self._definitions(settings).resolve_job_def(job_name)
         config = run_config or dg.RunConfig()
         config.loggers = {"console": {"config": {"log_level": RUN_LOG_LEVEL}}}
         result = job.execute_in_process(
-            instance=instance, tags=tags, run_config=config, raise_on_error=False
+            instance=instance,
+            tags={**tags, **process_tags()},
+            run_config=config,
+            raise_on_error=False,
         )
         if not result.success:
             failures = [

@@ -11,9 +11,12 @@ in each worker and fail. Everything a worker runs lives in this importable modul
 
 import contextlib
 import json
+import os
 import secrets
 import shutil
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -31,6 +34,8 @@ from quant_assets.tournament.tasks import Task, run_task_json
 
 SCRATCH_PREFIX = "tournament-"
 """Scratch folders are ``<data>/tmp/tournament-<token>``."""
+PARENT_CHECK_SECONDS = 1.0
+"""How often a worker checks that the process that started it is still alive."""
 SCRATCH_MAX_AGE_SECONDS = 24 * 3600
 """Scratch folders untouched this long were left by a crashed run and are swept."""
 
@@ -52,6 +57,7 @@ def scratch_folder(settings: Settings) -> Path:
 
 
 def _start_worker(path: str) -> None:
+    _exit_with_parent(os.getppid())
     numba.set_num_threads(1)
     prices = pd.read_parquet(path)
     _worker_panel.update(
@@ -87,6 +93,17 @@ def run_local(
                 yield json.loads(text)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker as soon as its parent is gone (killed), instead of living on orphaned."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 @contextlib.contextmanager

@@ -7,8 +7,10 @@ under ``<data folder>/ray``, and stops afterwards.
 
 import json
 import os
+import socket
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import numba
 import numpy as np
@@ -16,6 +18,37 @@ import numpy as np
 from quant_assets.settings import Settings
 from quant_assets.tournament.decision import Records
 from quant_assets.tournament.tasks import Task, run_task_json
+
+RAY_CONNECT_TIMEOUT_SECONDS = 30.0
+"""How long a Ray cluster address may take to answer before the run fails (Ray itself retries
+for minutes)."""
+
+
+class RayUnreachableError(RuntimeError):
+    """The configured Ray cluster does not answer."""
+
+
+def check_ray_address(address: str, timeout: float = RAY_CONNECT_TIMEOUT_SECONDS) -> None:
+    """Raise :class:`RayUnreachableError` unless ``address`` accepts a connection in time.
+
+    ``address`` is what ``ray.init(address=...)`` takes: ``host:port`` (the GCS) or
+    ``ray://host:port`` (Ray Client); ``auto`` and ``local`` are left to Ray.
+    """
+    if address in {"auto", "local"}:
+        return
+    parts = urlsplit(address if "://" in address else f"//{address}")
+    if parts.hostname is None or parts.port is None:
+        raise RayUnreachableError(
+            f"ray_address {address!r} is not host:port or ray://host:port; fix the setting"
+        )
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=timeout).close()
+    except OSError as error:
+        raise RayUnreachableError(
+            f"the Ray cluster at ray_address={address!r} does not answer within {timeout:.0f} s "
+            f"({error}); start it, or check the address (the head's `ray start` prints it), or "
+            "unset ray_address to run on a local Ray"
+        ) from None
 
 
 def ray_init_options(settings: Settings, workers: int | None = None) -> dict[str, Any]:
@@ -75,6 +108,7 @@ def run_ray(
 
     started = not ray.is_initialized()
     if started and settings.ray_address:
+        check_ray_address(settings.ray_address)
         ray.init(address=settings.ray_address, log_to_driver=False)
     elif started:
         start_local_ray(settings, workers)
