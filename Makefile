@@ -12,7 +12,7 @@ export QUANT_DATA_ROOT ?= $(CURDIR)/data/lakehouse
 export NUMBA_CACHE_DIR ?= $(CURDIR)/data/numba_cache
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 
-.PHONY: help install run hydrate new-run flow-production backfill-stale prune dev sql test test-slow test-ui lint format bench clean
+.PHONY: help install run hydrate new-run flow-production backfill-stale prune dev sql runs show compare settings test test-slow test-ui lint format bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -47,7 +47,19 @@ dev: install  ## start the Dagster UI on http://127.0.0.1:$(PORT)
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
 sql: install  ## run a DuckDB query over every asset: make sql Q="SELECT ..."
-	$(BIN)/quant sql "$(Q)"
+	$(BIN)/quant query "$(Q)"
+
+runs: install  ## list every run: status, profile, when, best engine and Sharpe
+	$(BIN)/quant runs
+
+show: install  ## one run at a glance: make show RUN=<run_id> (ASSET=<name>: one stored asset)
+	$(BIN)/quant show "$(RUN)" $(ASSET)
+
+compare: install  ## two runs side by side: make compare A=<run_id> B=<run_id>
+	$(BIN)/quant compare "$(A)" "$(B)"
+
+settings: install  ## the resolved settings of PROFILE and where each value comes from
+	$(BIN)/quant settings --profile $(PROFILE)
 
 lint: install  ## ruff (lint and format check) and mypy --strict
 	$(BIN)/ruff check .

@@ -1,161 +1,240 @@
-"""The ``quant`` command line: a thin wrapper over :class:`quant_sdk.sdk.QuantSDK`."""
+"""The ``quant`` command line: hydrate, run, list, show, compare and query runs of the lakehouse.
+
+Every subcommand has ``--help``; those that print data take ``--json``. Exit codes: 0 done;
+1 a run or backfill failed (or an unexpected error); 2 a user error (arguments, settings, run
+id, asset name, SQL). An error prints one line and a hint; ``--debug`` adds the traceback and
+Dagster's own event log. Progress goes to stderr, data to stdout.
+"""
 
 import argparse
-import json
-import logging
+import os
 import sys
+import traceback
+import warnings
+from collections.abc import Callable
+from importlib import metadata
 from typing import Any
 
-import pandas as pd
+from quant_assets.settings import PROFILES
+from quant_sdk import commands
+from quant_sdk.console import Output, error_line, platform_logging
 
-from lakehouse import InvalidRunId, InvalidSymbol
-from quant_assets.settings import Settings
-from quant_sdk.sdk import QuantSDK
-
-PRINT_ROWS = 40
-STATUSES = ("stale", "new", "vanished", "fresh")
-
-
-def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """``["top_n=5", 'engines=["hrp"]']`` -> ``{"top_n": 5, "engines": ["hrp"]}`` (JSON values)."""
-    overrides: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--set expects key=value, got {pair!r}")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
-    return overrides
-
-
-def _print_frame(frame: pd.DataFrame) -> None:
-    with pd.option_context("display.width", 160, "display.max_columns", 30):
-        print(frame.head(PRINT_ROWS).to_string(index=False))
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+BACKFILL_POLICY_BETA_WARNING = (
+    r"Parameter `backfill_policy` of function `asset` is currently in beta"
+)
+"""Dagster's BetaWarning about ``market_data``'s single-run backfill policy, filtered here."""
+DISTRIBUTION = "quant-lakehouse"
+Handler = Callable[[argparse.Namespace, Output], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="quant", description=__doc__)
-    parser.add_argument(
-        "--root", help="lakehouse root (default: $QUANT_DATA_ROOT or data/lakehouse)"
+    """The argument parser of ``quant`` and every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="quant",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="`quant COMMAND --help` describes a command and its flags.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    _global_options(parser, top_level=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    hydrate = commands.add_parser("hydrate", help="bring market data into the lakehouse")
+    def add(name: str, handler: Handler, text: str, data: bool = True, **kw: Any) -> Any:
+        sub = subcommands.add_parser(name, help=text, description=text, **kw)
+        _global_options(sub, top_level=False)
+        if data:
+            sub.add_argument("--json", action="store_true", help="print JSON (for scripts)")
+        sub.set_defaults(handler=handler)
+        return sub
+
+    hydrate = add(
+        "hydrate", commands.hydrate, "bring market data into the lakehouse (one Dagster run)"
+    )
     hydrate.add_argument("--source", help="bundled (default), synthetic, files or yfinance")
-    hydrate.add_argument("--symbols", help="comma-separated symbols (default: all of the source)")
-    hydrate.add_argument("--path", help="folder of <SYMBOL>.csv|.parquet for --source files")
+    hydrate.add_argument("--symbols", metavar="A,B", help="comma-separated symbols (default: all)")
+    hydrate.add_argument("--path", metavar="DIR", help="folder of <SYMBOL>.csv|.parquet (files)")
     hydrate.add_argument("--full", action="store_true", help="re-fetch whole histories")
+    _limit(hydrate)
 
-    for name, text in (
-        ("new-run", "mint and register a run_id; print it"),
-        ("run", "run the production job for a run_id (new by default); print the leaderboard"),
-    ):
-        sub = commands.add_parser(name, help=text)
-        sub.add_argument("--profile", default="canary", help="canary (default) or production")
-        sub.add_argument(
-            "--set",
-            action="append",
-            default=[],
-            metavar="KEY=VALUE",
-            help="override a setting (JSON value), repeatable",
-        )
-        if name == "run":
-            sub.add_argument("--run-id", help="an existing run id to (re)materialize")
+    new_run = add("new-run", commands.new_run, "mint and register a run id; print it")
+    _settings_options(new_run)
+    run = add("run", commands.run, "run the production job for a new run id; print its leaderboard")
+    _settings_options(run)
+    run.add_argument("--run-id", metavar="ID", help="(re)materialize an existing run instead")
 
-    sql = commands.add_parser("sql", help="query every asset with DuckDB (one view per asset)")
-    sql.add_argument("query", help='e.g. "SELECT run_id, count(*) FROM features GROUP BY 1"')
-
-    load = commands.add_parser("load", help="print one run's stored asset")
-    load.add_argument("asset")
-    load.add_argument("run_id")
-
-    commands.add_parser("runs", help="list run ids with stored assets")
-
-    stale = commands.add_parser(
-        "stale", help="list stale, new and vanished symbols (from the lakehouse alone)"
+    add("runs", commands.runs, "list every run: status, profile, when, best engine and Sharpe")
+    show = add(
+        "show", commands.show, "one run: leaderboard, settings changed, data span; or one asset"
     )
+    show.add_argument("run_id", metavar="RUN_ID")
+    show.add_argument("asset", metavar="ASSET", nargs="?", help="print this stored asset instead")
+    _limit(show)
+    load = add("load", commands.load, "print one run's stored asset (same as `show RUN_ID ASSET`)")
+    load.add_argument("asset", metavar="ASSET")
+    load.add_argument("run_id", metavar="RUN_ID")
+    _limit(load)
+    compare = add(
+        "compare", commands.compare, "two runs' leaderboards side by side, and differing settings"
+    )
+    compare.add_argument("run_a", metavar="RUN_A")
+    compare.add_argument("run_b", metavar="RUN_B")
+    query = add(
+        "query",
+        commands.query,
+        "read-only SQL over every asset (one DuckDB view each)",
+        aliases=["sql"],
+    )
+    query.add_argument(
+        "sql", metavar="SQL", help='e.g. "SELECT run_id, engine, sharpe FROM leaderboard"'
+    )
+    _limit(query)
+    settings = add("settings", commands.settings, "the resolved settings and where each comes from")
+    _settings_options(settings)
+    settings.add_argument("--changed", action="store_true", help="only values not from defaults")
+
+    stale = add("stale", commands.stale, "stale, new and vanished symbols (lakehouse alone)")
     stale.add_argument("--source", help="bundled, synthetic, files or yfinance (default: settings)")
     stale.add_argument("--all", action="store_true", help="also list the fresh symbols")
-
-    backfill = commands.add_parser(
+    _limit(stale)
+    backfill = add(
         "backfill-stale",
-        help="launch one Dagster backfill of market_data for the stale and new symbols",
+        commands.backfill_stale,
+        "one Dagster backfill of the stale and new symbols",
     )
     backfill.add_argument("--source", help="bundled, synthetic, files or yfinance")
     backfill.add_argument(
         "--wait", action="store_true", help="wait until the daemon has run it (needs make dev)"
     )
-
-    prune = commands.add_parser(
-        "prune", help="remove all but the newest runs from the lakehouse and Dagster"
-    )
+    prune = add("prune", commands.prune, "remove all but the newest runs (lakehouse and Dagster)")
     prune.add_argument("--keep-last", type=int, required=True, metavar="N", help="runs to keep")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``quant`` command line."""
+    """Run ``quant``; return the exit code (argparse exits 2 itself on bad arguments)."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for package in ("quant_assets", "quant_sdk", "dagster_defs"):
-        logging.getLogger(package).setLevel(logging.INFO)
-    try:
-        settings = Settings.from_environment()  # the one read of QUANT_* variables
-    except ValueError as error:
-        print(f"error: bad QUANT_* environment variable: {error}", file=sys.stderr)
-        return 2
-    sdk = QuantSDK(root=args.root, settings=settings)
-    try:
-        return _dispatch(sdk, args)
-    except (InvalidRunId, InvalidSymbol, FileNotFoundError, LookupError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-
-
-def _dispatch(sdk: QuantSDK, args: argparse.Namespace) -> int:
-    if args.command == "hydrate":
-        symbols = args.symbols.split(",") if args.symbols else None
-        _print_frame(sdk.hydrate(args.source, symbols, args.path, full=args.full))
-    elif args.command == "new-run":
-        print(sdk.new_run(args.profile, **parse_overrides(args.set)))
-    elif args.command == "run":
-        run_id = args.run_id or sdk.new_run(args.profile, **parse_overrides(args.set))
-        leaderboard = sdk.run(run_id=run_id)
-        print(f"run_id:     {run_id}")
-        print(f"lakehouse:  {sdk.store.root}  (e.g. {sdk.store.run_dir('features', run_id)})")
-        print("leaderboard (out of sample, after costs):")
-        _print_frame(leaderboard)
-    elif args.command == "sql":
-        _print_frame(sdk.query(args.query))
-    elif args.command == "load":
-        value = sdk.load(args.asset, args.run_id)
-        if isinstance(value, pd.DataFrame):
-            _print_frame(value)
-        else:
-            print(json.dumps(value, indent=2))
-    elif args.command == "runs":
-        print("\n".join(sdk.run_ids()))
-    elif args.command == "stale":
-        status = sdk.stale_symbols(args.source)
-        counts = status["status"].value_counts()
-        print(", ".join(f"{counts.get(name, 0)} {name}" for name in STATUSES))
-        shown = status if args.all else status[status["status"] != "fresh"]
-        if len(shown):
-            _print_frame(shown)
-    elif args.command == "backfill-stale":
+    handler: Handler = args.handler
+    with platform_logging(debug=args.debug), warnings.catch_warnings():
+        if not args.debug:
+            _quiet_library_warnings()
         try:
-            backfill_id = sdk.backfill_stale(args.source, wait=args.wait)
-        except (RuntimeError, TimeoutError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        print(backfill_id or "every symbol is fresh: no backfill")
-    elif args.command == "prune":
-        pruned = sdk.prune_runs(args.keep_last)
-        print(f"pruned {len(pruned)} runs" + "".join(f"\n  {run_id}" for run_id in pruned))
-    return 0
+            return handler(args, Output(json_mode=getattr(args, "json", False)))
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except BrokenPipeError:  # the reader stopped early (`quant runs | head`): not an error
+            _silence_stdout()
+            return 0
+        except Exception as error:
+            return _report(error, args.debug)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so Python's flush at exit does not fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (e.g. captured in tests)
+        pass
+
+
+def _global_options(parser: argparse.ArgumentParser, top_level: bool) -> None:
+    """``--root`` and ``--debug``, accepted before or after the subcommand.
+
+    A subcommand's copies default to SUPPRESS, so they do not overwrite a value given before
+    the subcommand.
+    """
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        default=None if top_level else argparse.SUPPRESS,
+        help="lakehouse root (default: $QUANT_DATA_ROOT or data/lakehouse)",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=False if top_level else argparse.SUPPRESS,
+        help="on error, print the traceback; show Dagster's event log and warnings",
+    )
+
+
+def _settings_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile", choices=sorted(PROFILES), help="named settings profile (default: canary)"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting, value as JSON (top_n=5, engines='[\"hrp\"]'); repeatable",
+    )
+
+
+def _limit(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="rows to print (default: 40 in a table, all with --json; 0: all)",
+    )
+
+
+def _quiet_library_warnings() -> None:
+    """Filter Dagster's BetaWarning about ``backfill_policy`` (by its exact message)."""
+    from dagster import BetaWarning
+
+    warnings.filterwarnings("ignore", message=BACKFILL_POLICY_BETA_WARNING, category=BetaWarning)
+
+
+def _report(error: Exception, debug: bool) -> int:
+    """Print one error line and a hint (or the traceback with ``--debug``); the exit code."""
+    code, hint = _classify(error)
+    if debug:
+        traceback.print_exception(error, file=sys.stderr)
+    print(f"error: {error_line(error)}", file=sys.stderr)
+    if not debug:
+        print(f"hint: {hint}; --debug shows the traceback", file=sys.stderr)
+    return code
+
+
+def _classify(error: Exception) -> tuple[int, str]:
+    """(exit code, hint) for ``error``."""
+    from lakehouse import InvalidRunId, InvalidSymbol
+    from quant_sdk.execution import RunFailedError
+
+    if isinstance(error, commands.UsageError) and error.hint:
+        return EXIT_USAGE, error.hint
+    if isinstance(error, RunFailedError):
+        return EXIT_FAILED, "the run's full event log is in the Dagster UI (`make dev`)"
+    if isinstance(error, InvalidRunId | LookupError):
+        return EXIT_USAGE, "`quant runs` lists the run ids"
+    if isinstance(error, InvalidSymbol):
+        return EXIT_USAGE, '`quant query "SELECT DISTINCT symbol FROM market_data"` lists them'
+    if isinstance(error, FileNotFoundError):
+        return EXIT_USAGE, "`quant show RUN_ID` lists a run's stored assets"
+    if _is_duckdb_error(error):
+        return EXIT_USAGE, "each stored asset is a view of the same name (leaderboard, features...)"
+    if isinstance(error, ValueError):
+        return EXIT_USAGE, "`quant settings` lists the settings; `quant COMMAND --help` the flags"
+    if isinstance(error, RuntimeError | TimeoutError):
+        return EXIT_FAILED, "see the log lines above"
+    return EXIT_FAILED, f"unexpected {type(error).__name__}, probably a bug"
+
+
+def _is_duckdb_error(error: Exception) -> bool:
+    duckdb = sys.modules.get("duckdb")
+    return duckdb is not None and isinstance(error, duckdb.Error)
+
+
+def _version() -> str:
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 if __name__ == "__main__":

@@ -31,20 +31,37 @@ from quant_assets.assets.hydration import hydration_run_config
 from quant_assets.assets.partitions import run_id_partitions
 from quant_assets.hydration import make_source
 from quant_assets.loading import load_closes
-from quant_assets.provenance import write_run_request
+from quant_assets.provenance import read_run_request, write_run_request
 from quant_assets.settings import Settings
+from quant_assets.settings_sources import ENVIRONMENT, OVERRIDE, explain_settings
 from quant_assets.tournament import TournamentResult, run_tournament
+from quant_sdk.execution import (
+    DEFAULT_DAGSTER_LOG_LEVEL,
+    PARTITION_TAG,
+    RunFailedError,
+    execute_job,
+    last_runs,
+    log_level_number,
+    register_partitions,
+    step_failures,
+)
+from quant_sdk.run_catalog import (
+    FAILED_DAGSTER_STATUSES,
+    RunComparison,
+    RunSummary,
+    compare_runs,
+    is_run_id,
+    run_table,
+    stored_assets_of,
+    summarize_run,
+)
 
 logger = logging.getLogger(__name__)
 
-RUN_LOG_LEVEL = "INFO"
-"""Runs launched by the SDK print Dagster's INFO events (the run is in the UI in full)."""
 BACKFILL_TAG = "quant/requested_by"
 BACKFILL_STALE = "backfill_stale"
-
-
-class RunFailedError(RuntimeError):
-    """A Dagster run (or backfill) launched by the SDK did not succeed."""
+PRODUCTION_JOB = "production"
+__all__ = ["QuantSDK", "RunFailedError"]
 
 
 class QuantSDK:
@@ -57,11 +74,34 @@ class QuantSDK:
     settings : Settings, optional
         Base settings, used as given (the environment is not read). Default:
         :meth:`Settings.from_environment`, the ``QUANT_*`` variables read once, here.
+    dagster_log_level : str
+        Threshold of Dagster's console logger in the runs the SDK launches: ``INFO`` (default)
+        prints Dagster's INFO events; the command line passes ``CRITICAL``, and the SDK's own
+        loggers then tell the progress (see :mod:`quant_sdk.progress`).
+    setting_sources : mapping of field name to source, optional
+        Where base settings came from, for :meth:`explain_settings` (e.g.
+        ``{"cost_bps": "environment"}``); read from the environment when ``settings`` is not
+        given, and ``root`` counts as an override.
     """
 
-    def __init__(self, root: str | None = None, settings: Settings | None = None) -> None:
-        base = settings if settings is not None else Settings.from_environment()
-        self.settings = base.clone(data_root=root) if root is not None else base
+    def __init__(
+        self,
+        root: str | None = None,
+        settings: Settings | None = None,
+        dagster_log_level: str = DEFAULT_DAGSTER_LOG_LEVEL,
+        setting_sources: Mapping[str, str] | None = None,
+    ) -> None:
+        log_level_number(dagster_log_level)  # fail now on a typo, not in the first run
+        self.dagster_log_level = dagster_log_level
+        sources = dict(setting_sources or {})
+        if settings is None:
+            settings = Settings.from_environment()
+            sources.update(dict.fromkeys(Settings.environment_fields(), ENVIRONMENT))
+        if root is not None:
+            settings = settings.clone(data_root=root)
+            sources["data_root"] = OVERRIDE
+        self.settings = settings
+        self.setting_sources = sources
         self.store = LakehouseStore(self.settings.data_root.resolve())
 
     # Dagster plumbing -----------------------------------------------------------------------
@@ -82,24 +122,9 @@ class QuantSDK:
         if abandoned:
             logger.warning("marked %d runs of killed processes failed", len(abandoned))
         job = self._definitions(settings).resolve_job_def(job_name)
-        config = run_config or dg.RunConfig()
-        config.loggers = {"console": {"config": {"log_level": RUN_LOG_LEVEL}}}
-        result = job.execute_in_process(
-            instance=instance,
-            tags={**tags, **process_tags()},
-            run_config=config,
-            raise_on_error=False,
+        return execute_job(
+            job, instance, {**tags, **process_tags()}, run_config, self.dagster_log_level
         )
-        if not result.success:
-            failures = [
-                f"{event.step_key}: {_error_message(event)}"
-                for event in result.all_events
-                if event.is_step_failure
-            ]
-            raise RunFailedError(
-                f"{job_name} run {result.run_id} failed: {'; '.join(failures) or 'see the UI'}"
-            )
-        return result.run_id
 
     # Hydration ------------------------------------------------------------------------------
 
@@ -122,14 +147,15 @@ class QuantSDK:
             overrides["source_path"] = path
         settings = self.settings.clone(**overrides)
         wanted = [validate_symbol(s) for s in (symbols or make_source(settings).symbols())]
+        logger.info("hydrating %s symbols from %s...", f"{len(wanted):,}", settings.source)
         with dagster_instance() as instance:
-            _register(instance, SYMBOL_PARTITIONS, wanted)
+            register_partitions(instance, SYMBOL_PARTITIONS, wanted)
             order = list(instance.get_dynamic_partitions(SYMBOL_PARTITIONS))
             for first, last in contiguous_ranges(wanted, order):
                 tags = {RANGE_START_TAG: first, RANGE_END_TAG: last}
                 config = hydration_run_config(settings, full=full)
                 dagster_run = self._execute("hydrate", tags, instance, config, settings)
-                logger.info("hydrated %s..%s in run %s", first, last, dagster_run)
+                logger.debug("hydrated %s..%s in run %s", first, last, dagster_run)
         return self.query(
             "SELECT symbol, count(*) AS rows, min(date) AS first_date, max(date) AS last_date "
             "FROM market_data WHERE list_contains(?::VARCHAR[], symbol) GROUP BY symbol "
@@ -147,7 +173,7 @@ class QuantSDK:
         run_id = new_run_id()
         write_run_request(self.store, run_id, self.settings, profile, overrides)
         with dagster_instance() as instance:
-            _register(instance, RUN_ID_PARTITIONS, [run_id])
+            register_partitions(instance, RUN_ID_PARTITIONS, [run_id])
         return run_id
 
     def run(
@@ -161,20 +187,78 @@ class QuantSDK:
             run_id = self.new_run(profile, **overrides)
         else:
             validate_run_id(run_id)
+        request = read_run_request(self.store, run_id)
+        logger.info(
+            "run %s: %s profile, job %s",
+            run_id,
+            request["profile"] if request else "the code location's",
+            PRODUCTION_JOB,
+        )
         with dagster_instance() as instance:
-            _register(instance, RUN_ID_PARTITIONS, [run_id])
-            self._execute("production", {"dagster/partition": run_id}, instance)
+            register_partitions(instance, RUN_ID_PARTITIONS, [run_id])
+            try:
+                self._execute(PRODUCTION_JOB, {PARTITION_TAG: run_id}, instance)
+            except RunFailedError as error:
+                raise RunFailedError(
+                    f"run {run_id}: {error}", error.dagster_run_id, error.failures
+                ) from None
         return self.load("leaderboard", run_id)
 
     def run_ids(self) -> list[str]:
         """Run ids with stored assets, oldest first."""
         return self.store.run_ids()
 
+    def runs(self) -> pd.DataFrame:
+        """Every run: id, profile, status, when, best engine and its Sharpe; oldest first.
+
+        The status (see :data:`quant_sdk.run_catalog.RUN_STATUSES`) comes from the stored
+        assets and the latest Dagster run of the run's partition; a run the Dagster instance
+        has no record of is still listed. Columns: :data:`quant_sdk.run_catalog.RUN_COLUMNS`.
+        """
+        with dagster_instance() as instance:
+            latest = last_runs(instance, PRODUCTION_JOB)
+        return run_table(self.store, {key: run.status.value for key, run in latest.items()})
+
+    def show(self, run_id: str) -> RunSummary:
+        """One run: status, data span, settings that differ from its profile, leaderboard.
+
+        For a run whose latest Dagster run failed, ``failures`` names each failed step and
+        its error.
+        """
+        validate_run_id(run_id)
+        with dagster_instance() as instance:
+            latest = last_runs(instance, PRODUCTION_JOB, run_id).get(run_id)
+            failed = latest is not None and latest.status.value in FAILED_DAGSTER_STATUSES
+            failures = step_failures(instance, latest.run_id) if failed and latest else []
+        status = None if latest is None else latest.status.value
+        return summarize_run(self.store, run_id, status, failures)
+
+    def compare(self, run_a: str, run_b: str) -> RunComparison:
+        """Two runs' leaderboards side by side (B - A) and the settings that differ."""
+        return compare_runs(self.show(run_a), self.show(run_b))
+
+    def explain_settings(self, profile: str = "canary", **overrides: Any) -> pd.DataFrame:
+        """The settings a run with ``profile`` and ``overrides`` would get, and their sources.
+
+        Columns ``setting``, ``value``, ``source`` (default, environment, profile, override)
+        and ``overridden``; see :func:`quant_assets.settings_sources.explain_settings`.
+        """
+        return explain_settings(profile, overrides, self.settings, self.setting_sources)
+
     # Reading --------------------------------------------------------------------------------
 
     def load(self, asset_name: str, run_id: str) -> Any:
-        """Read one run's stored asset (a DataFrame, or a dict for JSON documents)."""
+        """Read one run's stored asset (a DataFrame, or a dict for JSON documents).
+
+        Raises ``FileNotFoundError`` naming the assets the run has when this one is not stored.
+        """
         folder = self.store.run_dir(asset_name, validate_run_id(run_id))
+        if not folder.is_dir():
+            stored = stored_assets_of(self.store, run_id)
+            raise FileNotFoundError(
+                f"run {run_id} has no stored {asset_name!r}; "
+                + (f"it has: {', '.join(stored)}" if stored else "it has no stored assets")
+            )
         if (folder / "document.json").exists():
             return self.store.read_document(folder)
         return self.store.read_frame(folder)
@@ -271,7 +355,7 @@ class QuantSDK:
                 backfill_id = next(iter(pending))
                 logger.info("backfill %s already covers the %d symbols", backfill_id, len(wanted))
             else:
-                _register(instance, SYMBOL_PARTITIONS, todo)
+                register_partitions(instance, SYMBOL_PARTITIONS, todo)
                 backfill_id = launch_market_data_backfill(
                     instance,
                     self._definitions(settings),
@@ -329,7 +413,7 @@ class QuantSDK:
         ]
         with dagster_instance() as instance:
             registered = set(instance.get_dynamic_partitions(RUN_ID_PARTITIONS))
-            candidates = set(self.store.run_ids()) | {k for k in registered if _is_run_id(k)}
+            candidates = set(self.store.run_ids()) | {k for k in registered if is_run_id(k)}
             ordered = sorted(candidates)
             doomed = ordered[: len(ordered) - keep_last] if keep_last else ordered
             for run_id in doomed:
@@ -343,24 +427,3 @@ class QuantSDK:
                     break
         logger.info("pruned %d runs, kept %d", len(doomed), len(ordered) - len(doomed))
         return doomed
-
-
-def _is_run_id(key: str) -> bool:
-    try:
-        validate_run_id(key)
-    except ValueError:
-        return False
-    return True
-
-
-def _register(instance: dg.DagsterInstance, partitions: str, keys: list[str]) -> None:
-    """Add the ``keys`` that ``partitions`` does not hold yet (in order)."""
-    known = set(instance.get_dynamic_partitions(partitions))
-    new = [key for key in keys if key not in known]
-    if new:
-        instance.add_dynamic_partitions(partitions, new)
-
-
-def _error_message(event: dg.DagsterEvent) -> str:
-    error = getattr(event.event_specific_data, "error", None)
-    return str(getattr(error, "message", "unknown error")).strip()
