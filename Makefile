@@ -12,7 +12,7 @@ export QUANT_DATA_ROOT ?= $(CURDIR)/data/lakehouse
 export NUMBA_CACHE_DIR ?= $(CURDIR)/data/numba_cache
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 
-.PHONY: help install run hydrate new-run flow-production backfill-stale prune dev sql runs show compare settings test test-slow test-ui lint format bench clean
+.PHONY: help install run hydrate new-run flow-production backfill-stale prune dev sql runs show compare settings report doctor test test-slow test-ui lint format bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -60,6 +60,12 @@ compare: install  ## two runs side by side: make compare A=<run_id> B=<run_id>
 
 settings: install  ## the resolved settings of PROFILE and where each value comes from
 	$(BIN)/quant settings --profile $(PROFILE)
+
+report: install  ## a run's HTML tear-sheet: make report RUN=<run_id> [OUT=file.html]
+	$(BIN)/quant report "$(RUN)" $(if $(OUT),--out $(OUT))
+
+doctor: install  ## check every stored file; REPAIR=1 moves damaged ones aside and re-hydrates
+	$(BIN)/quant doctor $(if $(REPAIR),--repair)
 
 lint: install  ## ruff (lint and format check) and mypy --strict
 	$(BIN)/ruff check .

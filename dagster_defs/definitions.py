@@ -12,6 +12,7 @@ from quant_assets.assets import (
     features,
     hydration,
     regimes,
+    report,
     selection,
     tournament,
 )
@@ -32,6 +33,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         selection.defs,
         allocation.defs,
         tournament.defs,
+        report.defs,
         dg.Definitions(jobs=[production, hydrate], resources=build_resources(settings)),
         dg.Definitions(
             sensors=[build_auto_sync(settings)], schedules=[build_daily_production(settings)]

@@ -307,6 +307,17 @@ class LeaderboardContract(pa.DataFrameModel):
         unique = ["profile", "engine"]
 
 
+class RunLeaderboardContract(LeaderboardContract):
+    """A run's leaderboard: also measured against the S&P 500 index where the dates overlap."""
+
+    benchmark_days: Series[int] = pa.Field(ge=0)
+    benchmark_annual_return: Series[float] = pa.Field(nullable=True)
+    excess_annual_return: Series[float] = pa.Field(nullable=True)
+    beta: Series[float] = pa.Field(nullable=True)
+    tracking_error: Series[float] = pa.Field(nullable=True)
+    information_ratio: Series[float] = pa.Field(nullable=True)
+
+
 class TournamentGuardContract(pa.DataFrameModel):
     """The SolverGuard's record per window x profile x engine."""
 
@@ -376,7 +387,7 @@ STORED_CONTRACTS: dict[str, type[pa.DataFrameModel]] = {
     "tournament_windows": TournamentWindowsContract,
     "tournament_weights": TournamentWeightsContract,
     "tournament_returns": TournamentReturnsContract,
-    "leaderboard": LeaderboardContract,
+    "leaderboard": RunLeaderboardContract,
     "tournament_guard": TournamentGuardContract,
     "tournament_vetoes": TournamentVetoesContract,
     "tournament_window_results": TournamentWindowResultsContract,

@@ -17,11 +17,9 @@ from typing import Any
 
 from quant_assets.settings import PROFILES
 from quant_sdk import commands
+from quant_sdk.commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 from quant_sdk.console import Output, error_line, platform_logging
 
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 BACKFILL_POLICY_BETA_WARNING = (
     r"Parameter `backfill_policy` of function `asset` is currently in beta"
 )
@@ -108,6 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument(
         "--wait", action="store_true", help="wait until the daemon has run it (needs make dev)"
     )
+    report = add("report", commands.report, "write a run's self-contained HTML tear-sheet")
+    report.add_argument("run_id", metavar="RUN_ID")
+    report.add_argument(
+        "--out", metavar="FILE", help="also write it here (default: beside the run)"
+    )
+    doctor = add(
+        "doctor", commands.doctor, "check every stored file (readable, checksum, contract)"
+    )
+    doctor.add_argument(
+        "--repair",
+        action="store_true",
+        help="move damaged files aside and re-hydrate damaged market data in full",
+    )
+    _limit(doctor)
     prune = add("prune", commands.prune, "remove all but the newest runs (lakehouse and Dagster)")
     prune.add_argument("--keep-last", type=int, required=True, metavar="N", help="runs to keep")
     return parser

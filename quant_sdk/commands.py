@@ -20,12 +20,17 @@ if TYPE_CHECKING:
     from quant_sdk.sdk import QuantSDK
 
 EXIT_OK = 0
+EXIT_FAILED = 1
+"""A run or backfill failed, damage was found, or an unexpected error."""
+EXIT_USAGE = 2
+"""A user error: arguments, settings, run id, asset name, SQL."""
+EXIT_INTERRUPTED = 130
 CLI_DAGSTER_LOG_LEVEL = "CRITICAL"
 """Dagster's console logger in CLI runs: silent; our loggers tell the progress, and a failed run
 ends in one error line (Dagster's ERROR events would print a traceback per step)."""
 DEBUG_DAGSTER_LOG_LEVEL = "DEBUG"
 DEFAULT_PROFILE = "canary"
-FRESHNESS_STATUSES = ("stale", "new", "vanished", "fresh")
+FRESHNESS_STATUSES = ("stale", "new", "quarantined", "vanished", "fresh")
 RUN_LIST_COLUMNS = {
     "run_id": "run_id",
     "profile": "profile",
@@ -300,6 +305,28 @@ def prune(args: argparse.Namespace, out: Output) -> int:
     else:
         out.line(f"pruned {len(pruned)} runs" + "".join(f"\n  {run_id}" for run_id in pruned))
     return EXIT_OK
+
+
+def report(args: argparse.Namespace, out: Output) -> int:
+    """``quant report RUN_ID [--out FILE]``: write the run's self-contained HTML tear-sheet."""
+    path = make_sdk(args).report(args.run_id, args.out)
+    if out.json_mode:
+        out.json({"run_id": args.run_id, "path": str(path)})
+    else:
+        out.line(str(path))
+    return EXIT_OK
+
+
+def doctor(args: argparse.Namespace, out: Output) -> int:
+    """``quant doctor [--repair]``: list damaged stored files; repair what can be re-created."""
+    findings = make_sdk(args).verify(repair=args.repair)
+    if out.json_mode:
+        out.json(findings)
+    elif findings.empty:
+        out.line("every stored file reads, matches its checksum and its contract")
+    else:
+        out.table(findings, limit=args.limit)
+    return EXIT_OK if findings.empty or args.repair else EXIT_FAILED
 
 
 # Helpers ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -34,6 +35,12 @@ from quant_assets.loading import load_closes
 from quant_assets.provenance import read_run_request, write_run_request
 from quant_assets.settings import Settings
 from quant_assets.settings_sources import ENVIRONMENT, OVERRIDE, explain_settings
+from quant_assets.tearsheet import (
+    load_tearsheet_inputs,
+    render_tearsheet,
+    save_tearsheet,
+    tearsheet_path,
+)
 from quant_assets.tournament import TournamentResult, run_tournament
 from quant_sdk.execution import (
     DEFAULT_DAGSTER_LOG_LEVEL,
@@ -371,6 +378,18 @@ class QuantSDK:
                 except BackfillFailedError as error:
                     raise RunFailedError(str(error)) from None
         return backfill_id
+
+    def report(self, run_id: str, out: str | Path | None = None) -> Path:
+        """Render ``run_id``'s HTML tear-sheet; return where it was written.
+
+        The report is stored beside the run (``<root>/tearsheet/run_id=<id>/tearsheet.html``,
+        what the ``tearsheet`` asset writes in every production run) and, with ``out``, also
+        written there. It needs no network to be opened.
+        """
+        validate_run_id(run_id)
+        document = render_tearsheet(load_tearsheet_inputs(self.store.root, run_id))
+        stored = save_tearsheet(document, tearsheet_path(self.store, run_id))
+        return stored if out is None else save_tearsheet(document, out)
 
     def verify(self, repair: bool = False) -> pd.DataFrame:
         """Examine every stored file (readable, untouched since written, within its contract).

@@ -87,4 +87,6 @@ def current_allocations(
             }
             for symbol, weight in allocation.weights.items()
         ]
-    return pd.DataFrame(rows, columns=list(ALLOCATION_COLUMNS))
+    table = pd.DataFrame(rows, columns=list(ALLOCATION_COLUMNS))
+    text = ["engine", "symbol", "engine_used", "vetoes"]
+    return table.astype({**dict.fromkeys(text, "str"), "weight": "float64"})  # typed when empty

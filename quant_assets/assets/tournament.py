@@ -14,8 +14,9 @@ from dagster_ray import LocalRay
 from quant_assets.assets.checks import contract_checks
 from quant_assets.assets.metadata import frame_metadata
 from quant_assets.assets.partitions import OWNERS, run_id_partitions
+from quant_assets.assets.resources import LakehouseResource
 from quant_assets.contracts import (
-    LeaderboardContract,
+    RunLeaderboardContract,
     TournamentGuardContract,
     TournamentReturnsContract,
     TournamentVetoesContract,
@@ -27,6 +28,7 @@ from quant_assets.contracts import (
 from quant_assets.frames import closes_to_wide
 from quant_assets.provenance import settings_of
 from quant_assets.settings import Settings
+from quant_assets.tearsheet import benchmark_returns, relative_leaderboard, tearsheet_path
 from quant_assets.tournament.charts import equity_curve_png, png_markdown
 from quant_assets.tournament.choices import CausalInputs, choose_holdings
 from quant_assets.tournament.execution import execute
@@ -160,14 +162,19 @@ def tournament_allocations(
     },
 )
 def tournament_report(
+    context: dg.AssetExecutionContext,
     run_manifest: dict[str, Any],
     closes: pd.DataFrame,
     tournament_windows: pd.DataFrame,
     tournament_weights: pd.DataFrame,
     tournament_guard: pd.DataFrame,
     tournament_vetoes: pd.DataFrame,
+    lakehouse: LakehouseResource,
 ) -> Iterator[dg.Output[pd.DataFrame]]:
-    """Hold the weights out of sample after costs, and rank the strategies."""
+    """Hold the weights out of sample after costs and rank the strategies.
+
+    The leaderboard also measures each strategy against the S&P 500 index where dates overlap.
+    """
     profiles = _run_profiles(run_manifest)
     prices = validate_prices(closes_to_wide(closes))
     returns, window_results = simulate(
@@ -178,7 +185,9 @@ def tournament_report(
         tournament_vetoes,
         profiles,
     )
-    board = score_strategies(returns, window_results, profiles)
+    board = relative_leaderboard(
+        score_strategies(returns, window_results, profiles), returns, benchmark_returns()
+    )
     long = returns_to_long(returns)
     yield dg.Output(long, output_name="tournament_returns", metadata=frame_metadata(long))
     yield dg.Output(
@@ -196,6 +205,9 @@ def tournament_report(
             ),
             "best": f"{board['profile'].iloc[0]}/{board['engine'].iloc[0]}" if len(board) else "",
             "strategies": len(board),
+            "tear_sheet": dg.MetadataValue.path(
+                str(tearsheet_path(lakehouse.store, context.partition_key))
+            ),
         },
     )
 
@@ -219,6 +231,6 @@ defs = dg.Definitions(
         *contract_checks(dg.AssetKey("tournament_vetoes"), TournamentVetoesContract),
         *contract_checks(dg.AssetKey("tournament_returns"), TournamentReturnsContract),
         *contract_checks(dg.AssetKey("tournament_window_results"), TournamentWindowResultsContract),
-        *contract_checks(dg.AssetKey("leaderboard"), LeaderboardContract),
+        *contract_checks(dg.AssetKey("leaderboard"), RunLeaderboardContract),
     ],
 )

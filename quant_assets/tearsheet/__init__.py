@@ -13,7 +13,12 @@ from quant_assets.tearsheet.benchmark import (
     relative_leaderboard,
 )
 from quant_assets.tearsheet.inputs import TearsheetInputs, load_tearsheet_inputs
-from quant_assets.tearsheet.render import SECTION_IDS, render_tearsheet, save_tearsheet
+from quant_assets.tearsheet.render import (
+    SECTION_IDS,
+    render_tearsheet,
+    save_tearsheet,
+    tearsheet_path,
+)
 
 __all__ = [
     "SECTION_IDS",
@@ -25,4 +30,5 @@ __all__ = [
     "relative_leaderboard",
     "render_tearsheet",
     "save_tearsheet",
+    "tearsheet_path",
 ]

@@ -189,6 +189,7 @@ def relative_leaderboard(
         column, or no date in common with the benchmark, gets NaN metrics (``benchmark_days``
         is an int, 0 then).
     """
+    leaderboard = leaderboard.drop(columns=list(BENCHMARK_METRIC_COLUMNS), errors="ignore")
     rows = []
     for profile, engine in zip(leaderboard["profile"], leaderboard["engine"], strict=True):
         name = strategy_name(str(profile), str(engine))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from lakehouse import LakehouseStore
 from quant_assets.tearsheet.benchmark import BENCHMARK_NAME, benchmark_returns
 from quant_assets.tearsheet.context import TearsheetContext, build_context
 from quant_assets.tearsheet.document import Section, render_document
@@ -87,6 +88,16 @@ def render_tearsheet(inputs: TearsheetInputs, *, benchmark: pd.Series | None = N
     manifest = inputs.run_manifest
     subtitle = f"profile {manifest['profile']}, created {manifest.get('created_at', 'n/a')}"
     return render_document(f"Tear-sheet of run {inputs.run_id}", subtitle, sections)
+
+
+TEARSHEET_ASSET = "tearsheet"
+"""The run asset (and lakehouse folder) of a run's tear-sheet."""
+TEARSHEET_FILE = "tearsheet.html"
+
+
+def tearsheet_path(store: LakehouseStore, run_id: str) -> Path:
+    """Where a run's tear-sheet is stored: ``<root>/tearsheet/run_id=<id>/tearsheet.html``."""
+    return store.run_dir(TEARSHEET_ASSET, run_id) / TEARSHEET_FILE
 
 
 def save_tearsheet(document: str, path: str | Path) -> Path:

@@ -56,8 +56,8 @@ def scratch_folder(settings: Settings) -> Path:
     return folder
 
 
-def _start_worker(path: str) -> None:
-    _exit_with_parent(os.getppid())
+def _start_worker(path: str, parent: int) -> None:
+    _exit_with_parent(parent)
     numba.set_num_threads(1)
     prices = pd.read_parquet(path)
     _worker_panel.update(
@@ -85,7 +85,7 @@ def run_local(
             max_workers=min(workers, len(tasks)),
             mp_context=get_context("spawn"),
             initializer=_start_worker,
-            initargs=(str(path),),
+            initargs=(str(path), os.getpid()),
         ) as pool:
             with _main_script_hidden():  # workers are spawned while the tasks are submitted
                 texts = pool.map(_pool_task, [task.to_json() for task in tasks])
@@ -96,7 +96,11 @@ def run_local(
 
 
 def _exit_with_parent(parent: int) -> None:
-    """End this worker as soon as its parent is gone (killed), instead of living on orphaned."""
+    """End this worker as soon as its parent is gone (killed), instead of living on orphaned.
+
+    ``parent`` is the pid the parent passed down, so a parent killed while the worker was still
+    starting is noticed too (the worker's ``getppid()`` is then already another process).
+    """
 
     def watch() -> None:
         while os.getppid() == parent:

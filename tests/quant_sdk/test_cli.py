@@ -103,7 +103,7 @@ def test_run_prints_run_id_lakehouse_and_leaderboard_and_progress_in_our_words(l
         assert engine in out
     assert f"run {lake.run_b}: canary profile, job production" in err
     assert re.search(r"tournament: (\d+)/\1 tasks done", err)
-    assert "production: stored leaderboard (14/14 assets)" in err
+    assert "production: stored leaderboard (" in err and "/15 assets)" in err
     assert "tournament_allocations: 0 fallbacks" in err  # an asset's context.log, relayed
     for noise in (*DAGSTER_NOISE, "BetaWarning"):
         assert noise not in err
@@ -123,7 +123,7 @@ def test_runs_lists_every_run_with_status_profile_when_and_best_engine(lake: Lak
         assert row["created_at"] == manifest["created_at"]
         assert row["best_engine"] == board["engine"].iloc[0]
         assert row["best_sharpe"] == board["sharpe"].iloc[0]
-        assert row["assets"] == 14
+        assert row["assets"] == 15  # with the tear-sheet
     code, out, _ = _quant(capsys, "runs")
     assert code == 0
     lines = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
@@ -361,3 +361,30 @@ def test_no_beta_warning_unless_debug(lake: Lake):
     assert "BetaWarning: Parameter `backfill_policy`" in loud.stderr, (
         "Dagster no longer warns about backfill_policy: drop the CLI's filter"
     )
+
+
+def test_report_writes_a_self_contained_tear_sheet_with_the_leaderboard(
+    lake: Lake, capsys: pytest.CaptureFixture[str], tmp_path: Path
+):
+    stored = lake.root / "tearsheet" / f"run_id={lake.run_a}" / "tearsheet.html"
+    assert stored.exists()  # the production run's `tearsheet` asset wrote it
+    out_file = tmp_path / "report.html"
+    code, out, _ = _quant(capsys, "report", lake.run_a, "--out", str(out_file))
+    assert code == 0 and out.strip() == str(out_file)
+    html = out_file.read_text()
+    for section in ("summary", "leaderboard", "equity", "monthly-returns", "manifest"):
+        assert f'id="{section}"' in html
+    assert not re.search(r"""(src|href)=["']?https?://""", html)
+    board = lake.store.read_frame(lake.store.run_dir("leaderboard", lake.run_a))
+    assert {"beta", "information_ratio", "excess_annual_return"} <= set(board.columns)
+    assert f"{board['sharpe'].iloc[0]:.2f}" in html
+    code, _, err = _quant(capsys, "report", "20990101-000000-dead")
+    assert code == 2 and err.startswith("error: ")
+
+
+def test_doctor_reports_a_healthy_lakehouse(
+    lake: Lake, capsys: pytest.CaptureFixture[str], tmp_path: Path
+):
+    _, out, _ = _quant(capsys, "doctor", "--json")
+    findings = json.loads(out)
+    assert [f["problem"] for f in findings] == [], findings

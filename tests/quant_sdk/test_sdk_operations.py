@@ -63,7 +63,7 @@ def test_backfill_stale_launches_one_backfill_of_exactly_the_stale_and_new(
     monkeypatch.setenv("QUANT_SOURCE_PATH", str(files_sdk.settings.source_path))
     assert main(["stale", "--source", "files"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("1 stale, 2 new, 0 vanished, 1 fresh")
+    assert out.startswith("1 stale, 2 new, 0 quarantined, 0 vanished, 1 fresh")
     assert "MSFT" in out and "KO" not in out
     assert main(["backfill-stale", "--source", "files"]) == 0
     assert capsys.readouterr().out.strip() == backfill_id

@@ -136,9 +136,11 @@ def test_metrics_are_nan_without_overlap(wide: pd.DataFrame, index_returns: pd.S
 def test_relative_leaderboard_adds_the_metrics_per_row(
     canary_inputs: TearsheetInputs, wide: pd.DataFrame, index_returns: pd.Series
 ):
-    board = canary_inputs.leaderboard
+    stored = canary_inputs.leaderboard  # the run's asset already carries the metrics
+    board = stored.drop(columns=list(BENCHMARK_METRIC_COLUMNS))
     relative = relative_leaderboard(board, wide, index_returns)
     assert list(relative.columns) == [*board.columns, *BENCHMARK_METRIC_COLUMNS]
+    pd.testing.assert_frame_equal(relative, stored)  # the asset's columns are these
     pd.testing.assert_frame_equal(relative[list(board.columns)], board)
     for position, row in relative.iterrows():
         name = strategy_name(row["profile"], row["engine"])
