@@ -40,7 +40,7 @@ REQUESTED_BY_TAG = "quant/requested_by"
 """Tag of a ``production`` run the sensor requested: the Dagster run id of its ``new_run``."""
 DAGSTER_ID_CHARACTERS = 8
 """Characters of the ``new_run`` Dagster run id that end the minted run id (the UI shows them)."""
-MINIMUM_INTERVAL_SECONDS = 5
+MINIMUM_INTERVAL_SECONDS = 10
 CURSOR_OVERLAP_SECONDS = 60.0
 """Each tick looks this far behind its cursor: runs whose end was written out of order count."""
 RESERVED_OVERRIDES = {
