@@ -3,6 +3,7 @@
 import dagster as dg
 
 from dagster_defs.jobs import hydrate, production
+from dagster_defs.new_run import build_requested_runs, new_run
 from dagster_defs.resources import build_resources
 from dagster_defs.schedules import build_daily_production
 from dagster_defs.sensors import build_auto_sync
@@ -22,8 +23,8 @@ from quant_assets.settings import Settings
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Merge the pillars' definitions with jobs, automation and resources built from ``settings``.
 
-    The caller's settings reach every asset through the resources (``base_settings``,
-    ``lakehouse``), the sensor and the schedule; nothing below reads the environment.
+    The caller's settings reach every asset and op through the resources (``base_settings``,
+    ``lakehouse``), the sensors and the schedule; nothing below reads the environment.
     """
     return dg.Definitions.merge(
         hydration.defs,
@@ -34,9 +35,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         allocation.defs,
         tournament.defs,
         report.defs,
-        dg.Definitions(jobs=[production, hydrate], resources=build_resources(settings)),
+        dg.Definitions(jobs=[production, hydrate, new_run], resources=build_resources(settings)),
         dg.Definitions(
-            sensors=[build_auto_sync(settings)], schedules=[build_daily_production(settings)]
+            sensors=[build_auto_sync(settings), build_requested_runs(settings)],
+            schedules=[build_daily_production(settings)],
         ),
     )
 

@@ -50,3 +50,14 @@ def test_automation_is_off_by_default():
     assert defs.resolve_sensor_def("auto_sync").default_status == dg.DefaultSensorStatus.STOPPED
     schedule = defs.resolve_schedule_def("daily_production")
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+
+
+def test_only_the_ui_run_launcher_is_on_by_default():
+    """`requested_runs` launches nothing unless a user launches `new_run` (see test_new_run)."""
+    defs = build_definitions(Settings())
+    running = [
+        sensor.name
+        for sensor in defs.sensors or []
+        if defs.resolve_sensor_def(sensor.name).default_status == dg.DefaultSensorStatus.RUNNING
+    ]
+    assert running == ["requested_runs"]

@@ -1,5 +1,6 @@
 """The Dagster UI in a real browser: headless Debian Chromium driven by Playwright against
-`dagster dev` on 127.0.0.1, after a canary run on a temporary lakehouse and DAGSTER_HOME.
+`dagster dev` on 127.0.0.1, after a canary run on a temporary lakehouse and DAGSTER_HOME; then a
+new run started from the UI alone (the `new_run` launchpad, the daemon's `requested_runs` sensor).
 
 Run with `make test-ui`, which installs Chromium (apt) and Playwright (pip); nothing here
 downloads a browser. Screenshots go to data/ui-screenshots/.
@@ -8,6 +9,7 @@ downloads a browser. Screenshots go to data/ui-screenshots/.
 import importlib.util
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -20,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import pytest
 
+from lakehouse import LakehouseStore
 from quant_assets.assets.tournament import TOURNAMENT_CODE_VERSION
 from tests.conftest import SMALL_SYMBOLS
 from tests.processes import stop_process_group
@@ -37,6 +41,23 @@ PILLARS = ["hydration", "discovery", "features", "regimes", "selection", "alloca
 ENGINES = ["equal_weight", "inverse_volatility", "market", "min_variance"]
 STARTUP_SECONDS = 120
 UI_TIMEOUT_MS = 30_000
+NEW_RUN_TIMEOUT_MS = 120_000
+"""Launch to success of `new_run` (queued, then a process of its own): seconds when idle."""
+PRODUCTION_SECONDS = 300
+"""The sensor's next tick, the launch and a canary `production` run: under a minute when idle."""
+UI_OVERRIDES = {"start_date": "2019-01-01", "min_history": 252}
+"""What the UI user types as overrides: the canary on recent data, fast."""
+NEW_RUN_CONFIG = textwrap.dedent(
+    """\
+    ops:
+      mint_run_id:
+        config:
+          profile: canary
+          overrides:
+            start_date: 2019-01-01
+            min_history: 252
+    """
+)
 # Chromium as the machine notes advise: no sandbox (root), no background calls to the network.
 CHROMIUM_ARGS = [
     "--disable-gpu",
@@ -68,6 +89,8 @@ CANARY_SCRIPT = textwrap.dedent(
 @dataclass(frozen=True)
 class DagsterUI:
     url: str
+    home: Path
+    lake: Path
     run_id: str
     engines: list[str]
     best: str
@@ -129,6 +152,11 @@ def dagster_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
     )
     assert canary.returncode == 0, canary.stderr[-3000:]
     result = json.loads(canary.stdout.split("RESULT ", 1)[1])
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        # create every SQLite storage now: the daemon and the webserver creating the schedule
+        # storage at the same moment can leave it with two alembic heads
+        instance.get_runs(limit=1)
+        instance.all_instigator_state()
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -154,7 +182,7 @@ def dagster_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
             )
             time.sleep(1)
         print(f"dagster dev ready at {url} in {time.monotonic() - started:.1f} s")
-        yield DagsterUI(url=url, **result)
+        yield DagsterUI(url=url, home=home, lake=lake, **result)
     finally:
         stop_process_group(dev)
 
@@ -259,3 +287,80 @@ def test_leaderboard_page_shows_the_canary_tournament(dagster_ui: DagsterUI, pag
     width, height = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
     assert width >= 400 and height >= 200, (width, height)
     _screenshot(page, "leaderboard-equity-curve")
+
+
+def _production_run_of(home: Path, run_id: str) -> dg.DagsterRun:
+    """Wait for the `production` run of partition ``run_id`` to finish; return it."""
+    deadline = time.monotonic() + PRODUCTION_SECONDS
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        while True:
+            runs = instance.get_runs(
+                dg.RunsFilter(job_name="production", tags={"dagster/partition": run_id})
+            )
+            if runs and runs[0].is_finished:
+                return runs[0]
+            assert time.monotonic() < deadline, (
+                f"no finished production run for {run_id} after {PRODUCTION_SECONDS} s: {runs}"
+            )
+            time.sleep(2)
+
+
+def test_a_new_run_from_the_launchpad_alone(dagster_ui: DagsterUI, page: Any) -> None:
+    """Profile and overrides typed in the launchpad of `new_run`, launched by clicking; the
+    daemon's sensor runs `production` for the minted run id; its leaderboard shows the engines.
+
+    Kept last in this module: it adds the newest `leaderboard` materialization.
+    """
+    from playwright.sync_api import expect
+
+    started = time.monotonic()
+    page.goto(f"{dagster_ui.url}/locations/{LOCATION}/jobs/new_run/playground")
+    editor = page.locator(".CodeMirror").first
+    expect(editor).to_contain_text("mint_run_id")  # the launchpad scaffolds the config
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(NEW_RUN_CONFIG)
+    expect(editor).to_contain_text("min_history: 252")
+    expect(page.get_by_text("No errors", exact=True)).to_be_visible()
+    _screenshot(page, "new-run-launchpad")
+
+    page.get_by_role("button", name="Launch Run").click()
+    page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
+    dagster_run_id = page.url.rsplit("/", 1)[1]
+    expect(page.get_by_text("Succeeded (1)")).to_be_visible(timeout=NEW_RUN_TIMEOUT_MS)
+    # the op's output metadata shows the run id it minted: the time, then the Dagster run id
+    minted = page.get_by_text(re.compile(rf"^\d{{8}}-\d{{6}}-{dagster_run_id[:8]}$")).first
+    expect(minted).to_be_visible()
+    run_id = minted.inner_text().strip()
+    _screenshot(page, "new-run-minted")
+    print(f"new_run {dagster_run_id} minted {run_id} in {time.monotonic() - started:.1f} s")
+
+    production = _production_run_of(dagster_ui.home, run_id)
+    assert production.status == dg.DagsterRunStatus.SUCCESS, production.status
+    assert production.tags["quant/requested_by"] == dagster_run_id
+    print(f"production {production.run_id} done {time.monotonic() - started:.1f} s after launch")
+    page.goto(f"{dagster_ui.url}/runs/{production.run_id}")
+    expect(page.get_by_text("Success", exact=True).first).to_be_visible()
+    expect(page.get_by_text("production", exact=True).first).to_be_visible()
+    _screenshot(page, "new-run-production")
+
+    page.goto(f"{dagster_ui.url}/assets/leaderboard?view=partitions&partition={run_id}")
+    expect(page.get_by_text("Latest materialization")).to_be_visible()
+    expect(page.get_by_text(production.run_id[:8], exact=True).first).to_be_visible()
+    metadata = page.locator("tr")
+    row = metadata.filter(has=page.get_by_text("leaderboard", exact=True))
+    row.get_by_text("[Show Markdown]").click()
+    table = page.get_by_role("dialog").locator("table")
+    expect(table.locator("tbody tr")).to_have_count(len(ENGINES))
+    for engine in ENGINES:
+        expect(table.get_by_role("cell", name=engine, exact=True)).to_be_visible()
+    _screenshot(page, "new-run-leaderboard")
+
+    # the run's manifest froze what the UI user chose
+    store = LakehouseStore(dagster_ui.lake)
+    manifest = store.read_document(store.run_dir("run_manifest", run_id))
+    assert manifest["profile"] == "canary"
+    assert manifest["request"]["overrides"] == UI_OVERRIDES
+    assert manifest["settings"]["start_date"] == "2019-01-01"
+    assert manifest["settings"]["min_history"] == 252
+    assert sorted(store.read_frame(store.run_dir("leaderboard", run_id))["engine"]) == ENGINES
