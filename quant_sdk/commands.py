@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from quant_assets.hydration.screener import DEFAULT_EXCHANGES
+from quant_assets.hydration.symbol_lists import read_symbol_list
 from quant_assets.settings import Settings
 from quant_assets.settings_sources import ENVIRONMENT, OVERRIDE, explain_settings
 from quant_sdk.console import Output, error_line, setting_text
@@ -104,11 +106,31 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 def hydrate(args: argparse.Namespace, out: Output) -> int:
     """``quant hydrate``: bring market data into the lakehouse; print what is stored."""
     symbols = [s.strip() for s in args.symbols.split(",") if s.strip()] if args.symbols else None
+    if args.symbols_file:
+        symbols = _symbols_of_file(args.symbols_file)
     stored = make_sdk(args).hydrate(args.source, symbols, args.path, full=args.full)
     if out.json_mode:
         out.json(stored)
     else:
         out.table(stored, limit=args.limit)
+    return EXIT_OK
+
+
+def screen(args: argparse.Namespace, out: Output) -> int:
+    """``quant screen``: symbols from TradingView's screener; print them (and write ``--out``)."""
+    found = make_sdk(args).screen(
+        args.exchange or DEFAULT_EXCHANGES,
+        args.min_market_cap,
+        args.min_dollar_volume,
+        args.limit,
+        out=args.out,
+    )
+    if out.json_mode:
+        out.json(found)
+    elif found.empty:
+        out.line("no listing passes these floors: lower --min-market-cap or --min-dollar-volume")
+    else:
+        out.table(found, title=f"{len(found)} symbols, largest market cap first:")
     return EXIT_OK
 
 
@@ -303,6 +325,18 @@ def prune(args: argparse.Namespace, out: Output) -> int:
 
 
 # Helpers ------------------------------------------------------------------------------------
+
+
+def _symbols_of_file(path: str) -> list[str]:
+    """The symbols of a symbol list file; a missing or bad file is a :class:`UsageError`."""
+    try:
+        return read_symbol_list(path)
+    except (OSError, ValueError) as error:
+        raise UsageError(
+            error_line(error),
+            hint="a symbol list holds one symbol per line (# comments); "
+            "`quant screen --out FILE` writes one",
+        ) from error
 
 
 def _print_asset(value: Any, args: argparse.Namespace, out: Output) -> int:

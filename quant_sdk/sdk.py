@@ -1,7 +1,8 @@
 """``QuantSDK``: the one Python entry point; the command line and Makefile wrap it."""
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -30,6 +31,15 @@ from quant_assets import doctor, freshness
 from quant_assets.assets.hydration import hydration_run_config
 from quant_assets.assets.partitions import run_id_partitions
 from quant_assets.hydration import make_source
+from quant_assets.hydration.screener import (
+    DEFAULT_EXCHANGES,
+    DEFAULT_LIMIT,
+    DEFAULT_MIN_DOLLAR_VOLUME,
+    DEFAULT_MIN_MARKET_CAP,
+    screen_description,
+    screen_symbols,
+)
+from quant_assets.hydration.symbol_lists import write_symbol_list
 from quant_assets.loading import load_closes
 from quant_assets.provenance import read_run_request, write_run_request
 from quant_assets.settings import Settings
@@ -139,6 +149,8 @@ class QuantSDK:
 
         Registers new ``symbols`` partitions, then materializes ``market_data`` for them in as
         few runs as there are contiguous partition ranges (usually one). Returns what is stored.
+        An online source is checked first: offline, this raises
+        :class:`~quant_assets.hydration.online.SourceUnreachable` before any Dagster run.
         """
         overrides: dict[str, Any] = {}
         if source:
@@ -146,7 +158,11 @@ class QuantSDK:
         if path:
             overrides["source_path"] = path
         settings = self.settings.clone(**overrides)
-        wanted = [validate_symbol(s) for s in (symbols or make_source(settings).symbols())]
+        market = make_source(settings, symbols)
+        wanted = [validate_symbol(s) for s in (symbols or market.symbols())]
+        check_reachable = getattr(market, "check_reachable", None)
+        if callable(check_reachable):  # an online source: fail in seconds when offline
+            check_reachable()
         logger.info("hydrating %s symbols from %s...", f"{len(wanted):,}", settings.source)
         with dagster_instance() as instance:
             register_partitions(instance, SYMBOL_PARTITIONS, wanted)
@@ -162,6 +178,26 @@ class QuantSDK:
             "ORDER BY symbol",
             [wanted],
         )
+
+    def screen(
+        self,
+        exchanges: Sequence[str] = DEFAULT_EXCHANGES,
+        min_market_cap: float = DEFAULT_MIN_MARKET_CAP,
+        min_dollar_volume: float = DEFAULT_MIN_DOLLAR_VOLUME,
+        limit: int = DEFAULT_LIMIT,
+        out: str | Path | None = None,
+    ) -> pd.DataFrame:
+        """Symbols from TradingView's screener for a ``yfinance`` hydration (``online`` extra).
+
+        See :func:`quant_assets.hydration.screener.screen_symbols`. With ``out``, the symbols
+        are also written there, one per line, for ``quant hydrate --symbols-file OUT``.
+        """
+        frame = screen_symbols(exchanges, min_market_cap, min_dollar_volume, limit)
+        if out is not None:
+            header = screen_description(exchanges, min_market_cap, min_dollar_volume, limit)
+            written = write_symbol_list(frame["symbol"], out, [header])
+            logger.info("wrote %d symbols to %s", len(written), out)
+        return frame
 
     # Runs -----------------------------------------------------------------------------------
 
