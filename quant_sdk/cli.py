@@ -1,4 +1,4 @@
-"""The ``quant`` command line: hydrate, run, list, show, compare and query runs of the lakehouse.
+"""The ``quant`` command line: hydrate, screen, run, list, show, compare and query runs.
 
 Every subcommand has ``--help``; those that print data take ``--json``. Exit codes: 0 done;
 1 a run or backfill failed (or an unexpected error); 2 a user error (arguments, settings, run
@@ -15,8 +15,14 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
+from quant_assets.hydration.screener import (
+    DEFAULT_LIMIT,
+    DEFAULT_MIN_DOLLAR_VOLUME,
+    DEFAULT_MIN_MARKET_CAP,
+    SCREENER_EXCHANGES,
+)
 from quant_assets.settings import PROFILES
-from quant_sdk import commands
+from quant_sdk import commands, maintenance_commands
 from quant_sdk.commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 from quant_sdk.console import Output, error_line, platform_logging
 
@@ -52,10 +58,50 @@ def build_parser() -> argparse.ArgumentParser:
         "hydrate", commands.hydrate, "bring market data into the lakehouse (one Dagster run)"
     )
     hydrate.add_argument("--source", help="bundled (default), synthetic, files or yfinance")
-    hydrate.add_argument("--symbols", metavar="A,B", help="comma-separated symbols (default: all)")
+    chosen = hydrate.add_mutually_exclusive_group()
+    chosen.add_argument("--symbols", metavar="A,B", help="comma-separated symbols (default: all)")
+    chosen.add_argument(
+        "--symbols-file", metavar="FILE", help="symbols one per line (`quant screen --out FILE`)"
+    )
     hydrate.add_argument("--path", metavar="DIR", help="folder of <SYMBOL>.csv|.parquet (files)")
     hydrate.add_argument("--full", action="store_true", help="re-fetch whole histories")
     _limit(hydrate)
+
+    screen = add(
+        "screen",
+        commands.screen,
+        "find symbols on TradingView's screener for a yfinance hydration (online extra)",
+    )
+    screen.add_argument(
+        "--exchange",
+        action="append",
+        type=str.upper,
+        choices=SCREENER_EXCHANGES,
+        metavar="X",
+        help=f"{', '.join(SCREENER_EXCHANGES)}; repeatable (default: NASDAQ and NYSE)",
+    )
+    screen.add_argument(
+        "--min-market-cap",
+        type=float,
+        default=DEFAULT_MIN_MARKET_CAP,
+        metavar="USD",
+        help="market cap floor (default: %(default).0e)",
+    )
+    screen.add_argument(
+        "--min-dollar-volume",
+        type=float,
+        default=DEFAULT_MIN_DOLLAR_VOLUME,
+        metavar="USD",
+        help="floor of the 30-day average dollar volume (default: %(default).0e)",
+    )
+    screen.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help="symbols kept, largest market cap first (default: %(default)s)",
+    )
+    screen.add_argument("--out", metavar="FILE", help="also write the symbols there, one a line")
 
     new_run = add("new-run", commands.new_run, "mint and register a run id; print it")
     _settings_options(new_run)
@@ -93,13 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_options(settings)
     settings.add_argument("--changed", action="store_true", help="only values not from defaults")
 
-    stale = add("stale", commands.stale, "stale, new and vanished symbols (lakehouse alone)")
+    stale = add(
+        "stale",
+        maintenance_commands.stale,
+        "stale, new and vanished symbols (lakehouse alone)",
+    )
     stale.add_argument("--source", help="bundled, synthetic, files or yfinance (default: settings)")
     stale.add_argument("--all", action="store_true", help="also list the fresh symbols")
     _limit(stale)
     backfill = add(
         "backfill-stale",
-        commands.backfill_stale,
+        maintenance_commands.backfill_stale,
         "one Dagster backfill of the stale and new symbols",
     )
     backfill.add_argument("--source", help="bundled, synthetic, files or yfinance")
@@ -112,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="FILE", help="also write it here (default: beside the run)"
     )
     doctor = add(
-        "doctor", commands.doctor, "check every stored file (readable, checksum, contract)"
+        "doctor",
+        maintenance_commands.doctor,
+        "check every stored file (readable, checksum, contract)",
     )
     doctor.add_argument(
         "--repair",
@@ -120,7 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="move damaged files aside and re-hydrate damaged market data in full",
     )
     _limit(doctor)
-    prune = add("prune", commands.prune, "remove all but the newest runs (lakehouse and Dagster)")
+    prune = add(
+        "prune",
+        maintenance_commands.prune,
+        "remove all but the newest runs (lakehouse and Dagster)",
+    )
     prune.add_argument("--keep-last", type=int, required=True, metavar="N", help="runs to keep")
     return parser
 
@@ -216,10 +272,15 @@ def _report(error: Exception, debug: bool) -> int:
 def _classify(error: Exception) -> tuple[int, str]:
     """(exit code, hint) for ``error``."""
     from lakehouse import InvalidRunId, InvalidSymbol
+    from quant_assets.hydration.online import MissingExtraError, SourceUnreachable
     from quant_sdk.execution import RunFailedError
 
     if isinstance(error, commands.UsageError) and error.hint:
         return EXIT_USAGE, error.hint
+    if isinstance(error, MissingExtraError):
+        return EXIT_USAGE, f"install the online sources: {error.install}"
+    if isinstance(error, SourceUnreachable):
+        return EXIT_FAILED, "online sources need internet access (and any proxy set up)"
     if isinstance(error, RunFailedError):
         return EXIT_FAILED, "the run's full event log is in the Dagster UI (`make dev`)"
     if isinstance(error, InvalidRunId | LookupError):

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from quant_assets.hydration.screener import DEFAULT_EXCHANGES
+from quant_assets.hydration.symbol_lists import read_symbol_list
 from quant_assets.settings import Settings
 from quant_assets.settings_sources import ENVIRONMENT, OVERRIDE, explain_settings
 from quant_sdk.console import Output, error_line, setting_text
@@ -30,7 +32,6 @@ CLI_DAGSTER_LOG_LEVEL = "CRITICAL"
 ends in one error line (Dagster's ERROR events would print a traceback per step)."""
 DEBUG_DAGSTER_LOG_LEVEL = "DEBUG"
 DEFAULT_PROFILE = "canary"
-FRESHNESS_STATUSES = ("stale", "new", "quarantined", "vanished", "fresh")
 RUN_LIST_COLUMNS = {
     "run_id": "run_id",
     "profile": "profile",
@@ -109,11 +110,31 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 def hydrate(args: argparse.Namespace, out: Output) -> int:
     """``quant hydrate``: bring market data into the lakehouse; print what is stored."""
     symbols = [s.strip() for s in args.symbols.split(",") if s.strip()] if args.symbols else None
+    if args.symbols_file:
+        symbols = _symbols_of_file(args.symbols_file)
     stored = make_sdk(args).hydrate(args.source, symbols, args.path, full=args.full)
     if out.json_mode:
         out.json(stored)
     else:
         out.table(stored, limit=args.limit)
+    return EXIT_OK
+
+
+def screen(args: argparse.Namespace, out: Output) -> int:
+    """``quant screen``: symbols from TradingView's screener; print them (and write ``--out``)."""
+    found = make_sdk(args).screen(
+        args.exchange or DEFAULT_EXCHANGES,
+        args.min_market_cap,
+        args.min_dollar_volume,
+        args.limit,
+        out=args.out,
+    )
+    if out.json_mode:
+        out.json(found)
+    elif found.empty:
+        out.line("no listing passes these floors: lower --min-market-cap or --min-dollar-volume")
+    else:
+        out.table(found, title=f"{len(found)} symbols, largest market cap first:")
     return EXIT_OK
 
 
@@ -270,43 +291,6 @@ def settings(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-# Freshness and retention --------------------------------------------------------------------
-
-
-def stale(args: argparse.Namespace, out: Output) -> int:
-    """``quant stale``: stale, new and vanished symbols, from the lakehouse alone."""
-    status = make_sdk(args).stale_symbols(args.source)
-    shown = status if args.all else status[status["status"] != "fresh"]
-    if out.json_mode:
-        out.json(shown)
-        return EXIT_OK
-    counts = status["status"].value_counts()
-    out.line(", ".join(f"{counts.get(name, 0)} {name}" for name in FRESHNESS_STATUSES))
-    if len(shown):
-        out.table(shown, limit=args.limit)
-    return EXIT_OK
-
-
-def backfill_stale(args: argparse.Namespace, out: Output) -> int:
-    """``quant backfill-stale``: one Dagster backfill of the stale and new symbols."""
-    backfill_id = make_sdk(args).backfill_stale(args.source, wait=args.wait)
-    if out.json_mode:
-        out.json({"backfill_id": backfill_id})
-    else:
-        out.line(backfill_id or "every symbol is fresh: no backfill")
-    return EXIT_OK
-
-
-def prune(args: argparse.Namespace, out: Output) -> int:
-    """``quant prune --keep-last N``: remove all but the newest runs."""
-    pruned = make_sdk(args).prune_runs(args.keep_last)
-    if out.json_mode:
-        out.json({"pruned": pruned})
-    else:
-        out.line(f"pruned {len(pruned)} runs" + "".join(f"\n  {run_id}" for run_id in pruned))
-    return EXIT_OK
-
-
 def report(args: argparse.Namespace, out: Output) -> int:
     """``quant report RUN_ID [--out FILE]``: write the run's self-contained HTML tear-sheet."""
     path = make_sdk(args).report(args.run_id, args.out)
@@ -317,19 +301,19 @@ def report(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def doctor(args: argparse.Namespace, out: Output) -> int:
-    """``quant doctor [--repair]``: list damaged stored files; repair what can be re-created."""
-    findings = make_sdk(args).verify(repair=args.repair)
-    if out.json_mode:
-        out.json(findings)
-    elif findings.empty:
-        out.line("every stored file reads, matches its checksum and its contract")
-    else:
-        out.table(findings, limit=args.limit)
-    return EXIT_OK if findings.empty or args.repair else EXIT_FAILED
-
-
 # Helpers ------------------------------------------------------------------------------------
+
+
+def _symbols_of_file(path: str) -> list[str]:
+    """The symbols of a symbol list file; a missing or bad file is a :class:`UsageError`."""
+    try:
+        return read_symbol_list(path)
+    except (OSError, ValueError) as error:
+        raise UsageError(
+            error_line(error),
+            hint="a symbol list holds one symbol per line (# comments); "
+            "`quant screen --out FILE` writes one",
+        ) from error
 
 
 def _print_asset(value: Any, args: argparse.Namespace, out: Output) -> int:

@@ -1,20 +1,13 @@
 """``QuantSDK``: the one Python entry point; the command line and Makefile wrap it."""
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
-from dagster_defs.backfills import (
-    BackfillFailedError,
-    launch_market_data_backfill,
-    require_daemon,
-    unfinished_backfills,
-    wait_for_backfill,
-)
 from dagster_defs.definitions import build_definitions
 from dagster_defs.instance import (
     RANGE_END_TAG,
@@ -26,11 +19,18 @@ from dagster_defs.instance import (
 )
 from lakehouse import LakehouseStore, new_run_id, validate_run_id, validate_symbol
 from lakehouse.catalog import query as catalog_query
-from lakehouse.store import MARKET_DATA, RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
-from quant_assets import doctor, freshness
+from lakehouse.store import RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
 from quant_assets.assets.hydration import hydration_run_config
-from quant_assets.assets.partitions import run_id_partitions
 from quant_assets.hydration import make_source
+from quant_assets.hydration.screener import (
+    DEFAULT_EXCHANGES,
+    DEFAULT_LIMIT,
+    DEFAULT_MIN_DOLLAR_VOLUME,
+    DEFAULT_MIN_MARKET_CAP,
+    screen_description,
+    screen_symbols,
+)
+from quant_assets.hydration.symbol_lists import write_symbol_list
 from quant_assets.loading import load_closes
 from quant_assets.provenance import read_run_request, write_run_request
 from quant_assets.settings import Settings
@@ -52,12 +52,12 @@ from quant_sdk.execution import (
     register_partitions,
     step_failures,
 )
+from quant_sdk.maintenance import LakehouseMaintenance
 from quant_sdk.run_catalog import (
     FAILED_DAGSTER_STATUSES,
     RunComparison,
     RunSummary,
     compare_runs,
-    is_run_id,
     run_table,
     stored_assets_of,
     summarize_run,
@@ -65,14 +65,15 @@ from quant_sdk.run_catalog import (
 
 logger = logging.getLogger(__name__)
 
-BACKFILL_TAG = "quant/requested_by"
-BACKFILL_STALE = "backfill_stale"
 PRODUCTION_JOB = "production"
 __all__ = ["QuantSDK", "RunFailedError"]
 
 
-class QuantSDK:
-    """Hydrate, run, load and query the lakehouse.
+class QuantSDK(LakehouseMaintenance):
+    """Hydrate, run, load and query the lakehouse; keep it fresh and sound.
+
+    The methods that look after the lakehouse (stale symbols, backfills, the doctor, pruning)
+    come from :class:`~quant_sdk.maintenance.LakehouseMaintenance`.
 
     Parameters
     ----------
@@ -146,6 +147,8 @@ class QuantSDK:
 
         Registers new ``symbols`` partitions, then materializes ``market_data`` for them in as
         few runs as there are contiguous partition ranges (usually one). Returns what is stored.
+        An online source is checked first: offline, this raises
+        :class:`~quant_assets.hydration.online.SourceUnreachable` before any Dagster run.
         """
         overrides: dict[str, Any] = {}
         if source:
@@ -153,7 +156,11 @@ class QuantSDK:
         if path:
             overrides["source_path"] = path
         settings = self.settings.clone(**overrides)
-        wanted = [validate_symbol(s) for s in (symbols or make_source(settings).symbols())]
+        market = make_source(settings, symbols)
+        wanted = [validate_symbol(s) for s in (symbols or market.symbols())]
+        check_reachable = getattr(market, "check_reachable", None)
+        if callable(check_reachable):  # an online source: fail in seconds when offline
+            check_reachable()
         logger.info("hydrating %s symbols from %s...", f"{len(wanted):,}", settings.source)
         with dagster_instance() as instance:
             register_partitions(instance, SYMBOL_PARTITIONS, wanted)
@@ -169,6 +176,26 @@ class QuantSDK:
             "ORDER BY symbol",
             [wanted],
         )
+
+    def screen(
+        self,
+        exchanges: Sequence[str] = DEFAULT_EXCHANGES,
+        min_market_cap: float = DEFAULT_MIN_MARKET_CAP,
+        min_dollar_volume: float = DEFAULT_MIN_DOLLAR_VOLUME,
+        limit: int = DEFAULT_LIMIT,
+        out: str | Path | None = None,
+    ) -> pd.DataFrame:
+        """Symbols from TradingView's screener for a ``yfinance`` hydration (``online`` extra).
+
+        See :func:`quant_assets.hydration.screener.screen_symbols`. With ``out``, the symbols
+        are also written there, one per line, for ``quant hydrate --symbols-file OUT``.
+        """
+        frame = screen_symbols(exchanges, min_market_cap, min_dollar_volume, limit)
+        if out is not None:
+            header = screen_description(exchanges, min_market_cap, min_dollar_volume, limit)
+            written = write_symbol_list(frame["symbol"], out, [header])
+            logger.info("wrote %d symbols to %s", len(written), out)
+        return frame
 
     # Runs -----------------------------------------------------------------------------------
 
@@ -307,78 +334,6 @@ class QuantSDK:
             profiles[name] = settings.clone(**changes)
         return run_tournament(prices, profiles, base=settings)
 
-    # Freshness, backfills and retention -----------------------------------------------------
-
-    def _with_source(self, source: str | None) -> Settings:
-        return self.settings.clone(source=source) if source else self.settings
-
-    def stale_symbols(self, source: str | None = None) -> pd.DataFrame:
-        """Which symbols are stale, new, fresh or vanished, from the lakehouse alone.
-
-        One DuckDB query reads every stored symbol's last date; the source (default
-        ``settings.source``) says what it could provide (see :mod:`quant_assets.freshness`).
-        Vanished symbols are recorded in ``market_data_status/document.json``, never deleted.
-
-        Returns
-        -------
-        DataFrame
-            ``symbol``, ``last_stored``, ``source_last``, ``status``.
-        """
-        settings = self._with_source(source)
-        status = freshness.stale_symbols(self.store, settings)
-        freshness.record_status(self.store, settings.source, status)
-        return status
-
-    def backfill_stale(
-        self, source: str | None = None, wait: bool = False, timeout: float = 3600.0
-    ) -> str | None:
-        """Launch ONE Dagster backfill of ``market_data`` for the stale and new symbols.
-
-        New symbols are registered as ``symbols`` partitions first. The backfill is stored on
-        the persistent instance (the UI's backfill page shows it) and is executed by the
-        ``dagster-daemon`` (``make dev`` runs one), with the code location's own settings (its
-        ``QUANT_DATA_ROOT``); the run config pins the source. Symbols that an unfinished
-        backfill of ``market_data`` already targets are not requested again. Returns the id of
-        the backfill (an unfinished one if it already covers everything), or None when every
-        symbol is fresh.
-
-        With ``wait=True`` this waits until the backfill finishes: it needs a running daemon
-        (raises :class:`RuntimeError` before launching anything if no daemon heartbeat is
-        recent), raises :class:`RunFailedError` if the backfill does not succeed and
-        :class:`TimeoutError` after ``timeout`` seconds.
-        """
-        settings = self._with_source(source)
-        wanted = freshness.needing_hydration(self.stale_symbols(settings.source))
-        if not wanted:
-            logger.info("every %s symbol is fresh: no backfill", settings.source)
-            return None
-        with dagster_instance() as instance:
-            if wait:
-                require_daemon(instance)
-            pending = unfinished_backfills(instance)
-            covered = set().union(*pending.values()) if pending else set()
-            todo = [s for s in wanted if s not in covered]
-            if not todo:
-                backfill_id = next(iter(pending))
-                logger.info("backfill %s already covers the %d symbols", backfill_id, len(wanted))
-            else:
-                register_partitions(instance, SYMBOL_PARTITIONS, todo)
-                backfill_id = launch_market_data_backfill(
-                    instance,
-                    self._definitions(settings),
-                    todo,
-                    run_config=hydration_run_config(settings),
-                    tags={BACKFILL_TAG: BACKFILL_STALE, "quant/source": settings.source},
-                    title=f"backfill_stale: {len(todo)} {settings.source} symbols",
-                )
-                logger.info("backfill %s: %d symbols", backfill_id, len(todo))
-            if wait:
-                try:
-                    wait_for_backfill(instance, backfill_id, timeout)
-                except BackfillFailedError as error:
-                    raise RunFailedError(str(error)) from None
-        return backfill_id
-
     def report(self, run_id: str, out: str | Path | None = None) -> Path:
         """Render ``run_id``'s HTML tear-sheet; return where it was written.
 
@@ -390,59 +345,3 @@ class QuantSDK:
         document = render_tearsheet(load_tearsheet_inputs(self.store.root, run_id))
         stored = save_tearsheet(document, tearsheet_path(self.store, run_id))
         return stored if out is None else save_tearsheet(document, out)
-
-    def verify(self, repair: bool = False) -> pd.DataFrame:
-        """Examine every stored file (readable, untouched since written, within its contract).
-
-        With ``repair``, damaged files are moved aside into ``<root>/_damaged/`` and the
-        ``market_data`` symbols among them are re-hydrated in full from the current source; a
-        damaged asset of a run is re-created by re-running it (``run(run_id=...)``), which is
-        left to you as it recomputes the run on today's data. Returns the findings (see
-        :func:`quant_assets.doctor.examine`), with ``repaired`` when ``repair``.
-        """
-        findings = doctor.examine(self.store)
-        if not repair or findings.empty:
-            return findings
-        moved, symbols, runs = doctor.repair(findings)
-        logger.warning("moved %d damaged files aside under %s", len(moved), self.store.root)
-        if symbols:
-            self.hydrate(symbols=symbols, full=True)
-        for run_id in runs:
-            logger.warning("run %s lost a damaged asset: re-run it with run(run_id=...)", run_id)
-        findings["repaired"] = [row.asset == MARKET_DATA for row in findings.itertuples()]
-        return findings
-
-    def prune_runs(self, keep_last: int) -> list[str]:
-        """Remove every run but the ``keep_last`` newest, from the lakehouse and from Dagster.
-
-        Run ids sort chronologically, so the newest are the last in sorted order. A pruned run
-        loses its folders under every asset (``LakehouseStore.delete_run``), its ``run_id``
-        dynamic partition (so years of daily runs stay under Dagster's partition limits) and,
-        where the event log storage supports it (not the default SQLite one), the partition's
-        materialization history of every run-partitioned asset. Keys of the
-        ``run_id`` partitions that are not run ids are left alone. Returns the pruned run ids.
-        """
-        if keep_last < 0:
-            raise ValueError(f"keep_last must be >= 0, got {keep_last}")
-        asset_graph = self._definitions().resolve_asset_graph()
-        run_assets = [
-            key
-            for key in asset_graph.materializable_asset_keys
-            if asset_graph.get(key).partitions_def == run_id_partitions
-        ]
-        with dagster_instance() as instance:
-            registered = set(instance.get_dynamic_partitions(RUN_ID_PARTITIONS))
-            candidates = set(self.store.run_ids()) | {k for k in registered if is_run_id(k)}
-            ordered = sorted(candidates)
-            doomed = ordered[: len(ordered) - keep_last] if keep_last else ordered
-            for run_id in doomed:
-                self.store.delete_run(run_id)
-                if run_id in registered:
-                    instance.delete_dynamic_partition(RUN_ID_PARTITIONS, run_id)
-            for key in run_assets if doomed else []:
-                try:
-                    instance.wipe_asset_partitions(key, doomed)
-                except NotImplementedError:  # the default SQLite event log cannot
-                    break
-        logger.info("pruned %d runs, kept %d", len(doomed), len(ordered) - len(doomed))
-        return doomed

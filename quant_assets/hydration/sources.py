@@ -2,13 +2,13 @@
 
 Every source answers two questions: which symbols it has (:meth:`symbols`) and the daily bars of
 one symbol from a date on (:meth:`fetch`). Sources are only read by hydration; the pipeline's run
-assets read the lakehouse, never a source.
+assets read the lakehouse, never a source. The online source (Yahoo Finance) lives in
+:mod:`quant_assets.hydration.yahoo`; :mod:`quant_assets.hydration.screener` finds symbols for it.
 """
 
 import importlib.resources
 import logging
 import warnings
-from collections.abc import Callable
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +20,8 @@ from pyarrow import ArrowException
 from lakehouse import InvalidSymbol, validate_symbol
 from quant_assets.hydration.bars import DataQualityError, canonical_bars
 from quant_assets.hydration.synthetic import SyntheticSource
+from quant_assets.hydration.yahoo import YFinanceSource as YFinanceSource
+from quant_assets.hydration.yahoo import last_completed_weekday as last_completed_weekday
 from quant_assets.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -231,53 +233,6 @@ def _csv_lines(path: Path, rows: list[int]) -> list[int]:
     return [data_lines[row] for row in rows if row < len(data_lines)]
 
 
-Downloader = Callable[[str, date | None], pd.DataFrame]
-
-
-class YFinanceSource:
-    """Yahoo Finance through the ``yfinance`` package (needs internet; not installed by default).
-
-    ``download`` may be injected (tests use recorded frames). yfinance returns an EMPTY frame
-    rather than raising when offline; that is turned into an error here.
-    """
-
-    name = "yfinance"
-
-    def __init__(self, symbols: list[str], download: Downloader | None = None) -> None:
-        self._symbols = sorted(validate_symbol(s) for s in symbols)
-        self._download = download or _yfinance_download
-
-    def symbols(self) -> list[str]:
-        """The symbols asked for (Yahoo has no listing to enumerate)."""
-        return list(self._symbols)
-
-    def fetch(self, symbol: str, start: date | None = None) -> pd.DataFrame:
-        """Daily adjusted bars of ``symbol`` from Yahoo."""
-        raw = self._download(symbol, start)
-        if raw.empty:
-            raise DataQualityError(
-                f"no data for {symbol!r} (offline, or unknown symbol)",
-                source=self.name,
-                symbol=symbol,
-                action="Check the symbol on Yahoo Finance and the network, then hydrate again",
-            )
-        return canonical_bars(raw, source=self.name, symbol=symbol)
-
-    def last_date(self, symbol: str) -> date | None:
-        """The last completed weekday (Yahoo's daily bars close then)."""
-        return last_completed_weekday()
-
-    def last_dates(self) -> dict[str, date | None]:
-        """Every symbol's last date at once (the last completed weekday)."""
-        return dict.fromkeys(self._symbols, last_completed_weekday())
-
-
-def last_completed_weekday(today: date | None = None) -> date:
-    """The last weekday strictly before ``today`` (default: today, UTC)."""
-    day = pd.Timestamp(today) if today else pd.Timestamp.now(tz="UTC").tz_localize(None)
-    return _to_date(pd.bdate_range(end=day.normalize() - pd.Timedelta(days=1), periods=1)[0])
-
-
 def _file_last_date(path: Path) -> date | None:
     try:
         return _read_last_date(path)
@@ -301,21 +256,6 @@ def _read_last_date(path: Path) -> date | None:
     return None if pd.isna(last) else _to_date(last)
 
 
-def _yfinance_download(symbol: str, start: date | None) -> pd.DataFrame:
-    try:
-        import yfinance
-    except ImportError as error:
-        raise ImportError(
-            "the yfinance source needs `pip install yfinance` and internet access"
-        ) from error
-    raw: Any = yfinance.download(
-        symbol, start=start, auto_adjust=True, progress=False, multi_level_index=False
-    )
-    frame = raw.reset_index()
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    return frame
-
-
 def make_source(settings: Settings, symbols: list[str] | None = None) -> MarketDataSource:
     """Build the source that ``settings.source`` names."""
     if settings.source == "bundled":
@@ -331,5 +271,8 @@ def make_source(settings: Settings, symbols: list[str] | None = None) -> MarketD
         assert settings.source_path is not None  # enforced by Settings validation
         return FilesSource(settings.source_path)
     if not symbols and not settings.symbols:
-        raise ValueError("the yfinance source needs symbols (QUANT_SYMBOLS or symbols=)")
+        raise ValueError(
+            "the yfinance source needs symbols (--symbols, --symbols-file, QUANT_SYMBOLS or "
+            "symbols=); `quant screen --out FILE` lists some"
+        )
     return YFinanceSource(symbols or settings.symbols or [])

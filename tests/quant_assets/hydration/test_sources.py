@@ -100,7 +100,7 @@ def test_yfinance_source_on_recorded_frames():
 
     source = YFinanceSource(["SPY", "GONE"], download=download)
     assert source.fetch("SPY")["close"].tolist() == [1.2, 2.2]
-    with pytest.raises(DataQualityError, match="no data for 'GONE'"):
+    with pytest.raises(DataQualityError, match="symbol 'GONE': no data from Yahoo Finance"):
         source.fetch("GONE")
 
 
@@ -111,5 +111,5 @@ def test_make_source_follows_settings(tmp_path: Path):
         "SYN0001",
     ]
     assert make_source(Settings(source="files", source_path=tmp_path)).name == "files"
-    with pytest.raises(ValueError, match="needs symbols"):
+    with pytest.raises(ValueError, match=r"needs symbols.*--symbols-file"):
         make_source(Settings(source="yfinance"))
