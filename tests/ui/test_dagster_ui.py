@@ -289,6 +289,27 @@ def test_leaderboard_page_shows_the_canary_tournament(dagster_ui: DagsterUI, pag
     _screenshot(page, "leaderboard-equity-curve")
 
 
+def test_the_tear_sheet_opens_offline_in_the_browser(dagster_ui: DagsterUI, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    report = dagster_ui.lake / "tearsheet" / f"run_id={dagster_ui.run_id}" / "tearsheet.html"
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(report.as_uri())
+    expect(page.locator("h2#leaderboard")).to_be_visible()
+    for engine in dagster_ui.engines:
+        expect(
+            page.locator("#leaderboard").locator("..").get_by_text(engine).first
+        ).to_be_attached()
+    images = page.locator("img")
+    assert images.count() >= 5
+    for index in range(images.count()):
+        width = images.nth(index).evaluate("img => img.naturalWidth")
+        assert width > 0, f"image {index} did not render"
+    assert all(url.startswith(("file:", "data:")) for url in requests), requests
+    _screenshot(page, "tear-sheet")
+
+
 def _production_run_of(home: Path, run_id: str) -> dg.DagsterRun:
     """Wait for the `production` run of partition ``run_id`` to finish; return it."""
     deadline = time.monotonic() + PRODUCTION_SECONDS
