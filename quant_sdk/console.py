@@ -2,7 +2,8 @@
 
 Data goes to stdout: a rich table on a terminal, aligned plain text otherwise, JSON with
 ``--json``. Log lines (progress, warnings) go to stderr in a short format, from our own loggers
-only (:data:`PLATFORM_LOGGERS`).
+only (:data:`PLATFORM_LOGGERS`); on a terminal, progress lines become bars
+(:mod:`quant_sdk.progress_bars`).
 """
 
 import json
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import pandas as pd
+
+from quant_sdk.progress_bars import ProgressBarHandler
 
 PLATFORM_LOGGERS = ("lakehouse", "quant_assets", "quant_sdk", "dagster_defs")
 """The loggers the command line shows (INFO and up; DEBUG with ``--debug``)."""
@@ -55,8 +58,14 @@ def platform_logging(debug: bool = False, stream: TextIO | None = None) -> Itera
     levels and propagation are restored on exit, so ``main`` can run many times in one
     process (tests) without leaving a trace.
     """
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(ShortFormatter())
+    target = stream if stream is not None else sys.stderr
+    isatty = getattr(target, "isatty", None)
+    handler: logging.Handler
+    if isatty is not None and isatty() and not debug:
+        handler = ProgressBarHandler(target, ShortFormatter())  # bars on a terminal
+    else:
+        handler = logging.StreamHandler(target)
+        handler.setFormatter(ShortFormatter())
     loggers = [logging.getLogger(name) for name in PLATFORM_LOGGERS]
     saved = [(logger.level, logger.propagate) for logger in loggers]
     for logger in loggers:
@@ -70,6 +79,7 @@ def platform_logging(debug: bool = False, stream: TextIO | None = None) -> Itera
             logger.removeHandler(handler)
             logger.setLevel(level)
             logger.propagate = propagate
+        handler.close()
 
 
 class Output:
