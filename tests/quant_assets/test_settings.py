@@ -1,3 +1,4 @@
+import os
 from datetime import date
 
 import pytest
@@ -36,6 +37,8 @@ def test_clone_validates(overrides, message):
 
 
 def test_environment_is_read_only_by_from_environment(monkeypatch: pytest.MonkeyPatch):
+    for name in [n for n in os.environ if n.startswith("QUANT_")]:  # e.g. the Makefile's
+        monkeypatch.delenv(name)
     monkeypatch.setenv("QUANT_TOP_N", "4")
     monkeypatch.setenv("QUANT_ENGINES", '["hrp", "market"]')
     monkeypatch.setenv("QUANT_SEED", "99")
