@@ -162,11 +162,27 @@ def run(args: argparse.Namespace, out: Output) -> int:
         args.profile or DEFAULT_PROFILE, **parse_overrides(args.set)
     )
     leaderboard = sdk.run(run_id=run_id)
+    from quant_assets.tearsheet import tearsheet_path  # (matplotlib: not for `quant --help`)
+
     example = sdk.store.run_dir("leaderboard", run_id)
+    report = tearsheet_path(sdk.store, run_id)
     if out.json_mode:
-        out.json({"run_id": run_id, "lakehouse": str(sdk.store.root), "leaderboard": leaderboard})
+        out.json(
+            {
+                "run_id": run_id,
+                "lakehouse": str(sdk.store.root),
+                "report": str(report),
+                "leaderboard": leaderboard,
+            }
+        )
         return EXIT_OK
-    out.fields([("run_id:", run_id), ("lakehouse:", f"{sdk.store.root}  (e.g. {example})")])
+    out.fields(
+        [
+            ("run_id:", run_id),
+            ("lakehouse:", f"{sdk.store.root}  (e.g. {example})"),
+            ("report:", f"{report}  (open it in a browser)"),
+        ]
+    )
     out.table(leaderboard, title=f"{LEADERBOARD_TITLE}:")
     return EXIT_OK
 
