@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,7 @@ class LakehouseStore:
     def write_frame(self, df: pd.DataFrame, folder: Path) -> Path:
         """Atomically write ``df`` as ``folder/part-0.parquet`` and return the path."""
         path = folder / PARQUET_FILE
-        _atomic_write(path, lambda tmp: df.to_parquet(tmp, engine="pyarrow"))
+        atomic_write(path, lambda tmp: df.to_parquet(tmp, engine="pyarrow"))
         return path
 
     def read_frame(self, folder: Path) -> pd.DataFrame:
@@ -90,7 +90,7 @@ class LakehouseStore:
         """Atomically write a JSON-ready ``document`` as ``folder/document.json``."""
         path = folder / JSON_FILE
         text = json.dumps(document, indent=2, sort_keys=True, default=_json_default)
-        _atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
+        atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
         return path
 
     def read_document(self, folder: Path) -> Any:
@@ -137,7 +137,12 @@ def _partition_values(asset_dir: Path, key: str) -> Iterator[str]:
                 yield child.name[len(prefix) :]
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Callable[[str], object]) -> None:
+    """Run ``write(temporary_path)`` beside ``path``, then publish it with :func:`os.replace`.
+
+    The temporary file is removed if ``write`` raises, so ``path`` is either the old file or
+    the complete new one.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
         prefix=f"{TEMP_FILE_PREFIX}{path.name}.", suffix=TEMP_FILE_SUFFIX, dir=path.parent
