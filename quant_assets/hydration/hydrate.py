@@ -213,13 +213,12 @@ def symbol_update(
             row.new_close,
         )
     validate_bars(merged, source=source.name, symbol=symbol, file=source_file(source, symbol))
-    known = set() if stored is None else set(stored["date"])
     report = HydrationReport(
         symbol=symbol,
         source=source.name,
         rows_before=0 if stored is None else len(stored),
         rows_after=len(merged),
-        new_rows=len(merged) if stored is None else int((~merged["date"].isin(known)).sum()),
+        new_rows=len(merged) if stored is None else _new_dates(merged, stored),
         corrected_rows=len(corrections),
         first_date=_day(merged, 0),
         last_date=_day(merged, -1),
@@ -318,13 +317,25 @@ def source_file(source: MarketDataSource, symbol: str) -> str | None:
 
 
 def _overlap(stored: pd.DataFrame, fresh: pd.DataFrame) -> pd.DataFrame:
-    overlap = stored[["date", "close"]].merge(
-        fresh[["date", "close"]], on="date", suffixes=("_old", "_new")
+    """Dates in both (each frame's dates are unique), by date: old and new close, changed."""
+    common, old, new = np.intersect1d(
+        stored["date"].to_numpy(), fresh["date"].to_numpy(), return_indices=True
     )
-    overlap["changed"] = ~np.isclose(
-        overlap["close_old"], overlap["close_new"], rtol=CORRECTION_RTOL, atol=0.0
+    close_old = stored["close"].to_numpy()[old]
+    close_new = fresh["close"].to_numpy()[new]
+    return pd.DataFrame(
+        {
+            "date": common,
+            "close_old": close_old,
+            "close_new": close_new,
+            "changed": ~np.isclose(close_old, close_new, rtol=CORRECTION_RTOL, atol=0.0),
+        }
     )
-    return overlap.sort_values("date").reset_index(drop=True)
+
+
+def _new_dates(merged: pd.DataFrame, stored: pd.DataFrame) -> int:
+    """How many dates of ``merged`` ``stored`` did not have."""
+    return int((~np.isin(merged["date"].to_numpy(), stored["date"].to_numpy())).sum())
 
 
 def _first_overlap_changed(stored: pd.DataFrame, fresh: pd.DataFrame) -> bool:
