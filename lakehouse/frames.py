@@ -47,7 +47,8 @@ class FrameSummary:
         if "date" in chunk.columns:
             self.dates.update(pd.Timestamp(d) for d in chunk["date"].unique())
         if len(chunk) or self.tail is None:
-            joined = chunk if self.tail is None else pd.concat([self.tail, chunk])
+            end = chunk.tail(SUMMARY_TAIL_ROWS)
+            joined = end if self.tail is None else pd.concat([self.tail, end])
             self.tail = joined.tail(SUMMARY_TAIL_ROWS).reset_index(drop=True)
 
 

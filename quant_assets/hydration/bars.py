@@ -229,9 +229,10 @@ def _already_canonical(frame: pd.DataFrame) -> pd.DataFrame | None:
     built with a handful of array checks instead of a dozen pandas passes; any doubt (another
     dtype, a gap, an infinite value, unsorted dates) returns None and the long path decides.
     """
-    if not set(REQUIRED_BAR_COLUMNS) <= set(frame.columns) or frame.columns.has_duplicates:
+    given = dict(frame.items())  # by name, without building a lookup table per frame
+    if not set(REQUIRED_BAR_COLUMNS) <= set(given) or len(given) != len(frame.columns):
         return None
-    date = frame["date"]
+    date = given["date"]
     if not (isinstance(date.dtype, np.dtype) and date.dtype.kind == "M"):
         return None  # text, objects or a time zone: the long path parses them
     try:
@@ -248,12 +249,12 @@ def _already_canonical(frame: pd.DataFrame) -> pd.DataFrame | None:
         return None  # unsorted, repeated, out of range or not at midnight (NaT is the minimum)
     columns: dict[str, Any] = {"date": days}
     for column in BAR_COLUMNS[1:]:
-        if column not in frame.columns:
+        if column not in given:
             columns[column] = np.full(len(frame), np.nan)
             continue
-        if frame[column].dtype != np.float64:
+        if given[column].dtype != np.float64:
             return None
-        values = frame[column].to_numpy()
+        values = given[column].to_numpy()
         if np.isinf(values).any():
             return None
         columns[column] = values

@@ -60,18 +60,18 @@ def plainly_valid(bars: pd.DataFrame) -> bool:
     every volume non-negative or missing. True means pandera would pass the frame; False means
     "ask pandera" (which then passes or names the failure), so this only ever skips work.
     """
-    dtypes = dict(zip(bars.columns, bars.dtypes, strict=True))
-    if len(dtypes) != len(bars.columns) or sorted(dtypes) != sorted(BAR_COLUMNS):
+    columns = dict(bars.items())  # by name, without building a lookup table per frame
+    if len(columns) != len(bars.columns) or sorted(columns) != sorted(BAR_COLUMNS):
         return False  # a column missing, extra or repeated
-    if dtypes["date"] != np.dtype(DATE_DTYPE):
+    if columns["date"].dtype != np.dtype(DATE_DTYPE):
         return False
-    if any(dtypes[column] != np.float64 for column in BAR_COLUMNS[1:]):
+    if any(columns[column].dtype != np.float64 for column in BAR_COLUMNS[1:]):
         return False
-    stamps = bars["date"].to_numpy().view(np.int64)
+    stamps = columns["date"].to_numpy().view(np.int64)
     if len(stamps) and (stamps[0] == np.iinfo(np.int64).min or np.any(stamps[1:] <= stamps[:-1])):
         return False  # NaT is the smallest int64; strictly increasing means unique and sorted
-    volume = bars["volume"].to_numpy()
-    return bool(np.all(bars["close"].to_numpy() > 0) and not np.any(volume < 0))
+    volume = columns["volume"].to_numpy()
+    return bool(np.all(columns["close"].to_numpy() > 0) and not np.any(volume < 0))
 
 
 def validate_bars(
