@@ -12,7 +12,7 @@ export QUANT_DATA_ROOT ?= $(CURDIR)/data/lakehouse
 export NUMBA_CACHE_DIR ?= $(CURDIR)/data/numba_cache
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 
-.PHONY: help install run hydrate new-run flow-production backfill-stale prune dev sql runs show compare settings report doctor test test-slow test-ui lint format bench clean
+.PHONY: help install run hydrate new-run flow-production backfill-stale prune dev sql runs show compare settings report doctor test test-slow test-ui lint format bench bench-scale clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -91,6 +91,9 @@ test-ui: install  ## the browser test against `dagster dev` (installs Chromium a
 bench: install  ## benchmarks against the reference libraries, printed as ratios
 	$(BIN)/python benchmarks/bench_predictability.py
 	$(BIN)/python benchmarks/bench_tournament.py
+
+bench-scale: install  ## hydrate and run `production` on 1,000 and 5,000 synthetic symbols: time and memory per stage
+	$(BIN)/python benchmarks/bench_scale.py
 
 clean:  ## remove the lakehouse, the Dagster home and caches (keeps .venv)
 	rm -rf data .mypy_cache .ruff_cache .pytest_cache

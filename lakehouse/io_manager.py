@@ -1,8 +1,13 @@
 """A Dagster IO manager over the lakehouse store: frames to Parquet, documents to JSON.
 
 Paths come from the FULL asset key (parts joined by ``__``) and the partition key, e.g.
-``<root>/features/run_id=<id>/part-0.parquet``. Anything that is not a DataFrame, dict or list is
-refused with a ``TypeError`` naming the asset: nothing is ever pickled.
+``<root>/features/run_id=<id>/part-0.parquet``. Anything that is not a DataFrame, a
+:class:`~lakehouse.frames.FrameChunks`, a dict or a list is refused with a ``TypeError`` naming
+the asset: nothing is ever pickled.
+
+Large frames are never held whole here: a :class:`~lakehouse.frames.FrameChunks` output is
+written chunk by chunk, and an input annotated :class:`~lakehouse.frames.StoredFrame` gets the
+stored file to read lazily (the columns and rows it needs) instead of the whole frame.
 """
 
 from pathlib import Path
@@ -12,6 +17,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from lakehouse.frames import FrameChunks, StoredFrame, write_frame_chunks
 from lakehouse.hashing import get_df_hash
 from lakehouse.store import (
     JSON_FILE,
@@ -67,6 +73,17 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
                     "content_hash": get_df_hash(obj),
                 }
             )
+        elif isinstance(obj, FrameChunks):
+            written = write_frame_chunks(obj.chunks, folder)
+            context.add_output_metadata(
+                {
+                    "path": dg.MetadataValue.path(str(written.path)),
+                    "dagster/row_count": written.summary.rows,
+                    "columns": dg.MetadataValue.json(written.columns),
+                    "content_hash": written.content_hash,
+                    **(obj.describe(written.summary) if obj.describe else {}),
+                }
+            )
         elif isinstance(obj, dict | list):
             path = self.store.write_document(obj, folder)
             context.add_output_metadata(
@@ -78,13 +95,20 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         else:
             raise TypeError(
                 f"asset {context.asset_key.to_user_string()} returned a {type(obj).__name__}; "
-                "the lakehouse stores only pandas DataFrames (Parquet) and dicts or lists (JSON)"
+                "the lakehouse stores only pandas DataFrames or FrameChunks (Parquet) and dicts or "
+                "lists (JSON)"
             )
 
     def load_input(self, context: dg.InputContext) -> Any:
-        """Read the upstream asset partition back (Parquet or JSON)."""
+        """Read the upstream asset partition back (Parquet or JSON).
+
+        An input annotated :class:`~lakehouse.frames.StoredFrame` gets the stored Parquet file
+        to read lazily; any other gets the whole frame (or the document).
+        """
         folder = self.folder(context)
         if (folder / PARQUET_FILE).exists():
+            if _wants_stored_frame(context):
+                return StoredFrame(folder / PARQUET_FILE)
             return self.store.read_frame(folder)
         if (folder / JSON_FILE).exists():
             return self.store.read_document(folder)
@@ -92,3 +116,8 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
             f"asset {context.asset_key.to_user_string()} has nothing stored at {folder}; "
             "materialize it first"
         )
+
+
+def _wants_stored_frame(context: dg.InputContext) -> bool:
+    typing_type = getattr(context.dagster_type, "typing_type", None)
+    return isinstance(typing_type, type) and issubclass(typing_type, StoredFrame)

@@ -18,7 +18,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,7 @@ class LakehouseStore:
     def write_frame(self, df: pd.DataFrame, folder: Path) -> Path:
         """Atomically write ``df`` as ``folder/part-0.parquet`` and return the path."""
         path = folder / PARQUET_FILE
-        _atomic_write(path, lambda tmp: df.to_parquet(tmp, engine="pyarrow"))
+        atomic_write(path, lambda tmp: df.to_parquet(tmp, engine="pyarrow"))
         return path
 
     def read_frame(self, folder: Path) -> pd.DataFrame:
@@ -107,7 +107,7 @@ class LakehouseStore:
         """Atomically write a JSON-ready ``document`` as ``folder/document.json``."""
         path = folder / JSON_FILE
         text = json.dumps(document, indent=2, sort_keys=True, default=_json_default)
-        _atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
+        atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
         return path
 
     def read_document(self, folder: Path) -> Any:
@@ -179,7 +179,13 @@ def recorded_checksum(path: Path) -> str | None:
     return sidecar.read_text(encoding="utf-8").split(maxsplit=1)[0]
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Callable[[str], object]) -> None:
+    """Run ``write(temporary_path)`` beside ``path``, then publish it with :func:`os.replace`.
+
+    The temporary file is removed if ``write`` raises, so ``path`` is either the old file or
+    the complete new one. The published bytes' SHA-256 is then recorded beside it
+    (:func:`checksum_path`).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_beside(path)
     try:

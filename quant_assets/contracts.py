@@ -11,6 +11,8 @@ import math
 
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 from pandera.typing import Series
 
 from quant_assets.regimes import REGIME_LABELS
@@ -18,6 +20,25 @@ from quant_assets.regimes import REGIME_LABELS
 MAX_DAILY_SIMPLE_RETURN = 10.0
 """Largest believable daily simple return (+1,000%); -100% is the smallest."""
 WEIGHT_SUM_TOLERANCE = 1e-9
+
+
+def strictly_increasing(df: pd.DataFrame, keys: tuple[str, ...]) -> bool:
+    """Whether the rows of ``df`` strictly increase in ``keys`` (lexicographically), in Arrow.
+
+    A null key fails. Vectorised in Arrow's compute kernels: no Python objects per row.
+    """
+    if len(df) < 2:
+        return bool(df[list(keys)].notna().all().all())
+    table = pyarrow.Table.from_pandas(df[list(keys)], preserve_index=False).combine_chunks()
+    later: pyarrow.ChunkedArray | None = None
+    for key in reversed(keys):
+        column = table.column(key)
+        previous, current = column.slice(0, len(df) - 1), column.slice(1)
+        greater = pc.greater(current, previous)
+        tied = pc.equal(current, previous)
+        later = greater if later is None else pc.or_(greater, pc.and_(tied, later))
+    assert later is not None
+    return bool(pc.all(later.fill_null(False)).as_py())
 
 
 def column_names(contract: type[pa.DataFrameModel]) -> tuple[str, ...]:
@@ -111,7 +132,11 @@ class ClosesAudit(ClosesContract):
 
 
 class FeaturesContract(pa.DataFrameModel):
-    """Per symbol and date features; NaN marks warm-up."""
+    """Per symbol and date features; NaN marks warm-up.
+
+    Rows are in strictly increasing (symbol, date) order, which also makes each pair unique: the
+    order the feature build writes them in, a chunk of symbols at a time.
+    """
 
     date: Series[pd.Timestamp]
     symbol: Series[str]
@@ -123,13 +148,12 @@ class FeaturesContract(pa.DataFrameModel):
 
     class Config:
         strict = True
-        unique = ["date", "symbol"]
 
     @pa.dataframe_check
     @classmethod
-    def sorted_by_date(cls, df: pd.DataFrame) -> bool:
-        """Rows are in date order."""
-        return bool(df["date"].is_monotonic_increasing)
+    def sorted_by_symbol_then_date(cls, df: pd.DataFrame) -> bool:
+        """Rows are in strictly increasing (symbol, date) order: sorted, each pair once."""
+        return strictly_increasing(df, ("symbol", "date"))
 
 
 class FeaturesAudit(FeaturesContract):
@@ -393,3 +417,19 @@ STORED_CONTRACTS: dict[str, type[pa.DataFrameModel]] = {
     "tournament_window_results": TournamentWindowResultsContract,
 }
 """The structural (tier 1) contract of every stored frame, by asset name (``quant doctor``)."""
+
+
+BATCHABLE_ROW_ORDER: dict[type[pa.DataFrameModel], tuple[str, ...]] = {
+    FeaturesContract: ("symbol", "date"),
+}
+"""Contracts a large frame may be validated against in batches of rows, with the keys its rows
+strictly increase in. Every other check of these contracts is row by row, so validating each
+batch, plus the order across each boundary between batches, validates the whole frame."""
+
+
+def batchable_row_order(contract: type[pa.DataFrameModel]) -> tuple[str, ...] | None:
+    """The keys of :data:`BATCHABLE_ROW_ORDER` for ``contract`` (or a subclass), else None."""
+    for base, keys in BATCHABLE_ROW_ORDER.items():
+        if issubclass(contract, base):
+            return keys
+    return None

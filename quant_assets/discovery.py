@@ -6,6 +6,7 @@ per date, from data up to that date (:mod:`quant_assets.membership`); the ``elig
 here is that decision at the run's decision date, the date the current portfolio is built on.
 """
 
+import numpy as np
 import pandas as pd
 
 from quant_assets.contracts import UniverseContract, column_names
@@ -42,25 +43,32 @@ def discover_universe(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     as_of = decision_date(closes, settings)
     judged = membership(closes, pd.DatetimeIndex([as_of]), settings)
     reasons = judged.reasons_at(0, settings)
+    observed = closes.notna().to_numpy()
+    n_dates = len(closes.index)
+    observations = observed.sum(axis=0)
+    listed = observations > 0
+    first = np.where(listed, observed.argmax(axis=0), 0)
+    last = np.where(listed, n_dates - 1 - observed[::-1].argmax(axis=0), 0)
+    span = np.where(listed, last - first + 1, 0)  # dates are unique and sorted
+    with np.errstate(divide="ignore", invalid="ignore"):
+        missing = np.where(span == 0, 1.0, 1.0 - observations / np.maximum(span, 1))
+    dates = closes.index.to_numpy()
     rows = []
     for j, symbol in enumerate(closes.columns):
-        series = closes[symbol]
-        first, last = series.first_valid_index(), series.last_valid_index()
-        observations = int(series.notna().sum())
-        span = 0 if first is None else int(((closes.index >= first) & (closes.index <= last)).sum())
-        missing = 1.0 if span == 0 else 1.0 - observations / span
         eligible = bool(judged.eligible[0, j])
+        last_date = pd.Timestamp(dates[last[j]]) if listed[j] else None
         if eligible:
             reason = ""
-        elif observations == 0:
+        elif not listed[j]:
             reason = "no closes in the run's dates"
-        elif last is not None and last < as_of:
-            reason = (
-                f"last close {pd.Timestamp(last).date()}, before the decision date {as_of.date()}"
-            )
+        elif last_date is not None and last_date < as_of:
+            reason = f"last close {last_date.date()}, before the decision date {as_of.date()}"
         else:
             reason = str(reasons.iloc[j])
-        rows.append((str(symbol), first, last, observations, missing, eligible, reason))
+        first_date = pd.Timestamp(dates[first[j]]) if listed[j] else None
+        rows.append(
+            (str(symbol), first_date, last_date, int(observations[j]), missing[j], eligible, reason)
+        )
     universe = pd.DataFrame(rows, columns=list(UNIVERSE_COLUMNS))
     universe["first_date"] = pd.to_datetime(universe["first_date"]).astype("datetime64[ns]")
     universe["last_date"] = pd.to_datetime(universe["last_date"]).astype("datetime64[ns]")

@@ -11,6 +11,7 @@ import pandas as pd
 from lakehouse import validate_symbol
 from lakehouse.catalog import open_catalog
 from lakehouse.store import MARKET_DATA
+from quant_assets.frames import wide_from_arrow
 
 
 class NoMarketDataError(LookupError):
@@ -34,23 +35,22 @@ def load_closes(
             raise NoMarketDataError(
                 f"no market data under {root}: run `make hydrate` or QuantSDK().hydrate() first"
             )
-        long = con.execute(
+        long = con.sql(
             """
             SELECT symbol, date, close FROM market_data
-            WHERE (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], symbol))
+            WHERE (?::VARCHAR[] IS NULL OR symbol IN (SELECT UNNEST(?::VARCHAR[])))
               AND (?::DATE IS NULL OR date >= ?::DATE)
               AND (?::DATE IS NULL OR date <= ?::DATE)
-            """,
-            [wanted, wanted, start, start, end, end],
-        ).df()
-    if long.empty:
+            """,  # IN (subquery) is a hash semi-join; list_contains scanned the list per row
+            params=[wanted, wanted, start, start, end, end],
+        ).to_arrow_table()
+    if long.num_rows == 0:
         raise NoMarketDataError(
             f"no stored closes for symbols={symbols}, start={start}, end={end} under {root}"
         )
-    missing = sorted(set(wanted or []) - set(long["symbol"]))
+    wide = wide_from_arrow(long)  # Arrow straight to a numpy panel: no pandas pivot
+    missing = sorted(set(wanted or []) - set(wide.columns))
     if missing:
         raise NoMarketDataError(f"symbols {missing} are not hydrated under {root}")
-    wide = long.pivot(index="date", columns="symbol", values="close").sort_index()
-    wide.index = pd.DatetimeIndex(wide.index, name="date").astype("datetime64[ns]")
-    wide.columns = pd.Index([str(c) for c in wide.columns], name="symbol")
-    return wide[sorted(wide.columns)].astype("float64")
+    wide.index = wide.index.astype("datetime64[ns]")
+    return wide

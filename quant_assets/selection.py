@@ -10,8 +10,9 @@ Only symbols eligible at the decision date are scored (:mod:`quant_assets.member
 import numpy as np
 import pandas as pd
 
+from lakehouse.frames import StoredFrame
 from quant_assets.contracts import SelectionsContract, column_names
-from quant_assets.features import features_on
+from quant_assets.features import FEATURE_COLUMNS, features_on
 from quant_assets.membership import decision_date, membership
 from quant_assets.regimes import VOLATILE_REGIMES
 from quant_assets.settings import Settings
@@ -78,19 +79,23 @@ def select_among(
 
 
 def select_now(
-    closes: pd.DataFrame, features: pd.DataFrame, regimes: pd.DataFrame, settings: Settings
+    closes: pd.DataFrame,
+    features: pd.DataFrame | StoredFrame,
+    regimes: pd.DataFrame,
+    settings: Settings,
 ) -> pd.DataFrame:
     """The current selection: every symbol of ``closes`` judged at the run's decision date.
 
     Eligible symbols are scored and ranked (:func:`select_among`); the others are listed with
-    the membership reason and no score.
+    the membership reason and no score. Only the features of the decision date are read (a
+    :class:`~lakehouse.frames.StoredFrame` is scanned for that date's rows).
     """
     as_of = decision_date(closes, settings)
     members = membership(closes, pd.DatetimeIndex([as_of]), settings)
     eligible = members.eligible_at(0)
     section = features_on(features, pd.DatetimeIndex([as_of])).get(as_of)
     if section is None:
-        section = pd.DataFrame(columns=features.columns).set_index("symbol")
+        section = pd.DataFrame(columns=list(FEATURE_COLUMNS)).set_index("symbol")
     regime = str(regimes.set_index("date")["label"].get(as_of, "unknown"))
     chosen = select_among(section, eligible, regime, settings)
     reasons = members.reasons_at(0, settings)

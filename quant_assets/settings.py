@@ -140,7 +140,10 @@ class Settings(BaseSettings):
     covariance: CovarianceName = Field("sample", description="Covariance estimator.")
     max_weight: float = Field(0.35, gt=0, le=1, description="Largest weight of one symbol.")
     kappa_max: float = Field(
-        5_000.0, gt=1, description="Largest covariance condition number before ridge hardening."
+        5_000.0,
+        gt=1,
+        description="Largest condition number of the covariance's correlation before ridge "
+        "hardening.",
     )
     min_effective_holdings: float = Field(
         2.0,

@@ -172,7 +172,7 @@ class QuantSDK(LakehouseMaintenance):
                 logger.debug("hydrated %s..%s in run %s", first, last, dagster_run)
         return self.query(
             "SELECT symbol, count(*) AS rows, min(date) AS first_date, max(date) AS last_date "
-            "FROM market_data WHERE list_contains(?::VARCHAR[], symbol) GROUP BY symbol "
+            "FROM market_data WHERE symbol IN (SELECT UNNEST(?::VARCHAR[])) GROUP BY symbol "
             "ORDER BY symbol",
             [wanted],
         )

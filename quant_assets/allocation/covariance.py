@@ -1,4 +1,4 @@
-"""Covariance estimators shared by the engines, and the condition number the guard watches."""
+"""Covariance estimators shared by the engines, and the conditioning the guard watches."""
 
 import numpy as np
 from numpy.typing import NDArray
@@ -50,3 +50,18 @@ def condition_number(covariance: FloatArray) -> float:
     if smallest <= 0.0 or largest <= 0.0:
         return float("inf")
     return largest / smallest
+
+
+def correlation_spectrum(covariance: FloatArray) -> tuple[float, float] | None:
+    """Smallest and largest eigenvalue of the correlation matrix of ``covariance``.
+
+    The correlation is ``D^-1/2 S D^-1/2`` with ``D = diag(S)``: one symmetric
+    eigendecomposition (``eigvalsh``). None when it is undefined: a variance that is zero,
+    negative or not finite, or any entry not finite.
+    """
+    variances = np.diag(covariance)
+    if not np.isfinite(covariance).all() or (variances <= 0.0).any():
+        return None
+    scale = 1.0 / np.sqrt(variances)
+    eigenvalues = np.linalg.eigvalsh(covariance * scale[:, None] * scale[None, :])
+    return float(eigenvalues[0]), float(eigenvalues[-1])

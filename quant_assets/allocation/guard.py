@@ -1,11 +1,23 @@
 """``SolverGuard``: one guard over every engine, hardening its input and vetoing its output.
 
-1. **Ridge hardening.** When the covariance's condition number exceeds ``kappa_max``, it is
-   shrunk toward its own diagonal, ``(1 - r) S + r diag(S)``, with ``r`` climbing
-   :data:`RIDGE_LADDER` until the condition number is under the bound. The ridge and the
-   condition numbers before and after are recorded. If even the diagonal alone is above the
-   bound (a variance is zero, or variances differ by more than ``kappa_max``), engines that need
-   the covariance are vetoed.
+1. **Ridge hardening.** A covariance ``S = D^1/2 C D^1/2`` (``D`` its variances, ``C`` its
+   correlation) is shrunk toward its own diagonal, ``H(r) = (1 - r) S + r diag(S)``, when its
+   correlation's condition number exceeds ``kappa_max``. Conditioning is measured on the
+   correlation, not the covariance: variances only rescale the assets (a portfolio of a calm and
+   a wild stock is not ill-posed), and shrinking toward the diagonal cannot change them, while
+   the correlation's condition number measures collinearity, which the ridge cures. Since
+   ``H(r) = D^1/2 ((1 - r) C + r I) D^1/2``, the hardened correlation has eigenvalues
+   ``(1 - r) l + r``, so its condition number is
+   ``((1 - r) l_max + r) / ((1 - r) l_min + r)`` and the smallest ridge meeting the bound
+   ``k = kappa_max`` is, in closed form::
+
+       r = (l_max - k l_min) / (l_max - k l_min + k - 1)     (clipped to [0, 1])
+
+   One eigendecomposition (of ``C``) per window, instead of one per rung of a ladder of
+   ridges. The ridge and the correlation's condition numbers before and after are recorded
+   (:class:`Hardening`). When the correlation is undefined (a variance is zero: a constant
+   price; or an entry is not finite), no ridge helps and engines that need the covariance are
+   vetoed.
 2. **Sanity veto.** Weights are rejected when they hold NaN/inf, are negative, do not sum to one
    within :data:`SUM_TOLERANCE`, exceed the weight cap (``max(max_weight, 1/n)``) by more than
    :data:`SUM_TOLERANCE`, or are too concentrated: an effective number of holdings
@@ -25,7 +37,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from quant_assets.allocation.covariance import (
-    condition_number,
+    correlation_spectrum,
     estimate_covariance,
     sample_variances,
 )
@@ -37,8 +49,9 @@ FloatArray = NDArray[np.float64]
 
 FALLBACK_CHAIN: tuple[str, ...] = ("inverse_volatility", "equal_weight")
 """Engines tried, in order, after a veto (``equal_weight`` always passes on finite input)."""
-RIDGE_LADDER: tuple[float, ...] = tuple(float(r) for r in np.geomspace(1e-6, 1.0, 25))
-"""Shrinkage intensities toward the diagonal tried in turn (1e-6 up to 1, 25 rungs)."""
+RIDGE_NUDGES = 8
+"""At most this many one-ulp steps up of the closed-form ridge, should rounding leave the
+recorded condition number a hair above ``kappa_max``."""
 SUM_TOLERANCE = 1e-9
 """Largest accepted ``|sum(w) - 1|`` and excess over the cap."""
 CASH = "cash"
@@ -55,7 +68,11 @@ class Veto:
 
 @dataclass(frozen=True)
 class Hardening:
-    """What ridge hardening did to one covariance."""
+    """What ridge hardening did to one covariance.
+
+    ``condition_before`` and ``condition_after`` are condition numbers of its correlation
+    matrix (``inf`` when singular or undefined); ``ridge`` is the shrinkage ``r`` applied.
+    """
 
     ridge: float
     condition_before: float
@@ -86,17 +103,30 @@ class SolverGuard:
         self.settings = settings
 
     def harden(self, covariance: FloatArray) -> tuple[FloatArray, Hardening]:
-        """Shrink ``covariance`` toward its diagonal until its condition number is in bounds."""
-        before = condition_number(covariance)
-        if before <= self.settings.kappa_max or not np.isfinite(covariance).all():
+        """Shrink ``covariance`` toward its diagonal just enough to bound its conditioning.
+
+        Returns ``covariance`` itself (no ridge) when its correlation's condition number is
+        within ``kappa_max``, and ``(1 - r) S + r diag(S)`` with the smallest such ``r``
+        otherwise (see the module docstring). An undefined correlation is returned unchanged
+        with infinite condition numbers (the caller vetoes).
+        """
+        spectrum = correlation_spectrum(covariance)
+        if spectrum is None:
+            return covariance, Hardening(0.0, np.inf, np.inf)
+        smallest, largest = spectrum
+        before = largest / smallest if smallest > 0.0 else np.inf
+        kappa = self.settings.kappa_max
+        if before <= kappa:
             return covariance, Hardening(0.0, before, before)
-        diagonal = np.diag(np.diag(covariance))
-        after, ridge, hardened = before, 0.0, covariance
-        for ridge in RIDGE_LADDER:
-            hardened = (1.0 - ridge) * covariance + ridge * diagonal
-            after = condition_number(hardened)
-            if after <= self.settings.kappa_max:
+        excess = largest - kappa * smallest
+        ridge = float(np.clip(excess / (excess + kappa - 1.0), 0.0, 1.0))
+        after = _shrunk_condition(smallest, largest, ridge)
+        for _ in range(RIDGE_NUDGES):
+            if after <= kappa or ridge >= 1.0:
                 break
+            ridge = float(np.nextafter(ridge, 1.0))
+            after = _shrunk_condition(smallest, largest, ridge)
+        hardened = (1.0 - ridge) * covariance + ridge * np.diag(np.diag(covariance))
         return hardened, Hardening(ridge, before, after)
 
     def veto_reason(self, weights: FloatArray) -> str | None:
@@ -150,8 +180,9 @@ class SolverGuard:
             hardening = moments.hardening
             if hardening.condition_after > self.settings.kappa_max:
                 return (
-                    f"covariance condition number {hardening.condition_after:.3g} exceeds "
+                    f"correlation condition number {hardening.condition_after:.3g} exceeds "
                     f"kappa_max={self.settings.kappa_max:g} even after ridge {hardening.ridge:.3g}"
+                    " (a zero or non-finite variance: no ridge helps)"
                 )
         try:
             with np.errstate(all="ignore"):
@@ -159,6 +190,12 @@ class SolverGuard:
         except (ArithmeticError, ValueError, RuntimeError, np.linalg.LinAlgError) as error:
             return f"{type(error).__name__}: {error}"
         return self.veto_reason(np.asarray(weights, dtype=np.float64)) or weights
+
+
+def _shrunk_condition(smallest: float, largest: float, ridge: float) -> float:
+    """Condition number of ``(1 - ridge) C + ridge I``; ``C``'s eigenvalues span the range."""
+    low = (1.0 - ridge) * smallest + ridge
+    return ((1.0 - ridge) * largest + ridge) / low if low > 0.0 else float("inf")
 
 
 class WindowMoments:

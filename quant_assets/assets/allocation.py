@@ -5,6 +5,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from lakehouse.frames import StoredFrame
 from quant_assets.allocation.portfolio import current_allocations
 from quant_assets.assets.checks import contract_checks
 from quant_assets.assets.metadata import frame_metadata
@@ -22,7 +23,7 @@ from quant_assets.selection import selected_symbols
     group_name="allocation",
     kinds={"pandas", "parquet"},
     owners=OWNERS,
-    code_version="allocations-2",
+    code_version="allocations-3",
     description=(
         "Target weights of every engine on the selected symbols, from the `train` days up to the "
         "run's decision date, through the SolverGuard (vetoes and the engine used recorded)."
@@ -31,7 +32,7 @@ from quant_assets.selection import selected_symbols
 def allocations(
     context: dg.AssetExecutionContext,
     run_manifest: dict[str, Any],
-    closes: pd.DataFrame,
+    closes: StoredFrame,
     universe: pd.DataFrame,
     selections: pd.DataFrame,
 ) -> pd.DataFrame:

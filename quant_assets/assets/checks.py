@@ -3,6 +3,11 @@
 Each run asset gets two checks: ``<asset>_matches_contract`` (tier 1, blocking) and
 ``<asset>_passes_audit`` (tier 2: WARN severity, ERROR when the run's ``strict`` setting is on).
 Failure cases (first :data:`MAX_FAILURE_CASES`) go in the check metadata.
+
+Checks read the stored file (:class:`~lakehouse.frames.StoredFrame`). A frame above
+:data:`LARGE_FRAME_ROWS` rows whose contract allows it
+(:func:`~quant_assets.contracts.batchable_row_order`) is validated a batch of row groups at a
+time, with the row order checked across every boundary, so no check holds it whole.
 """
 
 import warnings
@@ -12,10 +17,14 @@ import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 
+from lakehouse.frames import StoredFrame
 from quant_assets.assets.partitions import RUN_MANIFEST, run_id_partitions
+from quant_assets.contracts import batchable_row_order, strictly_increasing
 from quant_assets.provenance import settings_of
 
 MAX_FAILURE_CASES = 20
+LARGE_FRAME_ROWS = 2_000_000
+"""Frames above this many rows are validated in batches when their contract allows it."""
 
 
 def validate_contract(
@@ -33,6 +42,44 @@ def validate_contract(
         return False, metadata
     metadata["num_failures"] = 0
     return True, metadata
+
+
+def validate_stored(
+    stored: StoredFrame, contract: type[pa.DataFrameModel]
+) -> tuple[bool, dict[str, Any]]:
+    """:func:`validate_contract` of a stored frame, a batch of row groups at a time if large.
+
+    Failure cases give row positions in the whole frame.
+    """
+    keys = batchable_row_order(contract)
+    if keys is None or stored.num_rows <= LARGE_FRAME_ROWS:
+        return validate_contract(stored.read(), contract)
+    passed, cases, failures, offset = True, [], 0, 0
+    previous: pd.DataFrame | None = None
+    for batch in stored.batches():
+        batch.index = pd.RangeIndex(offset, offset + len(batch))
+        ok, metadata = validate_contract(batch, contract)
+        seam = batch.head(1) if previous is None else pd.concat([previous, batch.head(1)])
+        if not strictly_increasing(seam, keys):
+            ok, metadata["num_failures"] = False, metadata["num_failures"] + 1
+            metadata.setdefault("failure_cases", dg.MetadataValue.json([]))
+            boundary = {"check": f"rows increase in {list(keys)}", "index": str(offset)}
+            metadata["failure_cases"] = dg.MetadataValue.json(
+                [boundary, *metadata["failure_cases"].value]
+            )
+        if not ok:
+            passed = False
+            failures += metadata["num_failures"]
+            cases += list(metadata["failure_cases"].value)
+        previous, offset = batch.tail(1), offset + len(batch)
+    summary: dict[str, Any] = {
+        "num_rows": offset,
+        "contract": contract.__name__,
+        "num_failures": failures,
+    }
+    if cases:
+        summary["failure_cases"] = dg.MetadataValue.json(cases[:MAX_FAILURE_CASES])
+    return passed, summary
 
 
 def contract_checks(
@@ -57,8 +104,8 @@ def contract_checks(
         partitions_def=run_id_partitions,
         description=f"Tier 1: `{name}` has the structure of {contract.__name__}.",
     )
-    def matches_contract(frame: pd.DataFrame) -> dg.AssetCheckResult:
-        passed, metadata = validate_contract(frame, contract)
+    def matches_contract(frame: StoredFrame) -> dg.AssetCheckResult:
+        passed, metadata = validate_stored(frame, contract)
         return dg.AssetCheckResult(passed=passed, metadata=metadata)
 
     if audit is None:
@@ -74,8 +121,8 @@ def contract_checks(
             f"Tier 2: `{name}` values pass {audit.__name__}; warns, blocks when `strict`."
         ),
     )
-    def passes_audit(frame: pd.DataFrame, run_manifest: dict[str, Any]) -> dg.AssetCheckResult:
-        passed, metadata = validate_contract(frame, audit)
+    def passes_audit(frame: StoredFrame, run_manifest: dict[str, Any]) -> dg.AssetCheckResult:
+        passed, metadata = validate_stored(frame, audit)
         strict = settings_of(run_manifest).strict
         severity = dg.AssetCheckSeverity.ERROR if strict else dg.AssetCheckSeverity.WARN
         return dg.AssetCheckResult(passed=passed, severity=severity, metadata=metadata)

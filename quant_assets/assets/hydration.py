@@ -4,8 +4,11 @@ Each symbol of a run is validated and stored on its own
 (:func:`quant_assets.hydration.hydrate_symbols`). Dagster records exactly what the lakehouse
 holds:
 
-- a good symbol gets an ``AssetMaterialization`` of its partition (its own numbers, plus the
-  run's report and quarantine tables) and a passing ``market_data_not_quarantined`` check;
+- a good symbol gets an ``AssetMaterialization`` of its partition (its own numbers only: each
+  event is a write to Dagster's event log, so thousands of them must stay small) and a passing
+  ``market_data_not_quarantined`` check;
+- the run's report and quarantine tables and its counts go on ONE ``AssetObservation`` of
+  ``market_data`` (no partition), the run's summary in the asset's events;
 - a refused symbol gets NO materialization (its stored data, if any, is untouched, and its last
   materialization still describes it) and a FAILED ``market_data_not_quarantined`` check of its
   partition, whose metadata say source, file, column, rows and reason. It is listed in the
@@ -32,7 +35,8 @@ from quant_assets.hydration import HydrationOutcome, hydrate_symbols, make_sourc
 from quant_assets.hydration import quarantine as quarantine_record
 from quant_assets.settings import Settings
 
-PROGRESS_EVERY = 50
+PROGRESS_EVERY = 500
+"""Symbols between two progress lines in the run log (each line is an event too)."""
 REPORT_ROWS = 50
 """Rows of the run's report and quarantine tables shown in metadata."""
 QUARANTINE_CHECK = "market_data_not_quarantined"
@@ -66,16 +70,16 @@ def hydration_run_config(settings: Settings, full: bool = False) -> dg.RunConfig
 
 def run_metadata(outcome: HydrationOutcome, source: str, symbols: int) -> dict[str, Any]:
     """What the whole run did: counts, the report table and the quarantine table (markdown)."""
-    table = pd.DataFrame([r.as_dict() for r in outcome.reports])
     metadata: dict[str, Any] = {
         "source": source,
         "run_symbols": symbols,
         "run_hydrated": len(outcome.reports),
         "run_quarantined": len(outcome.quarantined),
     }
-    if not table.empty:
-        shown = table.drop(columns=["path", "source"]).head(REPORT_ROWS)
-        metadata["report"] = dg.MetadataValue.md(shown.to_markdown(index=False))
+    if outcome.reports:
+        shown = [r.as_dict() for r in outcome.reports[:REPORT_ROWS]]
+        table = pd.DataFrame(shown).drop(columns=["path", "source"])
+        metadata["report"] = dg.MetadataValue.md(table.to_markdown(index=False))
     if outcome.quarantined:
         metadata["quarantine"] = dg.MetadataValue.md(
             quarantine_record.markdown_table(outcome.quarantined, REPORT_ROWS)
@@ -133,25 +137,28 @@ def market_data(
             lakehouse.store, source, symbols, full=config.full, progress=progress, outcome=outcome
         )
     finally:  # a source outage fails the run, but what was written is recorded first
-        shared = run_metadata(outcome, source.name, len(symbols))
-        _record(context, outcome, shared)
+        summary = run_metadata(outcome, source.name, len(symbols))
+        _record(context, outcome, summary)
     if outcome.quarantined:
         names = ", ".join(e["symbol"] for e in outcome.quarantined[:REPORT_ROWS])
-        summary = (
+        message = (
             f"{len(outcome.quarantined)} of {len(symbols)} symbols quarantined ({names}); "
             "their stored data is unchanged. See the `quarantine` metadata or "
             "`<data_root>/quarantine/`, fix the source and hydrate them again."
         )
         if settings.strict:
-            raise dg.Failure(description=summary, metadata=shared)
-        context.log.warning(summary)
+            raise dg.Failure(description=message, metadata=summary)
+        context.log.warning(message)
     yield from ()
 
 
 def _record(
-    context: dg.AssetExecutionContext, outcome: HydrationOutcome, shared: dict[str, Any]
+    context: dg.AssetExecutionContext, outcome: HydrationOutcome, summary: dict[str, Any]
 ) -> None:
-    """Log a materialization and a passed check per good symbol, a failed check per bad one."""
+    """Log each symbol's small events, then the run's summary once.
+
+    A good symbol gets a materialization and a passed check, a refused one a failed check.
+    """
     for report in outcome.reports:
         numbers = report.as_dict()
         factor = numbers.pop("restatement_factor")
@@ -162,7 +169,7 @@ def _record(
             dg.AssetMaterialization(
                 asset_key=context.asset_key,
                 partition=report.symbol,
-                metadata={**shared, **numbers, "dagster/row_count": report.rows_after},
+                metadata={**numbers, "dagster/row_count": report.rows_after},
             )
         )
         context.log_event(
@@ -188,6 +195,13 @@ def _record(
                 metadata=_entry_metadata(entry),
             )
         )
+    context.log_event(
+        dg.AssetObservation(
+            asset_key=context.asset_key,
+            description="The hydration run's summary: every symbol's report, the quarantine.",
+            metadata=summary,
+        )
+    )
 
 
 # A partitioned check is a Dagster preview feature; without the partitions_def the check would

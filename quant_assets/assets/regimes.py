@@ -5,6 +5,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from lakehouse.frames import StoredFrame
 from quant_assets.assets.checks import contract_checks
 from quant_assets.assets.metadata import frame_metadata
 from quant_assets.assets.partitions import OWNERS, run_id_partitions
@@ -23,7 +24,7 @@ from quant_assets.regimes import label_regimes
     description="Market regime per date (bull, bear, volatile_bull, volatile_bear, unknown).",
 )
 def regimes(
-    context: dg.AssetExecutionContext, run_manifest: dict[str, Any], closes: pd.DataFrame
+    context: dg.AssetExecutionContext, run_manifest: dict[str, Any], closes: StoredFrame
 ) -> pd.DataFrame:
     """Label each date of the run's closes."""
     table = label_regimes(closes_to_wide(closes), settings_of(run_manifest))

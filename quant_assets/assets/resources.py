@@ -1,15 +1,17 @@
-"""The resources the assets read through: the lakehouse (loading) and the base settings."""
+"""The resources the assets read through: the lakehouse (loading), the base settings, Ray."""
 
 import json
 from datetime import date
 
 import dagster as dg
 import pandas as pd
+from dagster_ray import LocalRay
 from pydantic import Field
 
 from lakehouse import LakehouseStore
 from quant_assets.loading import load_closes
 from quant_assets.settings import Settings
+from quant_assets.tournament.ray_backend import prepare_local_ray
 
 
 class LakehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -48,3 +50,21 @@ class SettingsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     def settings(self) -> Settings:
         """The validated settings."""
         return Settings.model_validate(json.loads(self.snapshot))
+
+
+def connect_local_ray(
+    context: dg.AssetExecutionContext, ray_cluster: LocalRay, settings: Settings, purpose: str
+) -> None:
+    """Connect dagster-ray's ``LocalRay`` (127.0.0.1 only) when the run asks for a local Ray.
+
+    Only for ``executor="ray"`` without ``ray_address`` (an address is joined by the backends
+    themselves), and only once per run: the resource stays connected until the run ends, so
+    the features and the tournament share one local Ray.
+    """
+    import ray
+
+    if settings.executor != "ray" or settings.ray_address is not None or ray.is_initialized():
+        return
+    prepare_local_ray(settings)
+    ray_cluster.connect(context)  # torn down by the resource when the run ends
+    context.log.info(f"connected dagster-ray's LocalRay (127.0.0.1 only) for the {purpose}")

@@ -5,6 +5,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from lakehouse.frames import StoredFrame
 from quant_assets.assets.checks import contract_checks
 from quant_assets.assets.metadata import frame_metadata
 from quant_assets.assets.partitions import OWNERS, run_id_partitions
@@ -28,11 +29,11 @@ from quant_assets.selection import select_now
 def selections(
     context: dg.AssetExecutionContext,
     run_manifest: dict[str, Any],
-    closes: pd.DataFrame,
-    features: pd.DataFrame,
+    closes: StoredFrame,
+    features: StoredFrame,
     regimes: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Score and select at the run's decision date."""
+    """Score and select at the run's decision date (reading the features of that date only)."""
     table = select_now(closes_to_wide(closes), features, regimes, settings_of(run_manifest))
     context.add_output_metadata(
         frame_metadata(

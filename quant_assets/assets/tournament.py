@@ -11,10 +11,11 @@ import dagster as dg
 import pandas as pd
 from dagster_ray import LocalRay
 
+from lakehouse.frames import StoredFrame
 from quant_assets.assets.checks import contract_checks
 from quant_assets.assets.metadata import frame_metadata
 from quant_assets.assets.partitions import OWNERS, run_id_partitions
-from quant_assets.assets.resources import LakehouseResource
+from quant_assets.assets.resources import LakehouseResource, connect_local_ray
 from quant_assets.contracts import (
     RunLeaderboardContract,
     TournamentGuardContract,
@@ -32,12 +33,11 @@ from quant_assets.tearsheet import benchmark_returns, relative_leaderboard, tear
 from quant_assets.tournament.charts import equity_curve_png, png_markdown
 from quant_assets.tournament.choices import CausalInputs, choose_holdings
 from quant_assets.tournament.execution import execute
-from quant_assets.tournament.ray_backend import prepare_local_ray
 from quant_assets.tournament.reporting import leaderboard as score_strategies
 from quant_assets.tournament.reporting import simulate
 from quant_assets.tournament.walk_forward import plan_windows, validate_prices
 
-TOURNAMENT_CODE_VERSION = "tournament-2"
+TOURNAMENT_CODE_VERSION = "tournament-3"
 
 
 def _run_profiles(run_manifest: dict[str, Any]) -> dict[str, Settings]:
@@ -64,7 +64,7 @@ def _out(description: str) -> dg.AssetOut:
     description="Walk-forward windows (train, test, step on trading dates) of the run's profile.",
 )
 def tournament_windows(
-    context: dg.AssetExecutionContext, run_manifest: dict[str, Any], closes: pd.DataFrame
+    context: dg.AssetExecutionContext, run_manifest: dict[str, Any], closes: StoredFrame
 ) -> pd.DataFrame:
     """Plan the windows on the run's closes."""
     windows = plan_windows(validate_prices(closes_to_wide(closes)), _run_profiles(run_manifest))
@@ -99,8 +99,8 @@ def tournament_windows(
 def tournament_allocations(
     context: dg.AssetExecutionContext,
     run_manifest: dict[str, Any],
-    closes: pd.DataFrame,
-    features: pd.DataFrame,
+    closes: StoredFrame,
+    features: StoredFrame,
     regimes: pd.DataFrame,
     tournament_windows: pd.DataFrame,
     ray_cluster: LocalRay,
@@ -115,10 +115,7 @@ def tournament_allocations(
     prices = validate_prices(closes_to_wide(closes))
     inputs = {base.profile: CausalInputs(features, regimes)}
     choices = choose_holdings(prices, tournament_windows, profiles, inputs)
-    if base.executor == "ray" and base.ray_address is None:
-        prepare_local_ray(base)
-        ray_cluster.connect(context)  # dagster-ray's LocalRay; disconnected after the step
-        context.log.info("connected dagster-ray's LocalRay (127.0.0.1 only) for the tournament")
+    connect_local_ray(context, ray_cluster, base, "tournament")
     output = execute(prices, tournament_windows, choices, profiles, base)
     fallbacks = int((output.guard["engine_used"] != output.guard["engine"]).sum())
     hardened = int((output.guard["ridge"] > 0).sum())
@@ -164,7 +161,7 @@ def tournament_allocations(
 def tournament_report(
     context: dg.AssetExecutionContext,
     run_manifest: dict[str, Any],
-    closes: pd.DataFrame,
+    closes: StoredFrame,
     tournament_windows: pd.DataFrame,
     tournament_weights: pd.DataFrame,
     tournament_guard: pd.DataFrame,

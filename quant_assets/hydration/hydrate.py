@@ -23,6 +23,7 @@ the quarantine (:mod:`quant_assets.hydration.quarantine`) and the others go on.
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -35,6 +36,7 @@ from lakehouse import LakehouseStore
 from lakehouse.integrity import quarantine_file
 from lakehouse.store import DamagedFileError
 from quant_assets.hydration.bars import BAR_COLUMNS, EMPTY_CLOSES_ATTR, DataQualityError
+from quant_assets.hydration.prefetch import FETCH_THREADS, fetch_all
 from quant_assets.hydration.quarantine import record, release, source_fingerprint
 from quant_assets.hydration.sources import MarketDataSource
 from quant_assets.hydration.validation import validate_bars
@@ -49,6 +51,10 @@ RESTATEMENT_MIN_ROWS = 2
 """Changed closes before the overlap that make a restatement (fewer: corrections)."""
 COMMON_FACTOR_RTOL = 1e-4
 """Changed closes share one restatement factor when every ratio is within this of their median."""
+HYDRATION_BATCH = 256
+"""Symbols read, fetched and written together by :func:`hydrate_symbols`."""
+WRITE_THREADS = 4
+"""Threads writing symbol files at once (Parquet encoding and the disk release the GIL)."""
 
 
 @dataclass(frozen=True)
@@ -67,8 +73,6 @@ class HydrationReport:
     restated_rows: int = 0
     restatement_factor: float | None = None
     empty_closes: int = 0
-    damaged_moved_to: str | None = None
-    """Where a damaged stored file was moved before the symbol was re-hydrated in full."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict, for metadata and logs."""
@@ -123,6 +127,15 @@ def find_restatement(stored: pd.DataFrame, history: pd.DataFrame) -> tuple[int, 
     return len(changed), factor if common else None
 
 
+@dataclass(frozen=True)
+class SymbolUpdate:
+    """What hydrating one symbol would store: validated bars, whether they changed, the report."""
+
+    merged: pd.DataFrame
+    changed: bool
+    report: HydrationReport
+
+
 def hydrate_symbol(
     store: LakehouseStore, source: MarketDataSource, symbol: str, *, full: bool = False
 ) -> HydrationReport:
@@ -133,12 +146,45 @@ def hydrate_symbol(
     DataQualityError
         The source's bars, or the history they would make, cannot be stored; nothing is written.
     """
-    folder = store.symbol_dir(symbol)
-    stored, moved = _stored_bars(store, symbol)
+    stored, start = stored_and_start(store, symbol, full)
+    update = symbol_update(store, source, symbol, stored, start, source.fetch(symbol, start=start))
+    if update.changed:
+        store.write_frame(update.merged, store.symbol_dir(symbol))
+    return update.report
+
+
+def stored_and_start(
+    store: LakehouseStore, symbol: str, full: bool
+) -> tuple[pd.DataFrame | None, date | None]:
+    """``symbol``'s stored bars (None if none) and the first date to fetch (None: all).
+
+    A damaged stored file is moved aside first, and the whole history fetched (see
+    :func:`_stored_bars`).
+    """
+    stored, _ = _stored_bars(store, symbol)
     start: date | None = None
     if stored is not None and not full and len(stored):
         start = pd.Timestamp(stored["date"].iloc[-1]).date() - timedelta(days=REFETCH_OVERLAP_DAYS)
-    fresh = source.fetch(symbol, start=start)
+    return stored, start
+
+
+def symbol_update(
+    store: LakehouseStore,
+    source: MarketDataSource,
+    symbol: str,
+    stored: pd.DataFrame | None,
+    start: date | None,
+    fresh: pd.DataFrame,
+) -> SymbolUpdate:
+    """Merge ``fresh`` bars (fetched from ``start``) into ``stored`` and validate; write nothing.
+
+    A restatement (see the module docstring) fetches the whole history again.
+
+    Raises
+    ------
+    DataQualityError
+        The bars they would make cannot be stored.
+    """
     empty_closes = int(fresh.attrs.get(EMPTY_CLOSES_ATTR, 0))
     restated_rows, factor = 0, None
     corrections = fresh.iloc[0:0]
@@ -162,7 +208,7 @@ def hydrate_symbol(
                 )
         if not restated_rows:
             merged, corrections = merge_bars(stored, fresh)
-    for row in corrections.itertuples():
+    for row in corrections.itertuples() if len(corrections) else ():
         logger.warning(
             "%s %s: source corrected close %s -> %s",
             symbol,
@@ -171,16 +217,12 @@ def hydrate_symbol(
             row.new_close,
         )
     validate_bars(merged, source=source.name, symbol=symbol, file=source_file(source, symbol))
-    rows_before = 0 if stored is None else len(stored)
-    if stored is None or not merged.equals(stored):
-        store.write_frame(merged, folder)
-    known = set() if stored is None else set(stored["date"])
-    return HydrationReport(
+    report = HydrationReport(
         symbol=symbol,
         source=source.name,
-        rows_before=rows_before,
+        rows_before=0 if stored is None else len(stored),
         rows_after=len(merged),
-        new_rows=int((~merged["date"].isin(known)).sum()),
+        new_rows=len(merged) if stored is None else _new_dates(merged, stored),
         corrected_rows=len(corrections),
         first_date=_day(merged, 0),
         last_date=_day(merged, -1),
@@ -188,8 +230,8 @@ def hydrate_symbol(
         restated_rows=restated_rows,
         restatement_factor=factor,
         empty_closes=empty_closes,
-        damaged_moved_to=None if moved is None else str(moved),
     )
+    return SymbolUpdate(merged, stored is None or not merged.equals(stored), report)
 
 
 def _stored_bars(store: LakehouseStore, symbol: str) -> tuple[pd.DataFrame | None, Path | None]:
@@ -229,27 +271,67 @@ def hydrate_symbols(
     gets a quarantine entry. Any other error (a source that is down, a bug) propagates; what was
     done before it is in ``outcome`` (pass one in to see it). ``progress(done, total)`` is
     called after each symbol.
+
+    Symbols go :data:`HYDRATION_BATCH` at a time: their stored bars are read and their fresh
+    bars fetched together (:func:`~quant_assets.hydration.prefetch.fetch_all`: one vectorised
+    call, or a thread pool), each is merged and validated on its own, and the files are
+    written on :data:`WRITE_THREADS` threads. A symbol is released from the quarantine and
+    reported once its file is written.
     """
     outcome = HydrationOutcome() if outcome is None else outcome
-    for done, symbol in enumerate(symbols, start=1):
-        try:
-            outcome.reports.append(hydrate_symbol(store, source, symbol, full=full))
-            release(store, symbol)
-        except DataQualityError as error:
-            logger.error("%s quarantined: %s", symbol, error)
-            entry = record(
-                store,
-                symbol,
-                error,
-                source=source.name,
-                file=source_file(source, symbol),
-                fingerprint=source_fingerprint(source, symbol),
-                stored_rows=_stored_rows(store, symbol),
-            )
-            outcome.quarantined.append(entry)
-        if progress is not None:
-            progress(done, len(symbols))
+    done = 0
+    with ThreadPoolExecutor(max(FETCH_THREADS, WRITE_THREADS)) as pool:
+        for first in range(0, len(symbols), HYDRATION_BATCH):
+            batch = symbols[first : first + HYDRATION_BATCH]
+            readings = pool.map(lambda s: stored_and_start(store, s, full), batch)
+            plans = dict(zip(batch, readings, strict=True))
+            fetched = fetch_all(source, {s: plans[s][1] for s in batch}, pool)
+            writes: list[tuple[str, SymbolUpdate, Future[Path] | None]] = []
+            outage: Exception | None = None
+            for symbol in batch:
+                fresh = fetched[symbol]
+                if isinstance(fresh, Exception) and not isinstance(fresh, DataQualityError):
+                    outage = fresh  # the symbols before it are still stored and reported
+                    break
+                try:
+                    if isinstance(fresh, DataQualityError):
+                        raise fresh
+                    stored, start = plans[symbol]
+                    update = symbol_update(store, source, symbol, stored, start, fresh)
+                except DataQualityError as error:
+                    outcome.quarantined.append(_quarantine(store, source, symbol, error))
+                    continue
+                folder = store.symbol_dir(symbol)
+                changed = update.changed
+                write = pool.submit(store.write_frame, update.merged, folder) if changed else None
+                writes.append((symbol, update, write))
+            for symbol, update, write in writes:
+                if write is not None:
+                    write.result()  # a failed write propagates, like a source outage
+                outcome.reports.append(update.report)
+                release(store, symbol)
+            if outage is not None:
+                raise outage
+            for _ in batch:
+                done += 1
+                if progress is not None:
+                    progress(done, len(symbols))
     return outcome
+
+
+def _quarantine(
+    store: LakehouseStore, source: MarketDataSource, symbol: str, error: DataQualityError
+) -> dict[str, Any]:
+    logger.error("%s quarantined: %s", symbol, error)
+    return record(
+        store,
+        symbol,
+        error,
+        source=source.name,
+        file=source_file(source, symbol),
+        fingerprint=source_fingerprint(source, symbol),
+        stored_rows=_stored_rows(store, symbol),
+    )
 
 
 def source_file(source: MarketDataSource, symbol: str) -> str | None:
@@ -260,13 +342,25 @@ def source_file(source: MarketDataSource, symbol: str) -> str | None:
 
 
 def _overlap(stored: pd.DataFrame, fresh: pd.DataFrame) -> pd.DataFrame:
-    overlap = stored[["date", "close"]].merge(
-        fresh[["date", "close"]], on="date", suffixes=("_old", "_new")
+    """Dates in both (each frame's dates are unique), by date: old and new close, changed."""
+    common, old, new = np.intersect1d(
+        stored["date"].to_numpy(), fresh["date"].to_numpy(), return_indices=True
     )
-    overlap["changed"] = ~np.isclose(
-        overlap["close_old"], overlap["close_new"], rtol=CORRECTION_RTOL, atol=0.0
+    close_old = stored["close"].to_numpy()[old]
+    close_new = fresh["close"].to_numpy()[new]
+    return pd.DataFrame(
+        {
+            "date": common,
+            "close_old": close_old,
+            "close_new": close_new,
+            "changed": ~np.isclose(close_old, close_new, rtol=CORRECTION_RTOL, atol=0.0),
+        }
     )
-    return overlap.sort_values("date").reset_index(drop=True)
+
+
+def _new_dates(merged: pd.DataFrame, stored: pd.DataFrame) -> int:
+    """How many dates of ``merged`` ``stored`` did not have."""
+    return int((~np.isin(merged["date"].to_numpy(), stored["date"].to_numpy())).sum())
 
 
 def _first_overlap_changed(stored: pd.DataFrame, fresh: pd.DataFrame) -> bool:

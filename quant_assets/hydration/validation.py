@@ -21,7 +21,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from quant_assets.contracts import MarketDataContract
-from quant_assets.hydration.bars import ROWS_SHOWN, DataQualityError
+from quant_assets.hydration.bars import BAR_COLUMNS, DATE_DTYPE, ROWS_SHOWN, DataQualityError
 
 SPIKE_FACTOR = 5.0
 """A one-day move of at least x5 (or down to 1/5, -80%) is a spike candidate."""
@@ -52,6 +52,28 @@ def spike_rows(close: np.ndarray) -> np.ndarray:
     return np.flatnonzero(candidate & reverted) + 1
 
 
+def plainly_valid(bars: pd.DataFrame) -> bool:
+    """Whether ``bars`` certainly pass :class:`~quant_assets.contracts.MarketDataContract`.
+
+    Array checks of exactly what the contract asks: its columns and no others, datetime64[ns]
+    dates strictly increasing (unique, ascending, no NaT), float64 prices, every close positive,
+    every volume non-negative or missing. True means pandera would pass the frame; False means
+    "ask pandera" (which then passes or names the failure), so this only ever skips work.
+    """
+    columns = dict(bars.items())  # by name, without building a lookup table per frame
+    if len(columns) != len(bars.columns) or sorted(columns) != sorted(BAR_COLUMNS):
+        return False  # a column missing, extra or repeated
+    if columns["date"].dtype != np.dtype(DATE_DTYPE):
+        return False
+    if any(columns[column].dtype != np.float64 for column in BAR_COLUMNS[1:]):
+        return False
+    stamps = columns["date"].to_numpy().view(np.int64)
+    if len(stamps) and (stamps[0] == np.iinfo(np.int64).min or np.any(stamps[1:] <= stamps[:-1])):
+        return False  # NaT is the smallest int64; strictly increasing means unique and sorted
+    volume = columns["volume"].to_numpy()
+    return bool(np.all(columns["close"].to_numpy() > 0) and not np.any(volume < 0))
+
+
 def validate_bars(
     bars: pd.DataFrame, *, source: str, symbol: str, file: str | None = None
 ) -> pd.DataFrame:
@@ -79,7 +101,8 @@ def validate_bars(
             action="Provide at least one row with a date and a close",
         )
     try:
-        MarketDataContract.validate(bars, lazy=True)
+        if not plainly_valid(bars):  # pandera decides, and words the error, in any doubt
+            MarketDataContract.validate(bars, lazy=True)
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
         first = cases.iloc[0]

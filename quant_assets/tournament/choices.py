@@ -3,7 +3,9 @@
 Features and regimes are causal (each row depends on earlier rows only), so they are computed
 once on the whole panel and each window reads the row of its training end: the regime a window
 sees is the label the ``regimes`` asset stores for that date. Membership
-(:mod:`quant_assets.membership`) reads closes up to the training end only.
+(:mod:`quant_assets.membership`) reads closes up to the training end only. In a run the
+features are the stored asset, scanned for the training ends' rows only; outside Dagster they
+are computed a chunk of symbols at a time, keeping only those rows.
 """
 
 from collections.abc import Mapping
@@ -11,7 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from quant_assets.features import compute_features, features_on
+from lakehouse.frames import StoredFrame
+from quant_assets.features import FEATURE_COLUMNS, feature_chunks, features_on
 from quant_assets.membership import membership
 from quant_assets.regimes import label_regimes
 from quant_assets.selection import select_among, selected_symbols
@@ -20,15 +23,25 @@ from quant_assets.settings import Settings
 
 @dataclass(frozen=True)
 class CausalInputs:
-    """A profile's features (long) and regimes over the whole panel, computed once."""
+    """A profile's features (long, or the stored asset) and regimes over the whole panel."""
 
-    features: pd.DataFrame
+    features: pd.DataFrame | StoredFrame
     regimes: pd.DataFrame
 
 
-def causal_inputs(prices: pd.DataFrame, settings: Settings) -> CausalInputs:
-    """Features and regimes of ``prices`` with ``settings``' windows."""
-    return CausalInputs(compute_features(prices, settings), label_regimes(prices, settings))
+def causal_inputs(
+    prices: pd.DataFrame, settings: Settings, dates: pd.DatetimeIndex | None = None
+) -> CausalInputs:
+    """Features and regimes of ``prices`` with ``settings``' windows.
+
+    With ``dates``, only the features of those dates are kept (computed a chunk of symbols at
+    a time), which is all :func:`choose_holdings` reads.
+    """
+    chunks = feature_chunks(prices, settings)
+    if dates is not None:
+        chunks = (chunk[chunk["date"].isin(dates)] for chunk in chunks)
+    features = pd.concat(list(chunks), ignore_index=True)
+    return CausalInputs(features, label_regimes(prices, settings))
 
 
 def choose_holdings(
@@ -60,12 +73,12 @@ def choose_holdings(
         mine = windows[windows["profile"] == profile]
         if mine.empty:
             continue
-        given = (inputs or {}).get(profile) or causal_inputs(prices, settings)
         train_ends = pd.DatetimeIndex(mine["train_end"])
+        given = (inputs or {}).get(profile) or causal_inputs(prices, settings, train_ends)
         members = membership(prices, train_ends, settings)
         sections = features_on(given.features, train_ends)
         labels = given.regimes.set_index("date")["label"]
-        empty = pd.DataFrame(columns=given.features.columns).set_index("symbol")
+        empty = pd.DataFrame(columns=list(FEATURE_COLUMNS)).set_index("symbol")
         for row, window in enumerate(mine.itertuples(index=False)):
             eligible = members.eligible_at(row)
             end = pd.Timestamp(window.train_end)

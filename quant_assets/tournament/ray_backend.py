@@ -2,9 +2,12 @@
 
 The prices go to Ray's object store once (``ray.put``) and tasks receive the reference. Without
 ``ray_address`` a local Ray starts on 127.0.0.1 only, with no dashboard and its temporary files
-under ``<data folder>/ray``, and stops afterwards.
+under ``<data folder>/ray``, and stops afterwards. A Ray already connected in this process
+(dagster-ray's ``LocalRay``, or the caller's ``ray.init``) is used as it is and left running.
+The feature build (:mod:`quant_assets.feature_build`) uses the same connection.
 """
 
+import contextlib
 import json
 import os
 import socket
@@ -90,6 +93,27 @@ def start_local_ray(settings: Settings, workers: int) -> None:
     ray.init(**ray_init_options(settings, workers))
 
 
+@contextlib.contextmanager
+def ray_connection(settings: Settings, workers: int) -> Iterator[None]:
+    """Ray connected for the block: the running one, the cluster at ``ray_address``, or local.
+
+    What this starts (a connection to ``ray_address``, or a local Ray) it stops on exit.
+    """
+    import ray
+
+    started = not ray.is_initialized()
+    if started and settings.ray_address:
+        check_ray_address(settings.ray_address)
+        ray.init(address=settings.ray_address, log_to_driver=False)
+    elif started:
+        start_local_ray(settings, workers)
+    try:
+        yield
+    finally:
+        if started:
+            ray.shutdown()
+
+
 def _ray_task(panel: np.ndarray, dates: list[str], symbols: list[str], task: str) -> str:
     numba.set_num_threads(1)  # one Ray task per CPU already
     return run_task_json(panel, dates, symbols, task)
@@ -106,18 +130,9 @@ def run_ray(
     """Run ``tasks`` as Ray tasks; yield results in task order."""
     import ray
 
-    started = not ray.is_initialized()
-    if started and settings.ray_address:
-        check_ray_address(settings.ray_address)
-        ray.init(address=settings.ray_address, log_to_driver=False)
-    elif started:
-        start_local_ray(settings, workers)
-    try:
+    with ray_connection(settings, workers):
         panel_ref = ray.put(panel)
         remote = ray.remote(_ray_task)
         refs = [remote.remote(panel_ref, dates, symbols, task.to_json()) for task in tasks]
         for ref in refs:
             yield json.loads(ray.get(ref))
-    finally:
-        if started:
-            ray.shutdown()

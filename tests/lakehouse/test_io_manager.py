@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from lakehouse import get_df_hash
+from lakehouse.frames import FrameChunks, StoredFrame
 from lakehouse.io_manager import LakehouseIOManager
 
 runs = dg.DynamicPartitionsDefinition(name="run_id")
@@ -65,3 +66,32 @@ def test_refuses_other_types_naming_the_asset(tmp_path: Path):
     with pytest.raises(TypeError, match="asset model returned a object"):
         _materialize([model], tmp_path)
     assert not (tmp_path / "model").exists() or not any((tmp_path / "model").rglob("*.*"))
+
+
+@dg.asset(partitions_def=runs)
+def chunked() -> FrameChunks:
+    whole = pd.DataFrame({"symbol": ["A", "B", "C"], "weight": [0.25, 0.5, 0.25]})
+    return FrameChunks(
+        (whole.iloc[i : i + 1] for i in range(3)),
+        describe=lambda summary: {"symbols": len(summary.symbols)},
+    )
+
+
+@dg.asset(partitions_def=runs)
+def lazy_total(chunked: StoredFrame) -> pd.DataFrame:
+    assert isinstance(chunked, StoredFrame)
+    weights = chunked.read(["weight"])
+    return pd.DataFrame({"total": [weights["weight"].sum()], "rows": [chunked.num_rows]})
+
+
+def test_chunked_outputs_and_lazy_inputs(tmp_path: Path):
+    result = _materialize([chunked, lazy_total, total, table, document], tmp_path)
+    assert result.success
+    path = tmp_path / "chunked" / f"run_id={RUN_ID}" / "part-0.parquet"
+    stored = pd.read_parquet(path)
+    assert stored["symbol"].tolist() == ["A", "B", "C"]
+    metadata = result.asset_materializations_for_node("chunked")[0].metadata
+    assert metadata["dagster/row_count"].value == 3 and metadata["symbols"].value == 3
+    assert metadata["content_hash"].value == get_df_hash(stored)
+    totals = pd.read_parquet(tmp_path / "lazy_total" / f"run_id={RUN_ID}" / "part-0.parquet")
+    assert totals.to_dict("records") == [{"total": 1.0, "rows": 3}]

@@ -1,9 +1,21 @@
+from pathlib import Path
+
 import antropy
 import nolds
 import numpy as np
 import pandas as pd
+import pytest
 
-from quant_assets.features import FEATURE_COLUMNS, compute_features, latest_features
+from lakehouse import get_df_hash
+from lakehouse.frames import StoredFrame, write_frame_chunks
+from quant_assets.contracts import FeaturesAudit, strictly_increasing
+from quant_assets.features import (
+    FEATURE_COLUMNS,
+    compute_features,
+    feature_chunks,
+    features_on,
+    latest_features,
+)
 from quant_assets.settings import Settings
 
 SETTINGS = Settings(volatility_window=21, momentum_window=126, momentum_skip=21)
@@ -81,3 +93,66 @@ def test_predictability_features_match_antropy_and_nolds(recent_closes: pd.DataF
     ko = features[features["symbol"] == "KO"].set_index("date")["perm_entropy"]
     assert ko.loc[closes.index[301] : closes.index[364]].isna().all()  # windows holding the gap
     assert ko.loc[closes.index[365] :].notna().all()
+
+
+def _panel(n_dates: int = 400, n_symbols: int = 9, seed: int = 5) -> pd.DataFrame:
+    """Random walks with a late listing, an early delisting and a one-day gap."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2018-01-01", periods=n_dates).astype("datetime64[ns]")
+    closes = np.exp(np.cumsum(rng.normal(0, 0.02, (n_dates, n_symbols)), axis=0)) * 50
+    wide = pd.DataFrame(
+        closes,
+        index=pd.DatetimeIndex(dates, name="date"),
+        columns=pd.Index([f"S{i}" for i in rng.permutation(n_symbols)], name="symbol"),
+    )
+    wide.iloc[:150, 0] = np.nan
+    wide.iloc[300:, 1] = np.nan
+    wide.iloc[200, 2] = np.nan
+    return wide
+
+
+@pytest.mark.parametrize("chunk_symbols", [1, 2, 4, 256])
+def test_chunks_concatenate_to_the_in_memory_table(chunk_symbols: int):
+    closes = _panel()
+    whole = compute_features(closes, SETTINGS)
+    chunks = list(feature_chunks(closes, SETTINGS, chunk_symbols))
+    assert len(chunks) == -(-closes.shape[1] // chunk_symbols)
+    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), whole, check_exact=True)
+    # Each chunk holds whole symbols, in the table's (symbol, date) order.
+    for chunk in chunks:
+        assert strictly_increasing(chunk, ("symbol", "date"))
+
+
+def test_written_chunk_by_chunk_equals_the_in_memory_table(tmp_path: Path):
+    closes = _panel()
+    whole = compute_features(closes, SETTINGS)
+    written = write_frame_chunks(feature_chunks(closes, SETTINGS, 2), tmp_path)
+    stored = pd.read_parquet(written.path)
+    pd.testing.assert_frame_equal(stored, whole, check_exact=True)
+    assert written.content_hash == get_df_hash(whole)
+    FeaturesAudit.validate(stored)
+    dates = pd.DatetimeIndex(closes.index[[149, 150, 250, 399]])
+    lazily = features_on(StoredFrame(written.path), dates)
+    eagerly = features_on(whole, dates)
+    assert list(lazily) == list(eagerly) == list(dates)
+    for date in dates:
+        pd.testing.assert_frame_equal(lazily[date], eagerly[date], check_exact=True)
+
+
+def test_numpy_returns_and_momentum_equal_the_pandas_formulas_bit_for_bit():
+    closes = _panel()
+    table = compute_features(closes, SETTINGS).set_index(["date", "symbol"])
+    lagged = closes.shift(SETTINGS.momentum_skip)
+    expected = {
+        "log_return": np.log(closes).diff(),
+        "momentum": lagged / lagged.shift(SETTINGS.momentum_window) - 1.0,
+    }
+    for name, wide in expected.items():
+        long = wide.where(closes.notna()).stack().dropna().rename(name)  # rows with a close
+        np.testing.assert_array_equal(table.loc[long.index, name].to_numpy(), long.to_numpy())
+        assert table[name].notna().sum() == len(long)
+
+
+def test_a_panel_without_symbols_gives_one_empty_chunk():
+    (chunk,) = feature_chunks(_panel().iloc[:, :0], SETTINGS)
+    assert chunk.empty and tuple(chunk.columns) == FEATURE_COLUMNS

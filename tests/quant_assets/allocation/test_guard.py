@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 from quant_assets.allocation import ENGINES, FALLBACK_CHAIN, SolverGuard
-from quant_assets.allocation.covariance import condition_number
+from quant_assets.allocation.covariance import condition_number, correlation_spectrum
 from quant_assets.allocation.engines import Engine
+from quant_assets.allocation.guard import Hardening
 from quant_assets.settings import ENGINE_NAMES, Settings
 
 SETTINGS = Settings(max_weight=0.5, kappa_max=5_000)
@@ -38,18 +39,70 @@ def test_singular_covariance_is_hardened_with_a_recorded_ridge(bundled_closes):
     assert allocation.engine_used == "min_variance" and not allocation.vetoes
 
 
-def test_near_singular_covariance_is_hardened_to_the_bound(bundled_closes):
+def correlation_condition(covariance: np.ndarray) -> float:
+    scale = 1.0 / np.sqrt(np.diag(covariance))
+    return condition_number(covariance * np.outer(scale, scale))
+
+
+def near_singular_covariance(bundled_closes) -> np.ndarray:
     returns = real_returns(bundled_closes, ["AAPL", "KO", "XOM", "PG"])
     noise = np.random.default_rng(0).normal(scale=1e-7, size=len(returns))
     returns["AAPL_TWIN"] = returns["AAPL"] + noise
-    cov = np.cov(returns.to_numpy(), rowvar=False)
-    before = condition_number(cov)
+    return np.cov(returns.to_numpy(), rowvar=False)
+
+
+def test_near_singular_covariance_is_hardened_to_the_bound(bundled_closes):
+    cov = near_singular_covariance(bundled_closes)
+    before = correlation_condition(cov)
     assert np.isfinite(before) and before > SETTINGS.kappa_max
     hardened, hardening = SolverGuard(SETTINGS).harden(cov)
-    assert hardening.condition_before == pytest.approx(before)
-    assert hardening.condition_after == pytest.approx(condition_number(hardened))
+    assert hardening.condition_before == pytest.approx(before, rel=1e-4)  # l_min ~ 1e-11
+    # The recorded condition is the hardened correlation's, measured directly.
+    assert hardening.condition_after == pytest.approx(correlation_condition(hardened), rel=1e-9)
     assert hardening.condition_after <= SETTINGS.kappa_max < hardening.condition_before
     np.testing.assert_allclose(np.diag(hardened), np.diag(cov))  # toward its own diagonal
+
+
+def test_closed_form_ridge_is_the_smallest_that_meets_the_bound(bundled_closes):
+    cov = near_singular_covariance(bundled_closes)
+    diagonal = np.diag(np.diag(cov))
+
+    def shrunk(r: float) -> float:
+        return correlation_condition((1 - r) * cov + r * diagonal)
+
+    for kappa in (2.0, 10.0, 500.0, 5_000.0):
+        _, hardening = SolverGuard(SETTINGS.clone(kappa_max=kappa)).harden(cov)
+        ridge = hardening.ridge
+        # The bound holds at the ridge (up to rounding in the eigenvalues) and fails just below.
+        assert shrunk(ridge) <= kappa * (1 + 1e-9)
+        assert shrunk(ridge * (1 - 1e-6)) > kappa
+        # It matches a fine ladder of eigendecompositions, the method it replaces.
+        ladder = np.geomspace(1e-9, 1.0, 2_000)
+        first = ladder[np.argmax([shrunk(r) <= kappa for r in ladder])]
+        assert ridge <= first and first <= ridge * ladder[1] / ladder[0] * (1 + 1e-12)
+
+
+def test_closed_form_matches_the_eigenvalues_of_the_shrunk_correlation():
+    rng = np.random.default_rng(3)
+    factors = rng.normal(size=(300, 2))
+    returns = factors @ rng.normal(size=(2, 6)) + 0.02 * rng.normal(size=(300, 6))
+    returns *= np.array([0.5, 1, 2, 4, 8, 16])  # variances 1,000x apart: scale is not conditioning
+    cov = np.cov(returns, rowvar=False)
+    smallest, largest = correlation_spectrum(cov)
+    for ridge in (0.0, 1e-4, 0.1, 0.9, 1.0):
+        shrunk = (1 - ridge) * cov + ridge * np.diag(np.diag(cov))
+        expected = ((1 - ridge) * largest + ridge) / ((1 - ridge) * smallest + ridge)
+        assert correlation_condition(shrunk) == pytest.approx(expected, rel=1e-8)
+    assert largest / smallest > 100.0
+    _, hardening = SolverGuard(SETTINGS.clone(kappa_max=100.0)).harden(cov)
+    assert hardening.condition_before == pytest.approx(largest / smallest)
+    assert hardening.condition_after == pytest.approx(100.0, rel=1e-12)
+
+
+def test_unequal_variances_alone_are_not_hardened():
+    cov = np.diag([1e-8, 1.0, 1e4])  # covariance condition 1e12, correlation the identity
+    hardened, hardening = SolverGuard(SETTINGS).harden(cov)
+    assert hardened is cov and hardening == Hardening(0.0, 1.0, 1.0)
 
 
 def test_well_conditioned_covariance_is_left_alone(bundled_closes):

@@ -77,6 +77,12 @@ class Hydration:
         ).records
         return records[0].asset_materialization
 
+    def summary(self) -> dict:
+        """The metadata of the last run's summary (an observation with no partition)."""
+        (record,) = self.instance.fetch_observations(KEY, limit=1).records
+        assert record.partition_key is None
+        return record.asset_observation.metadata
+
     def stored(self, symbol: str) -> pd.DataFrame:
         return self.store.read_frame(self.store.symbol_dir(symbol))
 
@@ -98,10 +104,14 @@ def test_one_bad_file_fails_only_its_partition_in_either_order(tmp_path: Path, b
     (row,) = quarantined(lake.store).itertuples()
     assert (row.symbol, row.column, row.rows) == (bad, "close", [1])
     metadata = lake.materialization("MMM").metadata
-    assert metadata["dagster/row_count"].value == 3 and metadata["run_quarantined"].value == 1
-    assert f"| {bad} " in metadata["quarantine"].value and "non-numeric" in (
-        metadata["quarantine"].value
+    assert metadata["dagster/row_count"].value == 3 and metadata["new_rows"].value == 3
+    assert "quarantine" not in metadata and "report" not in metadata  # small per-symbol events
+    summary = lake.summary()  # the run's tables, once
+    assert summary["run_quarantined"].value == 1 and summary["run_hydrated"].value == 1
+    assert f"| {bad} " in summary["quarantine"].value and "non-numeric" in (
+        summary["quarantine"].value
     )
+    assert "| MMM " in summary["report"].value
     evaluation = lake.instance.event_log_storage.get_asset_check_execution_history(
         CHECK, limit=1, partition_filter=PartitionKeyFilter(key=bad)
     )[0].event.dagster_event.event_specific_data

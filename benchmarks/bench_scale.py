@@ -1,0 +1,368 @@
+"""Benchmark: the whole Dagster path on large synthetic universes, with time and memory per stage.
+
+Run with ``make bench-scale`` (or ``python benchmarks/bench_scale.py [--symbols 1000 5000]``).
+For each universe size, a fresh child process, in a fresh lakehouse and Dagster home under a
+temporary folder:
+
+1. hydrates ``N`` synthetic symbols x ``--years`` years (the realistic generator) in ONE Dagster
+   run (``QuantSDK.hydrate``);
+2. mints a ``production`` run (every engine, monthly windows, top-N selection) and materializes
+   it end to end (``QuantSDK.run``) on the ``--executor`` (default ``local``).
+
+The parent samples the resident memory (RSS) of the child and all its descendants (pool workers,
+Ray) every :data:`SAMPLE_SECONDS`, and reads each Dagster step's start and end from the run's
+event log. Stages group the steps (a check's step counts with its asset's stage):
+
+    hydrate | universe/closes | features | regimes | selection | tournament | report
+
+The table printed gives each stage's seconds and the peak RSS of any one process while it ran,
+the totals, and the targets; then where the hydration run's time went: creating the Dagster
+run (it logs one "planned" event per symbol partition), fetching, validating and writing the
+bars, and recording the per-symbol events (a materialization and a check result each), read
+from the timestamps of the run's event log. Results are written to
+``benchmarks/results/scale.json``.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+RESULTS = Path(__file__).parent / "results" / "scale.json"
+SAMPLE_SECONDS = 0.1
+GIB = 1024**3
+YEARS = 10
+TARGETS = {  # symbols -> (hydrate seconds, production seconds, peak RSS GiB)
+    1000: (20.0, 90.0, 1.5),
+    5000: (60.0, 300.0, 3.0),
+}
+MEMORY_GROWTH_LIMIT = 4.0
+"""RSS at the largest universe may be at most this multiple of the smallest's."""
+STAGES = (
+    "hydrate",
+    "universe/closes",
+    "features",
+    "regimes",
+    "selection",
+    "tournament",
+    "report",
+)
+STEP_STAGES = {
+    "run_manifest": "universe/closes",
+    "universe": "universe/closes",
+    "closes": "universe/closes",
+    "features": "features",
+    "regimes": "regimes",
+    "selections": "selection",
+    "allocations": "selection",
+    "tournament_windows": "tournament",
+    "tournament_allocations": "tournament",
+    "tournament_weights": "tournament",
+    "tournament_guard": "tournament",
+    "tournament_vetoes": "tournament",
+    "tournament_report": "report",
+    "tournament_returns": "report",
+    "tournament_window_results": "report",
+    "leaderboard": "report",
+}
+
+
+PROGRESS_DONE = re.compile(r"hydrated (\d+)/\1 symbols from \w+")
+"""The hydration step's last progress line: every symbol stored, its events not yet logged."""
+
+
+def stage_of(step_key: str) -> str:
+    """The stage of a Dagster step: its asset's, for a check (``<asset>_<check name>``)."""
+    if step_key in STEP_STAGES:
+        return STEP_STAGES[step_key]
+    for asset in sorted(STEP_STAGES, key=len, reverse=True):
+        if step_key.startswith(f"{asset}_"):
+            return STEP_STAGES[asset]
+    return "other"
+
+
+# The child: one universe size, timed from inside -------------------------------------------
+
+
+def step_windows(dagster_run_id: str) -> list[dict[str, Any]]:
+    """Every step of a Dagster run with its wall-clock start and end (epoch seconds)."""
+    import dagster as dg
+
+    from dagster_defs.instance import dagster_instance
+
+    windows: dict[str, dict[str, Any]] = {}
+    with dagster_instance() as instance:
+        for entry in instance.all_logs(dagster_run_id):
+            event = entry.dagster_event
+            if event is None and PROGRESS_DONE.fullmatch(entry.user_message or ""):
+                key = str(entry.step_key)
+                windows.setdefault(key, {"step": key})["hydrated"] = entry.timestamp
+            if event is None or entry.step_key is None:
+                continue
+            window = windows.setdefault(entry.step_key, {"step": entry.step_key})
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                window["start"] = entry.timestamp
+            elif event.event_type in (
+                dg.DagsterEventType.STEP_SUCCESS,
+                dg.DagsterEventType.STEP_FAILURE,
+            ):
+                window["end"] = entry.timestamp
+    return [w for w in windows.values() if "start" in w and "end" in w]
+
+
+def latest_dagster_run(job_name: str) -> str:
+    """The id of the newest Dagster run of ``job_name``."""
+    import dagster as dg
+
+    from dagster_defs.instance import dagster_instance
+
+    with dagster_instance() as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(job_name=job_name), limit=1)
+        return str(runs[0].run_id)
+
+
+def child(symbols: int, years: int, executor: str, folder: Path, out: Path) -> None:
+    """Hydrate and run ``production`` once; write the timings to ``out`` (JSON)."""
+    import quant_kernels.predictability  # noqa: F401 -- compile (or load) the kernels first
+    from quant_assets.settings import Settings
+    from quant_sdk import QuantSDK
+
+    settings = Settings(
+        data_root=folder / "lakehouse",
+        source="synthetic",
+        synthetic_symbols=symbols,
+        synthetic_years=years,
+        executor=executor,
+    )
+    sdk = QuantSDK(settings=settings)
+    started = time.time()
+    sdk.hydrate()
+    hydrated = time.time()
+    hydrate_steps = step_windows(latest_dagster_run("hydrate"))
+    run_id = sdk.new_run("production")
+    run_started = time.time()
+    board = sdk.run(run_id=run_id)
+    finished = time.time()
+    steps = step_windows(latest_dagster_run("production"))
+    result = {
+        "symbols": symbols,
+        "years": years,
+        "executor": executor,
+        "hydrate": {"start": started, "end": hydrated},
+        "hydrate_steps": hydrate_steps,
+        "production": {"start": run_started, "end": finished},
+        "steps": steps,
+        "strategies": len(board),
+        "best": f"{board['engine'].iloc[0]} (Sharpe {board['sharpe'].iloc[0]:.2f})",
+    }
+    out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+# The parent: runs a child per size and watches its memory -----------------------------------
+
+
+class MemorySampler(threading.Thread):
+    """Samples (time, largest RSS of one process, RSS of the whole tree) of a process tree."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.root = psutil.Process(pid)
+        self.samples: list[tuple[float, int, int]] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                processes = [self.root, *self.root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            sizes = []
+            for process in processes:
+                try:
+                    sizes.append(process.memory_info().rss)
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+            if sizes:
+                self.samples.append((time.time(), max(sizes), sum(sizes)))
+            self.done.wait(SAMPLE_SECONDS)
+
+    def peak(self, start: float = 0.0, end: float = float("inf")) -> tuple[int, int]:
+        """Largest (one process, whole tree) RSS sampled between ``start`` and ``end``."""
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        if not inside:
+            return 0, 0
+        return max(s[1] for s in inside), max(s[2] for s in inside)
+
+
+def measure(symbols: int, years: int, executor: str) -> dict[str, Any]:
+    """Run one child for ``symbols`` and return its stage times and memory."""
+    with tempfile.TemporaryDirectory(prefix="qscale") as scratch:
+        folder = Path(scratch)
+        out = folder / "result.json"
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(folder / "dagster_home"),
+            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+        }
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            str(symbols),
+            "--years",
+            str(years),
+            "--executor",
+            executor,
+            "--folder",
+            str(folder),
+            "--out",
+            str(out),
+        ]
+        process = subprocess.Popen(command, env=env)
+        sampler = MemorySampler(process.pid)
+        sampler.start()
+        code = process.wait()
+        sampler.done.set()
+        sampler.join()
+        if code != 0:
+            raise SystemExit(f"the {symbols}-symbol run failed (exit code {code})")
+        result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    seconds = dict.fromkeys(STAGES, 0.0)
+    peaks = dict.fromkeys(STAGES, 0)
+    hydrate = result["hydrate"]
+    seconds["hydrate"] = hydrate["end"] - hydrate["start"]
+    peaks["hydrate"] = sampler.peak(hydrate["start"], hydrate["end"])[0]
+    for step in result["steps"]:
+        stage = stage_of(step["step"])
+        if stage not in seconds:
+            continue
+        seconds[stage] += step["end"] - step["start"]
+        peaks[stage] = max(peaks[stage], sampler.peak(step["start"], step["end"])[0])
+    production = result["production"]
+    process_peak, tree_peak = sampler.peak()
+    (step,) = [w for w in result["hydrate_steps"] if w["step"] == "market_data"]
+    hydrated = step.get("hydrated", step["end"])
+    hydrate_parts = {
+        "Dagster run creation (a planned event per symbol)": step["start"] - hydrate["start"],
+        "fetch, validate, write (hydrate_symbols)": hydrated - step["start"],
+        "per-symbol events (materialization + check)": step["end"] - hydrated,
+        "rest (definitions, summary query)": hydrate["end"] - step["end"],
+    }
+    return {
+        "symbols": symbols,
+        "years": years,
+        "executor": executor,
+        "seconds": seconds,
+        "stage_peak_rss_gib": {k: v / GIB for k, v in peaks.items()},
+        "production_seconds": production["end"] - production["start"],
+        "peak_rss_gib": process_peak / GIB,
+        "peak_tree_rss_gib": tree_peak / GIB,
+        "strategies": result["strategies"],
+        "best": result["best"],
+        "steps": {s["step"]: s["end"] - s["start"] for s in result["steps"]},
+        "hydrate_parts": hydrate_parts,
+    }
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """Markdown table: a row per stage (seconds, peak RSS), then the totals and targets."""
+    header = "| stage | " + " | ".join(f"{r['symbols']:,} symbols" for r in results) + " |"
+    lines = [header, "| --- |" + " --- |" * len(results)]
+    for stage in STAGES:
+        cells = [
+            f"{r['seconds'][stage]:.1f} s, {r['stage_peak_rss_gib'][stage]:.2f} GB" for r in results
+        ]
+        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+
+    def row(name: str, cell: Any) -> None:
+        lines.append(f"| {name} | " + " | ".join(cell(r) for r in results) + " |")
+
+    def target(r: dict[str, Any], index: int) -> str:
+        bound = TARGETS.get(r["symbols"])
+        return "" if bound is None else f" (< {bound[index]:g})"
+
+    row("**hydrate (one run)**", lambda r: f"**{r['seconds']['hydrate']:.1f} s**{target(r, 0)}")
+    row(
+        "**production, end to end**",
+        lambda r: f"**{r['production_seconds']:.1f} s**{target(r, 1)}",
+    )
+    row("**peak RSS, any process**", lambda r: f"**{r['peak_rss_gib']:.2f} GB**{target(r, 2)}")
+    row("peak RSS, all processes", lambda r: f"{r['peak_tree_rss_gib']:.2f} GB")
+    return "\n".join(lines)
+
+
+def hydrate_table(results: list[dict[str, Any]]) -> str:
+    """Markdown table: where each hydration run's seconds went."""
+    header = "| hydrate | " + " | ".join(f"{r['symbols']:,} symbols" for r in results) + " |"
+    lines = [header, "| --- |" + " --- |" * len(results)]
+    for part in results[0]["hydrate_parts"]:
+        cells = [f"{r['hydrate_parts'][part]:.1f} s" for r in results]
+        lines.append(f"| {part} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def verdict(results: list[dict[str, Any]]) -> list[str]:
+    """Which targets were met."""
+    lines = []
+    for r in results:
+        bound = TARGETS.get(r["symbols"])
+        if bound is None:
+            continue
+        met = (
+            r["seconds"]["hydrate"] < bound[0],
+            r["production_seconds"] < bound[1],
+            r["peak_rss_gib"] < bound[2],
+        )
+        lines.append(
+            f"{r['symbols']:,} symbols: hydrate {'met' if met[0] else 'MISSED'}, production "
+            f"{'met' if met[1] else 'MISSED'}, memory {'met' if met[2] else 'MISSED'}"
+        )
+    if len(results) > 1:
+        growth = results[-1]["peak_rss_gib"] / max(results[0]["peak_rss_gib"], 1e-9)
+        ok = growth <= MEMORY_GROWTH_LIMIT
+        lines.append(
+            f"memory growth {results[0]['symbols']:,} -> {results[-1]['symbols']:,} symbols: "
+            f"{growth:.2f}x ({'met' if ok else 'MISSED'}: at most {MEMORY_GROWTH_LIMIT:g}x)"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--symbols", type=int, nargs="+", default=sorted(TARGETS))
+    parser.add_argument("--years", type=int, default=YEARS)
+    parser.add_argument("--executor", default="local", choices=["serial", "local", "ray"])
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        child(args.child, args.years, args.executor, args.folder, args.out)
+        return
+    results = []
+    for symbols in args.symbols:
+        print(f"{symbols:,} symbols x {args.years} years ...", flush=True)
+        results.append(measure(symbols, args.years, args.executor))
+        print(json.dumps(results[-1]["steps"], indent=1), flush=True)
+        print(json.dumps(results[-1]["hydrate_parts"], indent=1), flush=True)
+    print()
+    print(table(results))
+    print()
+    print(hydrate_table(results))
+    print()
+    print("\n".join(verdict(results)))
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
