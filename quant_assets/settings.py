@@ -247,6 +247,8 @@ class Settings(BaseSettings):
         """A copy with a named profile's values, then ``overrides``, applied on top of ``self``."""
         if profile not in PROFILES:
             raise ValueError(f"unknown profile {profile!r}; choose from {sorted(PROFILES)}")
+        if "test" in overrides and "step" not in overrides:
+            overrides = {**overrides, "step": overrides["test"]}  # contiguous out of sample
         return self.clone(profile=profile, **{**PROFILES[profile], **overrides})
 
     def clone(self, **overrides: Any) -> Settings:

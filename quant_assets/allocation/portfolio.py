@@ -49,11 +49,12 @@ def allocate_window(
         ``engines`` and what :class:`SolverGuard` reads.
     """
     wanted = [str(s) for s in eligible]
-    complete = train_closes[wanted].notna().all().to_numpy()
+    block = train_closes.to_numpy(dtype=np.float64)[:, train_closes.columns.get_indexer(wanted)]
+    complete = ~np.isnan(block).any(axis=0)
     eligible = [s for s, ok in zip(wanted, complete, strict=True) if ok]
     chosen = set(selected)
     held_selection = [s for s in eligible if s in chosen]
-    values = train_closes[eligible].to_numpy(dtype=np.float64)
+    values = block[:, complete]
     returns = values[1:] / values[:-1] - 1.0
     position = {symbol: i for i, symbol in enumerate(eligible)}
     guard = SolverGuard(settings)

@@ -10,6 +10,7 @@ are computed a chunk of symbols at a time, keeping only those rows.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -74,8 +75,13 @@ def choose_holdings(
         if mine.empty:
             continue
         train_ends = pd.DatetimeIndex(mine["train_end"])
-        given = (inputs or {}).get(profile) or causal_inputs(prices, settings, train_ends)
         members = membership(prices, train_ends, settings)
+        if settings.selection == "all":  # every eligible symbol: no scores, no features needed
+            for row, window in enumerate(mine.itertuples(index=False)):
+                eligible = members.eligible_at(row)
+                rows.append(_choice(profile, int(window.window), eligible, eligible))
+            continue
+        given = (inputs or {}).get(profile) or causal_inputs(prices, settings, train_ends)
         sections = features_on(given.features, train_ends)
         labels = given.regimes.set_index("date")["label"]
         empty = pd.DataFrame(columns=list(FEATURE_COLUMNS)).set_index("symbol")
@@ -83,13 +89,9 @@ def choose_holdings(
             eligible = members.eligible_at(row)
             end = pd.Timestamp(window.train_end)
             table = select_among(sections.get(end, empty), eligible, str(labels[end]), settings)
-            selected = selected_symbols(table)
-            rows.append(
-                {
-                    "profile": profile,
-                    "window": int(window.window),
-                    "eligible": eligible,
-                    "selected": selected,
-                }
-            )
+            rows.append(_choice(profile, int(window.window), eligible, selected_symbols(table)))
     return pd.DataFrame(rows, columns=["profile", "window", "eligible", "selected"])
+
+
+def _choice(profile: str, window: int, eligible: list[str], selected: list[str]) -> dict[str, Any]:
+    return {"profile": profile, "window": window, "eligible": eligible, "selected": selected}

@@ -42,9 +42,12 @@ def decide_window(
     records = no_records()
     for engine, allocation in decision.allocations.items():
         row = {**key, "engine": engine}
+        weights = allocation.weights
         records["weights"] += [
-            {**row, "symbol": symbol, "weight": float(weight)}
-            for symbol, weight in allocation.weights.items()
+            {**row, "symbol": str(symbol), "weight": float(weight)}
+            for symbol, weight in zip(
+                weights.index.tolist(), weights.to_numpy().tolist(), strict=True
+            )
         ]
         records["guard"].append(
             {

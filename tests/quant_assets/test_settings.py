@@ -79,3 +79,4 @@ def test_step_follows_test_so_out_of_sample_stays_contiguous():
     assert Settings(test=21).step == 21
     assert Settings().clone(test=10).step == 10
     assert Settings.for_profile("production").step == Settings.for_profile("production").test
+    assert Settings.for_profile("canary", test=21).step == 21
