@@ -16,6 +16,7 @@ are validated before any path is built from them.
 import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -202,6 +203,26 @@ def atomic_write(path: Path, write: Callable[[str], object]) -> None:
     except BaseException:
         Path(sidecar).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomically(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (a temporary file beside it, then ``os.replace``).
+
+    For files handed to people (a report, a symbol list): no checksum is recorded, and the file
+    gets the usual permissions (those the umask allows), not a temporary file's owner-only ones.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f"{TEMP_FILE_PREFIX}{target.name}.{secrets.token_hex(8)}")
+    temporary = temporary.with_name(temporary.name + TEMP_FILE_SUFFIX)
+    try:
+        with open(temporary, "x", encoding=encoding) as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return target
 
 
 def _temp_beside(path: Path) -> str:

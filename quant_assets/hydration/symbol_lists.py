@@ -7,12 +7,11 @@ first line. Lists are written atomically (a temporary file beside the target, th
 :func:`os.replace`), so a reader never sees half a list.
 """
 
-import os
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
 from lakehouse import InvalidSymbol, validate_symbol
+from lakehouse.store import write_text_atomically
 
 COMMENT_PREFIX = "#"
 SYMBOL_LIST_ENCODING = "utf-8"
@@ -65,14 +64,5 @@ def write_symbol_list(
     written = list(dict.fromkeys(validate_symbol(s) for s in symbols))
     header = [f"{COMMENT_PREFIX} {' '.join(str(c).split())}" for c in comments]
     text = "\n".join([*header, *written]) + "\n"
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
-    try:
-        with open(temporary, "x", encoding=SYMBOL_LIST_ENCODING) as stream:
-            stream.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_text_atomically(path, text, SYMBOL_LIST_ENCODING)
     return written

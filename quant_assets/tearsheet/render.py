@@ -4,14 +4,13 @@
 :func:`save_tearsheet` writes the result atomically.
 """
 
-import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from lakehouse import LakehouseStore
+from lakehouse.store import write_text_atomically
 from quant_assets.tearsheet.benchmark import BENCHMARK_NAME, benchmark_returns
 from quant_assets.tearsheet.context import TearsheetContext, build_context
 from quant_assets.tearsheet.document import Section, render_document
@@ -106,14 +105,4 @@ def save_tearsheet(document: str, path: str | Path) -> Path:
     The file gets the usual permissions (those the umask allows), not a temporary file's
     owner-only ones, so a report can be shared or served as it is.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
-    try:
-        with open(temporary, "x", encoding=HTML_ENCODING) as stream:
-            stream.write(document)
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return target
+    return write_text_atomically(path, document, HTML_ENCODING)
