@@ -247,9 +247,7 @@ class Settings(BaseSettings):
         """A copy with a named profile's values, then ``overrides``, applied on top of ``self``."""
         if profile not in PROFILES:
             raise ValueError(f"unknown profile {profile!r}; choose from {sorted(PROFILES)}")
-        if "test" in overrides and "step" not in overrides:
-            overrides = {**overrides, "step": overrides["test"]}  # contiguous out of sample
-        return self.clone(profile=profile, **{**PROFILES[profile], **overrides})
+        return self.clone(profile=profile, **PROFILES[profile]).clone(**overrides)
 
     def clone(self, **overrides: Any) -> Settings:
         """Return a new, validated copy with ``overrides`` applied (``self`` is unchanged)."""
