@@ -159,11 +159,5 @@ def features_on(
     }
 
 
-def latest_features(features: pd.DataFrame) -> pd.DataFrame:
-    """Each symbol's features on the last date of ``features``, indexed by symbol."""
-    last = features["date"].max()
-    return features[features["date"] == last].set_index("symbol").sort_index()
-
-
 def _timestamps(dates: pd.DatetimeIndex) -> pa.Array:
     return pa.array(pd.DatetimeIndex(dates).as_unit("ns").to_numpy(), pa.timestamp("ns"))

@@ -62,8 +62,3 @@ def label_regimes(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
             "label": np.where(known.to_numpy(), label, "unknown").astype(str),
         }
     )
-
-
-def current_regime(regimes: pd.DataFrame) -> str:
-    """The label of the last date."""
-    return str(regimes["label"].iloc[-1])

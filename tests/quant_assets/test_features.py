@@ -14,7 +14,6 @@ from quant_assets.features import (
     compute_features,
     feature_chunks,
     features_on,
-    latest_features,
 )
 from quant_assets.settings import Settings
 
@@ -55,10 +54,13 @@ def test_no_look_ahead_and_no_filling(recent_closes: pd.DataFrame):
     assert len(ko) == len(closes) - 1  # the gap is a missing row, not a zero
 
 
-def test_latest_features_is_last_date_by_symbol(recent_closes: pd.DataFrame):
-    latest = latest_features(compute_features(recent_closes, SETTINGS))
-    assert list(latest.index) == sorted(recent_closes.columns)
-    assert (latest["date"] == recent_closes.index[-1]).all()
+def test_features_on_gives_each_date_by_symbol(recent_closes: pd.DataFrame):
+    dates = recent_closes.index[[-300, -1]]
+    sections = features_on(compute_features(recent_closes, SETTINGS), dates)
+    assert list(sections) == list(dates)
+    for date, section in sections.items():
+        assert list(section.index) == sorted(recent_closes.columns)
+        assert (section["date"] == date).all()
 
 
 def test_predictability_features_match_antropy_and_nolds(recent_closes: pd.DataFrame):

@@ -1,14 +1,15 @@
 import numpy as np
 import pandas as pd
 
-from quant_assets.features import compute_features, latest_features
+from quant_assets.features import compute_features, features_on
 from quant_assets.regimes import label_regimes
 from quant_assets.selection import score_symbols, select_among, select_now, selected_symbols
 from quant_assets.settings import Settings
 
 
 def _latest(closes: pd.DataFrame) -> pd.DataFrame:
-    return latest_features(compute_features(closes, Settings()))
+    last = closes.index[-1:]
+    return features_on(compute_features(closes, Settings()), last)[last[0]]
 
 
 def test_top_n_by_trend_strength(recent_closes: pd.DataFrame):
