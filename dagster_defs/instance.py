@@ -7,12 +7,15 @@ the daemon are watched by Dagster's own run monitoring, turned on in the ``dagst
 here.
 """
 
+import json
 import os
 import socket
 from pathlib import Path
 
 import dagster as dg
 import psutil
+
+from lakehouse.store import write_text_atomically
 
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 DEFAULT_DAGSTER_HOME = Path("data/dagster_home")
@@ -22,7 +25,18 @@ run_monitoring:
   enabled: true
   start_timeout_seconds: 180
   max_resume_run_attempts: 0
+event_log_storage:
+  module: dagster_defs.event_log
+  class: PooledSqliteEventLogStorage
+  config:
+    base_dir: {event_log_dir}
 """
+"""The ``dagster.yaml`` written into a new home: no telemetry, run monitoring for daemon runs,
+the event log that opens each SQLite database once (:mod:`dagster_defs.event_log`)."""
+EARLIER_DAGSTER_YAMLS = (DAGSTER_YAML.split("event_log_storage:")[0],)
+"""``dagster.yaml`` files we wrote before: replaced by :data:`DAGSTER_YAML` (same storage files)."""
+EVENT_LOG_DIR = Path("history") / "runs"
+"""Where Dagster's default SQLite storage keeps the event log inside a home."""
 HOST_TAG = "quant/host"
 PID_TAG = "quant/pid"
 """Tags of a run executed in an SDK process: where it runs, to tell when it died."""
@@ -37,12 +51,16 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def dagster_home() -> Path:
-    """``$DAGSTER_HOME`` or ``data/dagster_home``, made absolute, created with a dagster.yaml."""
+    """``$DAGSTER_HOME`` or ``data/dagster_home``, made absolute, created with a dagster.yaml.
+
+    A ``dagster.yaml`` someone wrote is left alone; one we wrote earlier is brought up to date.
+    """
     home = Path(os.environ.get(DAGSTER_HOME_ENV) or DEFAULT_DAGSTER_HOME).resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML, encoding="utf-8")
+    if not config.exists() or config.read_text(encoding="utf-8") in EARLIER_DAGSTER_YAMLS:
+        text = DAGSTER_YAML.format(event_log_dir=json.dumps(str(home / EVENT_LOG_DIR)))
+        write_text_atomically(config, text)
         # Create the SQLite storages now, from one process: a daemon and its code server
         # creating them at the same moment can leave the schedule storage with two heads.
         with dg.DagsterInstance.from_config(str(home)):
