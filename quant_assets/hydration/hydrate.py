@@ -24,7 +24,7 @@ the quarantine (:mod:`quant_assets.hydration.quarantine`) and the others go on.
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,8 @@ class HydrationReport:
     restated_rows: int = 0
     restatement_factor: float | None = None
     empty_closes: int = 0
+    released: bool = False
+    """The symbol was in the quarantine and left it with this hydration."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict, for metadata and logs."""
@@ -308,8 +310,8 @@ def hydrate_symbols(
             for symbol, update, write in writes:
                 if write is not None:
                     write.result()  # a failed write propagates, like a source outage
-                outcome.reports.append(update.report)
-                release(store, symbol)
+                released = release(store, symbol)
+                outcome.reports.append(replace(update.report, released=released))
             if outage is not None:
                 raise outage
             for _ in batch:
