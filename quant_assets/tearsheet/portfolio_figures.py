@@ -29,6 +29,8 @@ UNKNOWN_REGIME_COLOR = "#7f7f7f"
 REGIME_ALPHA = 0.3
 BAR_ROW_INCHES = 0.22
 MIN_BAR_HEIGHT = 2.5
+SELECTION_CHART_SYMBOLS = 40
+"""Symbols drawn in the selection-frequency chart (the most held; the table lists all)."""
 
 
 def holdings_area_png(holdings: pd.DataFrame, end: pd.Timestamp | None, title: str) -> bytes:
@@ -159,7 +161,14 @@ def regime_timeline_png(regimes: pd.DataFrame) -> bytes:
 
 
 def selection_frequency_png(frequency: pd.DataFrame) -> bytes:
-    """Horizontal bars: the share of all strategies' windows in which each symbol was held."""
+    """Horizontal bars: the share of all strategies' windows in which each symbol was held.
+
+    Only the :data:`SELECTION_CHART_SYMBOLS` most held (``frequency`` is sorted, most held
+    first): a bar per symbol of a universe of thousands would be a picture nobody can read, and
+    seconds of drawing per thousand bars.
+    """
+    held = len(frequency)
+    frequency = frequency.head(SELECTION_CHART_SYMBOLS)
     rows = max(len(frequency), 1)
     figure = new_figure(height=max(MIN_BAR_HEIGHT, 0.8 + BAR_ROW_INCHES * rows))
     axes = figure.add_subplot()
@@ -169,6 +178,7 @@ def selection_frequency_png(frequency: pd.DataFrame) -> bytes:
     axes.invert_yaxis()
     axes.set_xlim(0.0, 100.0)
     axes.set_xlabel("% of windows held (all strategies)")
-    axes.set_title("selection frequency")
+    shown = "" if held <= len(frequency) else f": the {len(frequency)} most held of {held:,}"
+    axes.set_title(f"selection frequency{shown}")
     axes.grid(True, axis="x", alpha=0.3)
     return png_bytes(figure)

@@ -158,7 +158,8 @@ def selection_section(context: TearsheetContext) -> Section:
     strategy_kinds = {str(c): PERCENT for c in frequency.columns if c != "windows_held"}
     body = paragraph(
         "Share of windows in which each symbol had a weight above zero: over every strategy's "
-        "windows together (all), and per strategy."
+        "windows together (all), and per strategy. The chart shows the most held symbols, the "
+        "table every symbol held at least once."
     )
     if not frequency.empty:
         body += img_tag(selection_frequency_png(frequency), "selection frequency per symbol")

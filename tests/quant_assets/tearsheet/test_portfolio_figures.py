@@ -12,6 +12,7 @@ from quant_assets.tearsheet.analytics import (
 )
 from quant_assets.tearsheet.figures import DPI, WIDE, strategy_colors
 from quant_assets.tearsheet.portfolio_figures import (
+    SELECTION_CHART_SYMBOLS,
     holdings_area_png,
     regime_timeline_png,
     selection_frequency_png,
@@ -49,3 +50,12 @@ def test_holdings_figure_of_an_empty_strategy():
     empty = pd.DataFrame(index=pd.DatetimeIndex([], name="test_start"))
     width, _ = _size(holdings_area_png(empty, None, "nothing held"))
     assert width == int(WIDE * DPI)
+
+
+def test_the_selection_chart_of_thousands_of_symbols_shows_the_most_held():
+    symbols = [f"S{i:04d}" for i in range(3000)]
+    shares = [1.0 - i / 3000 for i in range(3000)]  # sorted, most held first
+    frequency = pd.DataFrame({"all": shares}, index=pd.Index(symbols, name="symbol"))
+    few = frequency.head(SELECTION_CHART_SYMBOLS)
+    assert _size(selection_frequency_png(frequency)) == _size(selection_frequency_png(few))
+    assert _size(selection_frequency_png(few.head(5)))[1] < _size(selection_frequency_png(few))[1]
