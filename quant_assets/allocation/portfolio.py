@@ -49,7 +49,8 @@ def allocate_window(
         ``engines`` and what :class:`SolverGuard` reads.
     """
     wanted = [str(s) for s in eligible]
-    block = train_closes.to_numpy(dtype=np.float64)[:, train_closes.columns.get_indexer(wanted)]
+    column_of = {symbol: i for i, symbol in enumerate(train_closes.columns.tolist())}
+    block = train_closes.to_numpy(dtype=np.float64)[:, [column_of[s] for s in wanted]]
     complete = ~np.isnan(block).any(axis=0)
     eligible = [s for s, ok in zip(wanted, complete, strict=True) if ok]
     chosen = set(selected)

@@ -227,7 +227,9 @@ def _polish(
     k = len(free)
     if k == 0:
         return out
-    bound = np.setdiff1d(np.arange(len(w)), free)
+    is_free = np.zeros(len(w), dtype=bool)
+    is_free[free] = True
+    bound = np.flatnonzero(~is_free)
     target = -(cov[np.ix_(free, bound)] @ out[bound] + c[free])
     out[free] = _solve_budget_system(cov, free, target, 1.0 - out.sum())
     return out

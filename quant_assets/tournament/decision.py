@@ -13,7 +13,7 @@ import pandas as pd
 
 from quant_assets.allocation.portfolio import allocate_window
 from quant_assets.settings import Settings
-from quant_assets.tournament.windows import window_positions
+from quant_assets.tournament.windows import price_positions
 
 Records = dict[str, list[dict[str, Any]]]
 """Record tables by name (``weights``, ``guard``, ``vetoes``): lists of JSON-ready rows."""
@@ -32,8 +32,7 @@ def decide_window(
     ``prices`` is the whole panel (dates x symbols); only the rows up to the window's training
     end are read.
     """
-    return_dates = prices.index[1:]
-    train_first, test_first, _ = window_positions(return_dates, pd.Series(window))
+    train_first, test_first = price_positions(prices.index, window)
     # Return k is price k+1 over price k: the training returns need prices train_first..test_first.
     train_closes = prices.iloc[train_first : test_first + 1]
     decision = allocate_window(train_closes, window["eligible"], window["selected"], settings)

@@ -51,10 +51,10 @@ def simulate(
     return_dates = asset_returns.index
     values = asset_returns.to_numpy()
     symbols = asset_returns.columns.to_numpy(dtype=object)
-    column = {symbol: i for i, symbol in enumerate(asset_returns.columns)}
-    target_of = {
-        key: frame for key, frame in weights.groupby(["profile", "engine", "window"], sort=False)
-    }
+    column = {symbol: i for i, symbol in enumerate(asset_returns.columns.tolist())}
+    weight_columns = np.array([column[s] for s in weights["symbol"].tolist()], dtype=np.int64)
+    weight_values = weights["weight"].to_numpy(dtype=np.float64)
+    rows_of = weights.groupby(["profile", "engine", "window"], sort=False).indices
     used_of = guard.set_index(["profile", "engine", "window"])["engine_used"].to_dict()
     veto_counts = vetoes.groupby(["profile", "engine", "window"]).size().to_dict()
     series: dict[str, pd.Series] = {}
@@ -63,19 +63,20 @@ def simulate(
         profile_windows = windows[windows["profile"] == profile]
         for engine in settings.engines:
             held = np.zeros(len(column))
-            daily_parts = []
+            daily_positions, daily_returns = [], []
             for window in profile_windows.itertuples(index=False):
                 key = (profile, engine, window.window)
                 target = np.zeros(len(column))
-                rows = target_of.get(key)
+                rows = rows_of.get(key)
                 if rows is not None:
-                    target[[column[s] for s in rows["symbol"]]] = rows["weight"].to_numpy()
+                    target[weight_columns[rows]] = weight_values[rows]
                 first = int(return_dates.get_loc(window.test_start))
                 span = values[first : first + int(window.test_days)]
                 held_span = _hold(target, held, span, settings)
                 gross, net, held = held_span.gross, held_span.net, held_span.end_weights
                 exits = held_span.liquidated
-                daily_parts.append(pd.Series(net, index=return_dates[first : first + len(net)]))
+                daily_positions.append(np.arange(first, first + len(net)))
+                daily_returns.append(net)
                 window_rows.append(
                     {
                         "profile": profile,
@@ -94,8 +95,11 @@ def simulate(
                         "liquidated_value": float(sum(exits.values())),
                     }
                 )
-            if daily_parts:
-                series[strategy_name(profile, engine)] = pd.concat(daily_parts)
+            if daily_returns:
+                positions = np.concatenate(daily_positions)
+                series[strategy_name(profile, engine)] = pd.Series(
+                    np.concatenate(daily_returns), index=return_dates[positions]
+                )
     returns = pd.DataFrame(series)
     returns.index.name = "date"
     return returns.sort_index(), pd.DataFrame(window_rows, columns=list(WINDOW_RESULT_COLUMNS))

@@ -6,6 +6,10 @@ trains on ``train`` returns starting at ``k * step`` (``rolling``) or at the fir
 kept, as skfolio's ``WalkForward`` does, so every window is scored on the same number of days.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
 from quant_assets.contracts import TournamentWindowsContract, column_names
@@ -48,30 +52,33 @@ def make_windows(return_dates: pd.DatetimeIndex, settings: Settings, profile: st
             f"returns, but the prices give {n} ({_span(return_dates)}); pass a longer price "
             f"history or lower `train`/`test`"
         )
-    rows = []
-    for number, start in enumerate(range(0, n - train - test + 1, step)):
-        first = 0 if settings.window_mode == "expanding" else start
-        train_end = start + train  # exclusive position
-        rows.append(
-            {
-                "profile": profile,
-                "window": number,
-                "train_start": return_dates[first],
-                "train_end": return_dates[train_end - 1],
-                "test_start": return_dates[train_end],
-                "test_end": return_dates[train_end + test - 1],
-                "train_days": train_end - first,
-                "test_days": test,
-            }
-        )
-    return pd.DataFrame(rows, columns=list(WINDOW_COLUMNS))
+    starts = np.arange(0, n - train - test + 1, step)
+    firsts = np.zeros_like(starts) if settings.window_mode == "expanding" else starts
+    train_ends = starts + train  # exclusive positions
+    windows = pd.DataFrame(
+        {
+            "profile": profile,
+            "window": np.arange(len(starts), dtype=np.int64),
+            "train_start": return_dates[firsts],
+            "train_end": return_dates[train_ends - 1],
+            "test_start": return_dates[train_ends],
+            "test_end": return_dates[train_ends + test - 1],
+            "train_days": train_ends - firsts,
+            "test_days": test,
+        }
+    )
+    return windows[list(WINDOW_COLUMNS)]
 
 
-def window_positions(return_dates: pd.DatetimeIndex, window: pd.Series) -> tuple[int, int, int]:
-    """Positions ``(train_first, test_first, test_stop)`` of a window row in ``return_dates``."""
-    train_first = int(return_dates.get_loc(window["train_start"]))
-    test_first = int(return_dates.get_loc(window["test_start"]))
-    return train_first, test_first, test_first + int(window["test_days"])
+def price_positions(price_dates: pd.DatetimeIndex, window: Mapping[str, Any]) -> tuple[int, int]:
+    """Positions ``(train_first, test_first)`` of a window row's first training and test returns.
+
+    Positions count returns: return ``k`` is the close at ``price_dates[k + 1]`` over the one
+    before, so the training returns need the closes ``train_first .. test_first``.
+    """
+    train_first = int(price_dates.get_loc(pd.Timestamp(window["train_start"]))) - 1
+    test_first = int(price_dates.get_loc(pd.Timestamp(window["test_start"]))) - 1
+    return train_first, test_first
 
 
 def _span(dates: pd.DatetimeIndex) -> str:
