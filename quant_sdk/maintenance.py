@@ -5,7 +5,7 @@ run research; :class:`~quant_sdk.sdk.QuantSDK` inherits them.
 """
 
 import logging
-from typing import Any
+from abc import ABC, abstractmethod
 
 import dagster as dg
 import pandas as pd
@@ -33,18 +33,29 @@ BACKFILL_TAG = "quant/requested_by"
 BACKFILL_STALE = "backfill_stale"
 
 
-class LakehouseMaintenance:
-    """Freshness, backfills, the doctor and retention, over ``settings`` and ``store``."""
+class LakehouseMaintenance(ABC):
+    """Freshness, backfills, the doctor and retention, over ``settings`` and ``store``.
+
+    The class using it (:class:`~quant_sdk.sdk.QuantSDK`) builds the code location and
+    hydrates.
+    """
 
     settings: Settings
     store: LakehouseStore
 
+    @abstractmethod
     def _definitions(self, settings: Settings | None = None) -> dg.Definitions:
-        raise NotImplementedError  # QuantSDK builds the code location
+        """The code location's definitions, built with ``settings`` (default: the SDK's)."""
 
-    def hydrate(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        """Hydrate symbols (see :meth:`quant_sdk.sdk.QuantSDK.hydrate`)."""
-        raise NotImplementedError
+    @abstractmethod
+    def hydrate(
+        self,
+        source: str | None = None,
+        symbols: list[str] | None = None,
+        path: str | None = None,
+        full: bool = False,
+    ) -> pd.DataFrame:
+        """Hydrate ``symbols`` (see :meth:`quant_sdk.sdk.QuantSDK.hydrate`)."""
 
     def _with_source(self, source: str | None) -> Settings:
         return self.settings.clone(source=source) if source else self.settings
