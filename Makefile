@@ -91,6 +91,7 @@ test-ui: install  ## the browser test against `dagster dev` (installs Chromium a
 bench: install  ## benchmarks against the reference libraries, printed as ratios
 	$(BIN)/python benchmarks/bench_predictability.py
 	$(BIN)/python benchmarks/bench_tournament.py
+	$(BIN)/python benchmarks/bench_event_log.py
 
 bench-scale: install  ## hydrate and run `production` on 1,000 and 5,000 synthetic symbols: time and memory per stage
 	$(BIN)/python benchmarks/bench_scale.py
