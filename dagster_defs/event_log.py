@@ -23,7 +23,7 @@ API reference under "Internals"; :mod:`dagster_defs.instance` names it in ``dags
 import os
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import sqlalchemy as db
@@ -75,7 +75,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                     yield conn
                 wrote = sqlite.total_changes != changes_before  # type: ignore[union-attr]
             if wrote and shard != INDEX_SHARD_NAME:
-                os.utime(self.path_for_shard(shard))  # wakes Dagster's live log watcher
+                with suppress(FileNotFoundError):  # deleted meanwhile: nobody to wake
+                    os.utime(self.path_for_shard(shard))  # wakes Dagster's live log watcher
 
     def _engine(self, shard: str) -> Engine:
         """The open engine of ``shard`` (created and initialised on first use), now most recent."""
