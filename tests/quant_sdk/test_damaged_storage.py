@@ -54,6 +54,16 @@ def test_a_damaged_contract_breaking_run_asset_is_reported_with_how_to_rerun_it(
     assert finding.repair == f"move aside; re-run with `quant run --run-id {run_id}`"
 
 
+def test_stored_bars_that_break_their_contract_are_found_among_good_ones(sdk: QuantSDK):
+    folder = sdk.store.symbol_dir("XOM")
+    bars = sdk.store.read_frame(folder)
+    bars.loc[10, "close"] = -1.0  # written by the store: checksum fine, contract not
+    sdk.store.write_frame(bars, folder)
+    (finding,) = sdk.verify().itertuples()
+    assert finding.partition == "symbol=XOM" and "MarketDataContract" in finding.problem
+    assert finding.repair == "move aside; re-hydrate XOM in full"
+
+
 def test_a_broken_old_run_or_symbol_never_stops_new_work(sdk: QuantSDK):
     old = sdk.new_run("canary", **FAST)
     sdk.run(run_id=old)
