@@ -33,7 +33,15 @@ event_log_storage:
 """
 """The ``dagster.yaml`` written into a new home: no telemetry, run monitoring for daemon runs,
 the event log that opens each SQLite database once (:mod:`dagster_defs.event_log`)."""
-EARLIER_DAGSTER_YAMLS = (DAGSTER_YAML.split("event_log_storage:")[0],)
+EARLIER_DAGSTER_YAMLS = (
+    """telemetry:
+  enabled: false
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  max_resume_run_attempts: 0
+""",
+)
 """``dagster.yaml`` files we wrote before: replaced by :data:`DAGSTER_YAML` (same storage files)."""
 EVENT_LOG_DIR = Path("history") / "runs"
 """Where Dagster's default SQLite storage keeps the event log inside a home."""

@@ -55,7 +55,7 @@ def make_windows(return_dates: pd.DatetimeIndex, settings: Settings, profile: st
     starts = np.arange(0, n - train - test + 1, step)
     firsts = np.zeros_like(starts) if settings.window_mode == "expanding" else starts
     train_ends = starts + train  # exclusive positions
-    windows = pd.DataFrame(
+    return pd.DataFrame(
         {
             "profile": profile,
             "window": np.arange(len(starts), dtype=np.int64),
@@ -65,9 +65,9 @@ def make_windows(return_dates: pd.DatetimeIndex, settings: Settings, profile: st
             "test_end": return_dates[train_ends + test - 1],
             "train_days": train_ends - firsts,
             "test_days": test,
-        }
+        },
+        columns=list(WINDOW_COLUMNS),
     )
-    return windows[list(WINDOW_COLUMNS)]
 
 
 def price_positions(price_dates: pd.DatetimeIndex, window: Mapping[str, Any]) -> tuple[int, int]:
