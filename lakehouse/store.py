@@ -34,6 +34,8 @@ from lakehouse.identifiers import validate_run_id, validate_symbol
 PARQUET_FILE = "part-0.parquet"
 JSON_FILE = "document.json"
 MARKET_DATA = "market_data"
+RUN_MANIFEST = "run_manifest"
+"""The run-scoped document of what a run used: settings, inputs, code (the provenance)."""
 ASSET_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 RUN_ID_PARTITIONS = "run_id"
 """Name of the Dagster partitions of run-scoped assets (one per run id); also their folder key."""
@@ -120,6 +122,10 @@ class LakehouseStore:
         text = json.dumps(document, indent=2, sort_keys=True, default=_json_default)
         atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
         return path
+
+    def has_document(self, folder: Path) -> bool:
+        """Whether ``folder/document.json`` exists."""
+        return (folder / JSON_FILE).exists()
 
     def read_document(self, folder: Path) -> Any:
         """Read ``folder/document.json``."""

@@ -15,7 +15,7 @@ ENGINES = ["equal_weight", "inverse_volatility", "min_variance", "max_sharpe", "
 
 
 def canary(**overrides) -> Settings:
-    base = {"executor": "serial", "train": 252, "test": 63, "step": 63, "top_n": 4}
+    base = {"executor": "serial", "train": 252, "test": 63, "top_n": 4}
     return Settings.for_profile("canary", **{**base, **overrides})
 
 
@@ -123,7 +123,7 @@ def test_drifting_weights_follow_prices(prices: pd.DataFrame):
 
 def test_two_tournaments_in_threads_each_get_their_solo_result(prices: pd.DataFrame):
     first = {"a": canary(engines=["min_variance", "equal_weight"], top_n=3, cost_bps=0.0)}
-    second = {"b": canary(engines=["hrp", "market"], top_n=6, train=126, test=21, step=21)}
+    second = {"b": canary(engines=["hrp", "market"], top_n=6, train=126, test=21)}
     solo = [run_tournament(prices, first), run_tournament(prices, second)]
     together: dict[int, object] = {}
     threads = [
