@@ -48,7 +48,8 @@ class SpaResult:
     """Hansen's ``max(sqrt(n) * mean(d) / omega, 0)``."""
     pvalue_lower: FloatArray
     pvalue_consistent: FloatArray
-    """Hansen's consistent p-value: the one to report."""
+    """Hansen's consistent p-value: the one to report. All three are NaN for a model whose
+    differential does not vary (e.g. the benchmark itself)."""
     pvalue_upper: FloatArray
     block_length: FloatArray
     """Mean block length of the stationary bootstrap per model."""
@@ -122,8 +123,11 @@ def superior_predictive_ability(
         lengths,
     )[:, :, 0]
     resampled_means = sums / n_obs
+    varies = variance > 0  # a constant differential (the benchmark itself) tests nothing
     pvalues = {
-        name: np.mean(resampled_means - centre[:, None] > mean[:, None], axis=1)
+        name: np.where(
+            varies, np.mean(resampled_means - centre[:, None] > mean[:, None], axis=1), np.nan
+        )
         for name, centre in recentred.items()
     }
     return SpaResult(
