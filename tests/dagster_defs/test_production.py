@@ -11,9 +11,9 @@ from lakehouse import LakehouseStore, new_run_id
 from quant_assets.assets import discovery as discovery_assets
 from quant_assets.assets.overfitting import LUCK_CHECK
 from quant_assets.overfitting.leaderboard_luck import LUCK_COLUMNS, distinct_trials
-from quant_assets.tearsheet.analytics import returns_wide
 from quant_assets.provenance import write_run_request
 from quant_assets.settings import Settings
+from quant_assets.tearsheet.analytics import returns_wide
 from tests.conftest import SMALL_SYMBOLS
 
 FAST = {"start_date": date(2019, 1, 1), "min_history": 252}
