@@ -16,7 +16,6 @@ column and rows and saying what to do. The rules:
 """
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 BAR_COLUMNS = column_names(MarketDataContract)
 """Columns of a stored symbol: ``date`` (datetime64[ns], unique, ascending) and float64 prices."""
-OPTIONAL_BAR_COLUMNS = ("open", "high", "low", "volume")
 REQUIRED_BAR_COLUMNS = ("date", "close")
 DATE_DTYPE = "datetime64[ns]"
 EMPTY_CLOSES_ATTR = "empty_closes"
@@ -40,7 +38,6 @@ NO_ZONE = "no zone"
 EARLIEST_DATE = pd.Timestamp("1800-01-01")
 LATEST_DATE = pd.Timestamp("2200-12-31")
 """Dates a daily bar may carry (well inside what datetime64[ns] can hold)."""
-_ZONE_SUFFIX = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 _DAY_NS = 86_400 * 10**9
 
 
