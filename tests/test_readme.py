@@ -126,6 +126,24 @@ def test_every_setting_named_by_variable_or_set_exists(page: Path):
     assert named <= set(Settings.model_fields), named - set(Settings.model_fields)
 
 
+TEST_REFERENCE = re.compile(r"`(tests/[\w/]+\.py)?(?:::(\w+))?`")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_test_a_page_names_exists(page: Path):
+    """`tests/x.py::test_y` and a following bare `::test_z` (same file) name real tests."""
+    missing, last_file = [], None
+    for path, name in TEST_REFERENCE.findall(page.read_text()):
+        last_file = path or last_file
+        if not path and not name:
+            continue
+        if path and not (ROOT / path).exists():
+            missing.append(path)
+        elif name and (last_file is None or f"def {name}(" not in (ROOT / last_file).read_text()):
+            missing.append(f"{last_file}::{name}")
+    assert not missing
+
+
 PYTHON_EXAMPLES = [(page, code) for page in PAGES for code in blocks(page, "python")]
 
 
