@@ -168,9 +168,7 @@ def record_status(
     from the lakehouse. The file is rewritten only when the vanished set changes.
     """
     folder = store.asset_dir(STATUS_DOCUMENT)
-    document: dict[str, Any] = (
-        store.read_document(folder) if (folder / "document.json").exists() else {}
-    )
+    document: dict[str, Any] = store.read_document(folder) if store.has_document(folder) else {}
     previous: dict[str, Any] = document.get(source_name, {}).get("vanished", {})
     stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     vanished = status[status["status"] == "vanished"]

@@ -26,7 +26,7 @@ from quant_assets.allocation.solvers import (
     min_variance_weights,
     risk_parity_weights,
 )
-from quant_assets.calendar import TRADING_DAYS_PER_YEAR
+from quant_assets.metrics import daily_rate
 from quant_assets.settings import EngineName, Settings
 
 FloatArray = NDArray[np.float64]
@@ -114,7 +114,7 @@ class MaxSharpe(Engine):
         """Maximum Sharpe weights on means shrunk by :data:`MEAN_SHRINKAGE`."""
         means = returns.mean(axis=0)
         shrunk = (1.0 - MEAN_SHRINKAGE) * means + MEAN_SHRINKAGE * means.mean()
-        daily_risk_free = settings.risk_free_rate / TRADING_DAYS_PER_YEAR
+        daily_risk_free = daily_rate(settings.risk_free_rate)
         return max_sharpe_weights(moments.covariance, shrunk, daily_risk_free, settings.max_weight)
 
 

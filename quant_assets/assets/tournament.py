@@ -12,6 +12,7 @@ import pandas as pd
 from dagster_ray import LocalRay
 
 from lakehouse.frames import StoredFrame
+from lakehouse.hashing import get_df_hash
 from quant_assets.assets.checks import contract_checks
 from quant_assets.assets.metadata import frame_metadata
 from quant_assets.assets.partitions import OWNERS, run_id_partitions
@@ -27,17 +28,25 @@ from quant_assets.contracts import (
     TournamentWindowsContract,
 )
 from quant_assets.frames import closes_to_wide
+from quant_assets.overfitting.leaderboard_luck import luck_columns
+from quant_assets.overfitting.trials import CLOSES_HASH, earlier_trials
 from quant_assets.provenance import settings_of
 from quant_assets.settings import Settings
 from quant_assets.tearsheet import benchmark_returns, relative_leaderboard, tearsheet_path
-from quant_assets.tournament.charts import equity_curve_png, png_markdown
+from quant_assets.tearsheet.figures import (
+    equity_and_drawdown_figure,
+    png_bytes,
+    png_markdown,
+    strategy_colors,
+)
 from quant_assets.tournament.choices import CausalInputs, choose_holdings
 from quant_assets.tournament.execution import execute
 from quant_assets.tournament.reporting import leaderboard as score_strategies
 from quant_assets.tournament.reporting import simulate
 from quant_assets.tournament.walk_forward import plan_windows, validate_prices
 
-TOURNAMENT_CODE_VERSION = "tournament-3"
+TOURNAMENT_CODE_VERSION = "tournament-4"
+EQUITY_TITLE = "Out-of-sample equity, after costs"
 
 
 def _run_profiles(run_manifest: dict[str, Any]) -> dict[str, Settings]:
@@ -185,7 +194,11 @@ def tournament_report(
     board = relative_leaderboard(
         score_strategies(returns, window_results, profiles), returns, benchmark_returns()
     )
+    board = with_luck(board, returns, profiles, get_df_hash(prices), lakehouse, context)
     long = returns_to_long(returns)
+    equity_figure = equity_and_drawdown_figure(
+        returns, None, strategy_colors(list(returns.columns)), EQUITY_TITLE
+    )
     yield dg.Output(long, output_name="tournament_returns", metadata=frame_metadata(long))
     yield dg.Output(
         window_results,
@@ -198,7 +211,7 @@ def tournament_report(
         metadata={
             "leaderboard": dg.MetadataValue.md(board.to_markdown(index=False, floatfmt=".4f")),
             "equity_curve": dg.MetadataValue.md(
-                png_markdown(equity_curve_png(returns), "equity curves")
+                png_markdown(png_bytes(equity_figure), "equity curves and drawdowns")
             ),
             "best": f"{board['profile'].iloc[0]}/{board['engine'].iloc[0]}" if len(board) else "",
             "strategies": len(board),
@@ -207,6 +220,28 @@ def tournament_report(
             ),
         },
     )
+
+
+def with_luck(
+    board: pd.DataFrame,
+    returns: pd.DataFrame,
+    profiles: dict[str, Settings],
+    closes_hash: str,
+    lakehouse: LakehouseResource,
+    context: dg.AssetExecutionContext,
+) -> pd.DataFrame:
+    """The leaderboard with its closes hash and luck columns, trials of earlier runs counted."""
+    board = board.assign(**{CLOSES_HASH: closes_hash})
+    if board.empty:
+        return pd.concat([board, luck_columns(board, returns, profiles)], axis=1)
+    earlier = [
+        earlier_trials(lakehouse.root, closes_hash, first, last, context.partition_key)
+        for first, last in board[["first_date", "last_date"]].drop_duplicates().to_numpy()
+    ]
+    trials = pd.concat(earlier, axis=1) if earlier else None
+    if trials is not None and trials.shape[1]:
+        context.log.info("%d trials of earlier runs on the same closes and dates", trials.shape[1])
+    return pd.concat([board, luck_columns(board, returns, profiles, trials)], axis=1)
 
 
 def returns_to_long(returns: pd.DataFrame) -> pd.DataFrame:

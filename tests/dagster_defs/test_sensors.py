@@ -11,11 +11,11 @@ from dagster_defs import build_definitions
 from dagster_defs.instance import dagster_instance
 from dagster_defs.schedules import build_daily_production, scheduled_run_id
 from dagster_defs.sensors import (
-    AUTO_SYNC_TAG,
     RETRY_AFTER_SECONDS,
     build_auto_sync,
     evaluate_auto_sync,
 )
+from dagster_defs.tags import AUTO_SYNC_TAG
 from lakehouse import LakehouseStore
 from quant_assets.hydration import FilesSource
 from quant_assets.provenance import read_run_request

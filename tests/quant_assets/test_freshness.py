@@ -1,5 +1,4 @@
 import logging
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -181,9 +180,7 @@ def test_two_thousand_symbols_in_one_query(tmp_path: Path):
         folder = store.symbol_dir(symbol)
         folder.mkdir(parents=True)
         pq.write_table(full if index % 10 else full.slice(0, 3), folder / "part-0.parquet")
-    started = time.perf_counter()
     status = stale_symbols(store, SyntheticSource(n + 1, 1, date(2024, 12, 31), seed=1))
-    elapsed = time.perf_counter() - started
     counts = status["status"].value_counts().to_dict()
     # a truncated symbol is stale unless the source delisted it on or before its stored last day
     source_last = source.last_dates()
@@ -193,7 +190,6 @@ def test_two_thousand_symbols_in_one_query(tmp_path: Path):
     )
     assert stale < 200  # some truncated symbols were delisted before 2024-12-27
     assert counts == {"fresh": n - stale, "stale": stale, "new": 1}
-    assert elapsed < 3.0, f"stale_symbols took {elapsed:.2f} s for {n} symbols"
 
 
 def test_a_quarantined_symbol_waits_until_its_source_changes(files_lake):

@@ -6,7 +6,6 @@ volatility 13-22%, listing late 13.5-22%, delisted 11.5-22.5% (expected 18% and 
 same bounds hold on the smaller sample.
 """
 
-import time
 from datetime import date
 
 import numpy as np
@@ -172,14 +171,6 @@ def test_unknown_symbols_are_refused_with_the_range_made(source: SyntheticSource
         source.fetch_many(["SYN0000", "NOPE"])
     with pytest.raises(KeyError, match="no symbol 'NOPE'"):
         source.last_date("NOPE")
-
-
-def test_generation_is_vectorised_over_days():
-    fresh = SyntheticSource(N_SYMBOLS, YEARS, END, SEED + 2)
-    started = time.perf_counter()
-    fresh.fetch_many(fresh.symbols())
-    elapsed = time.perf_counter() - started
-    assert elapsed < 3.0, f"200 symbols x 5 years took {elapsed:.2f} s (a day loop took ~9 s)"
 
 
 def test_a_hydrated_delisted_symbol_is_fresh_not_stale(source: SyntheticSource, tmp_path):
