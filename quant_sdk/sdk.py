@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,10 @@ from quant_sdk.execution import (
 )
 from quant_sdk.maintenance import LakehouseMaintenance
 from quant_sdk.run_catalog import (
+    COMPLETE,
+    FAILED,
     FAILED_DAGSTER_STATUSES,
+    RUN_OUTCOME,
     RunComparison,
     RunSummary,
     compare_runs,
@@ -231,12 +235,38 @@ class QuantSDK(LakehouseMaintenance):
         with dagster_instance() as instance:
             register_partitions(instance, RUN_ID_PARTITIONS, [run_id])
             try:
-                self._execute(PRODUCTION_JOB, {PARTITION_TAG: run_id}, instance)
+                dagster_run_id = self._execute(PRODUCTION_JOB, {PARTITION_TAG: run_id}, instance)
             except RunFailedError as error:
+                self._record_outcome(run_id, FAILED, error.dagster_run_id, error.failures)
                 raise RunFailedError(
                     f"run {run_id}: {error}", error.dagster_run_id, error.failures
                 ) from None
+        self._record_outcome(run_id, COMPLETE, dagster_run_id, [])
         return self.load("leaderboard", run_id)
+
+    def _record_outcome(
+        self,
+        run_id: str,
+        status: str,
+        dagster_run_id: str | None,
+        failures: list[tuple[str, str]],
+    ) -> None:
+        """Store how ``run_id`` ended (:data:`~quant_sdk.run_catalog.RUN_OUTCOME`).
+
+        A failure to store it (the disk that failed the run) is logged, never raised over the
+        run's own outcome.
+        """
+        document = {
+            "run_id": run_id,
+            "status": status,
+            "dagster_run_id": dagster_run_id,
+            "failures": [list(failure) for failure in failures],
+            "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        try:
+            self.store.write_document(document, self.store.run_dir(RUN_OUTCOME, run_id))
+        except OSError as error:
+            logger.warning("run %s: could not record its outcome (%s)", run_id, error)
 
     def run_ids(self) -> list[str]:
         """Run ids with stored assets, oldest first."""
