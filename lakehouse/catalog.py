@@ -14,7 +14,10 @@ What keeps it safe:
   its own partition and nothing else. Damage inside the data pages is found only by a query that
   reads that file, and by :func:`lakehouse.integrity.scan`.
 - **Connections are locked down.** Once the views exist, DuckDB may open files under the root
-  only, and its configuration is locked so SQL cannot undo that.
+  only, and its configuration is locked so SQL cannot undo that. Its temporary folder (which
+  DuckDB adds to the readable directories) is :data:`DUCKDB_TEMP_FOLDER` under the root, not
+  ``<cwd>/.tmp``: no view can name it (not an asset name), and it is only created if a query
+  spills to disk. Symbolic links are never followed into a view (:mod:`lakehouse.integrity`).
 - **Queries are read-only.** :func:`query` accepts SELECT statements only (WITH, FROM-first,
   DESCRIBE, SHOW and SUMMARIZE are SELECTs to DuckDB): DuckDB would still let ``COPY ... TO``
   write inside the root.
@@ -52,6 +55,8 @@ CATALOG_FUNCTION_PREFIX = "duckdb_"
 """``duckdb_views()``, ``duckdb_tables()``, ``duckdb_columns()``: they also list the views."""
 DAMAGED_LISTED_AT_MOST = 20
 QUOTED_STATEMENT_CHARS = 80
+DUCKDB_TEMP_FOLDER = "_duckdb_temp"
+"""DuckDB's spill folder, under the root (``_`` first: never an asset, never a view)."""
 
 
 class ReadOnlyQueryError(ValueError):
@@ -86,6 +91,9 @@ def asset_views(root: str | Path, assets: Collection[str] | None = None) -> Asse
         readable = []
         for partition_dir in partition_dirs(asset_dir):
             path = partition_dir / PARQUET_FILE
+            if path.is_symlink():
+                damaged.append(damaged_file(path, "a symbolic link: planted, left out"))
+                continue
             try:
                 problem = footer_problem(path)
             except FileNotFoundError:
@@ -199,6 +207,8 @@ def _view_sql(name: str, paths: list[Path]) -> str:
 
 
 def _lock_down(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+    # DuckDB adds its temp folder to the readable directories: keep it inside the root.
+    con.execute("SET temp_directory = ?", [str(root / DUCKDB_TEMP_FOLDER)])
     # DuckDB 2.0.1 refuses allowed_directories once external access is off: this order only.
     con.execute("SET allowed_directories = ?", [[str(root)]])
     con.execute("SET enable_external_access = false")

@@ -7,21 +7,38 @@ Layout (``root`` is the caller's ``settings.data_root``)::
     <root>/market_data/symbol=<SYM>/part-0.parquet hydrated symbols
 
 Every write goes to a temporary file in the destination folder and is published with
-:func:`os.replace`, so a reader never sees a half-written file. Each published file gets a
-``<name>.sha256`` beside it (``sha256sum`` format), so damage or a change made outside the
-platform can be told from the data the platform wrote (``quant doctor``). Run ids and symbols
-are validated before any path is built from them.
+:func:`os.replace`, so a reader never sees a half-written file. Run ids and symbols are validated
+before any path is built from them.
+
+**Checksums travel with the data.** A Parquet file carries, in its footer's key-value metadata,
+the SHA-256 of every byte before its footer (the magic and every column chunk: all the data),
+hashed as the bytes are written (:data:`CONTENT_CHECKSUM_KEY`), and the asset and partition it
+was written for (:data:`ASSET_KEY`, :data:`PARTITION_KEY`). One :func:`os.replace` publishes data
+and checksum together, so neither can exist without the other; :func:`parquet_seal` recomputes
+the hash and compares the recorded identity with the file's path, so a file copied over another
+partition's is told apart. Files written before this carry a ``<name>.sha256`` sidecar
+(``sha256sum`` format) instead: they are still verified by it, and re-hydration rewrites them
+with the checksum inside. A JSON document keeps a sidecar, written BEFORE the document, so a
+document never exists without its record (a write cut between the two leaves a record that does
+not match: a finding, never a pass).
+
+A write that fails (a full disk, a read-only file system) raises :class:`LakehouseWriteError`
+naming the file and the operating system's reason.
 """
 
+import contextlib
+import errno
+import hashlib
 import json
 import os
 import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -44,7 +61,28 @@ RUN_ID_FOLDER_KEY = "run_id"
 PARTITION_FOLDER_KEYS = {RUN_ID_PARTITIONS: RUN_ID_FOLDER_KEY, SYMBOL_PARTITIONS: "symbol"}
 """Partitions name -> hive key of its folders (``run_id=<id>``, ``symbol=<SYM>``)."""
 CHECKSUM_SUFFIX = ".sha256"
-"""``part-0.parquet.sha256`` records the SHA-256 of the bytes the store wrote."""
+"""``document.json.sha256`` (and ``part-0.parquet.sha256`` of files written before checksums
+moved into the footer) records the SHA-256 of the bytes the store wrote."""
+CONTENT_CHECKSUM_KEY = "lakehouse.content_sha256"
+"""Footer key: SHA-256 of the Parquet file's bytes before its footer (all its data pages)."""
+ASSET_KEY = "lakehouse.asset"
+PARTITION_KEY = "lakehouse.partition"
+"""Footer keys: the asset folder and partition folder (``symbol=KO``; empty if unpartitioned)
+the file was written for."""
+FOOTER_TAIL_BYTES = 8
+"""A Parquet file ends with its footer's length (4 bytes, little-endian) and ``PAR1``."""
+HASH_CHUNK_BYTES = 1 << 20
+READ_ERRORS = (OSError, ValueError, ArrowException)
+"""What reading a damaged Parquet file (or its footer) raises."""
+SEALED, LEGACY, UNSEALED, TAMPERED, MISPLACED = (
+    "sealed",
+    "legacy",
+    "unsealed",
+    "tampered",
+    "misplaced",
+)
+""":func:`parquet_seal` states: checksum inside and matching; sidecar (older file) matching; no
+checksum at all; data not matching its checksum; written for another asset or partition."""
 PLAIN_DTYPES = frozenset(np.dtype(name) for name in ("float64", "int64", "bool", "datetime64[ns]"))
 """Column dtypes a frame may have to be written without pandas metadata (:func:`is_plain_frame`)."""
 TEMP_FILE_PREFIX = "."
@@ -85,16 +123,19 @@ class LakehouseStore:
 
     # Frames and documents -------------------------------------------------------------------
 
-    def write_frame(self, df: pd.DataFrame, folder: Path) -> Path:
+    def write_frame(
+        self, df: pd.DataFrame, folder: Path, metadata: Mapping[str, str] | None = None
+    ) -> Path:
         """Atomically write ``df`` as ``folder/part-0.parquet`` and return the path.
 
-        Float columns are not dictionary-encoded (prices rarely repeat: the dictionary only
-        costs time and bytes).
+        ``metadata`` goes into the footer beside the checksum and identity (e.g. where the data
+        came from). Float columns are not dictionary-encoded (prices rarely repeat: the
+        dictionary only costs time and bytes).
         """
         path = folder / PARQUET_FILE
         table = frame_to_arrow(df)
         encoded = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
-        atomic_write(path, lambda tmp: pq.write_table(table, tmp, use_dictionary=encoded))
+        publish_parquet(path, [table], metadata, use_dictionary=encoded)
         return path
 
     def read_frame(self, folder: Path) -> pd.DataFrame:
@@ -118,8 +159,12 @@ class LakehouseStore:
     def write_document(self, document: Any, folder: Path) -> Path:
         """Atomically write a JSON-ready ``document`` as ``folder/document.json``."""
         path = folder / JSON_FILE
-        text = json.dumps(document, indent=2, sort_keys=True, default=_json_default)
-        atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
+        text = json.dumps(document, indent=2, sort_keys=True, default=_json_default) + "\n"
+        data = text.encode("utf-8")
+        record = f"{hashlib.sha256(data).hexdigest()}  {path.name}\n"
+        with _naming_the_file(path):
+            _replace_with(checksum_path(path), lambda tmp: Path(tmp).write_text(record, "utf-8"))
+            _replace_with(path, lambda tmp: Path(tmp).write_bytes(data))
         return path
 
     def read_document(self, folder: Path) -> Any:
@@ -225,28 +270,223 @@ def recorded_checksum(path: Path) -> str | None:
     return sidecar.read_text(encoding="utf-8").split(maxsplit=1)[0]
 
 
-def atomic_write(path: Path, write: Callable[[str], object]) -> None:
+class LakehouseWriteError(OSError):
+    """A file of the lakehouse could not be written; names the file and the system's reason.
+
+    ``errno`` is the operating system's (``ENOSPC``, ``EROFS``, ``EACCES``...); nothing was
+    published (the previous file, if any, is intact).
+    """
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        code = error.errno
+        reason = os.strerror(code) if code else str(error)
+        super().__init__(code, f"cannot write {path}: {reason}")
+        self.path = path
+        self.message = f"cannot write {path}: {reason}"
+
+    def __str__(self) -> str:
+        """``cannot write <path>: No space left on device``."""
+        return self.message
+
+
+NO_WRITE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EIO}
+)
+"""Errors of the platform's own storage (full, read-only, not permitted, failing disk)."""
+
+
+class _HashingStream:
+    """A binary file that hashes every byte written through it (pyarrow writes into it)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.digest = hashlib.sha256()
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self._stream.write(data)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def close(self) -> None:
+        self.closed = True  # the caller closes the real file
+
+    def writable(self) -> bool:
+        return True
+
+
+class SealedParquetWriter:
+    """Writes one Parquet file whose footer holds the checksum of its data and its identity.
+
+    Every byte before the footer goes through a hash as pyarrow writes it; :meth:`close` puts
+    the digest (:data:`CONTENT_CHECKSUM_KEY`) and ``metadata`` into the footer, then writes it.
+    """
+
+    def __init__(self, stream: BinaryIO, schema: pa.Schema, **options: Any) -> None:
+        self._sink = _HashingStream(stream)
+        self._writer = pq.ParquetWriter(self._sink, schema, **options)
+
+    def write_table(self, table: pa.Table, row_group_size: int | None = None) -> None:
+        """Write ``table`` as one or more row groups."""
+        self._writer.write_table(table, row_group_size=row_group_size)
+
+    def close(self, metadata: Mapping[str, str]) -> None:
+        """Seal the file: checksum and ``metadata`` into the footer; write the footer."""
+        self._writer.add_key_value_metadata(
+            {**metadata, CONTENT_CHECKSUM_KEY: self._sink.digest.hexdigest()}
+        )
+        self._writer.close()
+
+    def abort(self) -> None:
+        """Close without sealing (the temporary file is removed by the caller)."""
+        with contextlib.suppress(Exception):
+            self._writer.close()
+
+
+def parquet_identity(path: Path) -> dict[str, str]:
+    """The asset and partition folder ``path`` (``<root>/<asset>/[<k>=<v>/]<file>``) is for."""
+    folder = path.parent
+    if "=" in folder.name:
+        return {ASSET_KEY: folder.parent.name, PARTITION_KEY: folder.name}
+    return {ASSET_KEY: folder.name, PARTITION_KEY: ""}
+
+
+def publish_parquet(
+    path: Path,
+    tables: Iterable[pa.Table],
+    metadata: Mapping[str, str] | None = None,
+    *,
+    row_group_per_table: bool = False,
+    **options: Any,
+) -> None:
+    """Write ``tables`` (the schema of the first) as the sealed Parquet file ``path``, atomically.
+
+    Empty tables add no row group. The footer holds the data's checksum, the identity of
+    ``path`` (:func:`parquet_identity`) and ``metadata``; one :func:`os.replace` publishes it,
+    then an older file's sidecar is removed (the checksum is inside now).
+
+    Raises
+    ------
+    ValueError
+        ``tables`` is empty (give at least one, possibly empty, table).
+    LakehouseWriteError
+        The file could not be written (nothing is published).
+    """
+    sealed = {**(metadata or {}), **parquet_identity(path)}
+
+    def write(temporary: str) -> None:
+        with open(temporary, "wb") as stream:
+            writer: SealedParquetWriter | None = None
+            try:
+                for table in tables:
+                    if writer is None:
+                        writer = SealedParquetWriter(stream, table.schema, **options)
+                    if table.num_rows:
+                        size = table.num_rows if row_group_per_table else None
+                        writer.write_table(table, row_group_size=size)
+                if writer is None:
+                    raise ValueError(f"no table to write at {path}: give at least one")
+                writer.close(sealed)
+            except BaseException:
+                if writer is not None:
+                    writer.abort()
+                raise
+
+    with _naming_the_file(path):
+        _replace_with(path, write)
+        checksum_path(path).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Seal:
+    """Whether a stored Parquet file is the data the store wrote for its place (see states)."""
+
+    state: str
+    detail: str = ""
+
+    @property
+    def sound(self) -> bool:
+        """Data matches its checksum (inside, or a legacy sidecar) and belongs where it is."""
+        return self.state in (SEALED, LEGACY)
+
+
+def footer_metadata(path: Path) -> dict[str, str]:
+    """The key-value metadata of a Parquet file's footer (raises if the footer is unreadable)."""
+    raw = pq.read_metadata(path).metadata or {}
+    return {key.decode(): value.decode(errors="replace") for key, value in raw.items()}
+
+
+def parquet_seal(path: Path) -> Seal:
+    """Recompute the checksum of a stored Parquet file and check its identity against its path.
+
+    Raises what reading the footer raises (a damaged file: ``OSError``, ``ArrowException``).
+    """
+    recorded = footer_metadata(path)
+    checksum = recorded.get(CONTENT_CHECKSUM_KEY)
+    if checksum is None:
+        sidecar = recorded_checksum(path)
+        if sidecar is None:
+            return Seal(UNSEALED, "no checksum recorded with the data")
+        if sidecar != file_sha256(path):
+            return Seal(TAMPERED, "content differs from its recorded checksum (sidecar)")
+        return Seal(LEGACY)
+    if checksum != data_sha256(path):
+        return Seal(TAMPERED, "content differs from the checksum in its footer")
+    expected = parquet_identity(path)
+    found = {key: recorded.get(key) for key in expected}
+    if found != expected:
+        written_for = f"{found[ASSET_KEY]}/{found[PARTITION_KEY] or '(unpartitioned)'}"
+        return Seal(MISPLACED, f"holds the data written for {written_for}, not for this place")
+    return Seal(SEALED)
+
+
+def data_sha256(path: Path) -> str:
+    """SHA-256 of a Parquet file's bytes before its footer (as the sealed writer hashed them)."""
+    with path.open("rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(size - FOOTER_TAIL_BYTES)
+        footer_length = int.from_bytes(handle.read(4), "little")
+        remaining = size - FOOTER_TAIL_BYTES - footer_length
+        handle.seek(0)
+        digest = hashlib.sha256()
+        while remaining > 0:
+            chunk = handle.read(min(HASH_CHUNK_BYTES, remaining))
+            if not chunk:
+                break
+            digest.update(chunk)
+            remaining -= len(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _naming_the_file(path: Path) -> Iterator[None]:
+    """Turn an operating system error of a write into :class:`LakehouseWriteError` on ``path``."""
+    try:
+        yield
+    except LakehouseWriteError:
+        raise
+    except OSError as error:
+        raise LakehouseWriteError(path, error) from error
+
+
+def _replace_with(path: Path, write: Callable[[str], object]) -> None:
     """Run ``write(temporary_path)`` beside ``path``, then publish it with :func:`os.replace`.
 
     The temporary file is removed if ``write`` raises, so ``path`` is either the old file or
-    the complete new one. The published bytes' SHA-256 is then recorded beside it
-    (:func:`checksum_path`).
+    the complete new one.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_beside(path)
     try:
         write(tmp)
-        checksum = f"{file_sha256(Path(tmp))}  {path.name}\n"
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
-        raise
-    sidecar = _temp_beside(checksum_path(path))
-    try:
-        Path(sidecar).write_text(checksum, encoding="utf-8")
-        os.replace(sidecar, checksum_path(path))
-    except BaseException:
-        Path(sidecar).unlink(missing_ok=True)
         raise
 
 

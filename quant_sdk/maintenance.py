@@ -57,6 +57,12 @@ class LakehouseMaintenance(ABC):
     ) -> pd.DataFrame:
         """Hydrate ``symbols`` (see :meth:`quant_sdk.sdk.QuantSDK.hydrate`)."""
 
+    @abstractmethod
+    def _hydrate_with(
+        self, settings: Settings, symbols: list[str] | None, full: bool = False
+    ) -> pd.DataFrame:
+        """Hydrate ``symbols`` from the source ``settings`` name."""
+
     def _with_source(self, source: str | None) -> Settings:
         return self.settings.clone(source=source) if source else self.settings
 
@@ -131,7 +137,8 @@ class LakehouseMaintenance(ABC):
         """Examine every stored file (readable, untouched since written, within its contract).
 
         With ``repair``, damaged files are moved aside into ``<root>/_damaged/`` and the
-        ``market_data`` symbols among them are re-hydrated in full from the current source; a
+        ``market_data`` symbols among them are re-hydrated in full from the source recorded
+        with each (its file's footer; the current source for a file that records none); a
         damaged asset of a run is re-created by re-running it (``run(run_id=...)``), which is
         left to you as it recomputes the run on today's data. Returns the findings (see
         :func:`quant_assets.doctor.examine`), with ``repaired`` when ``repair``.
@@ -139,10 +146,18 @@ class LakehouseMaintenance(ABC):
         findings = doctor.examine(self.store)
         if not repair or findings.empty:
             return findings
+        origins = doctor.recorded_origins(findings)
         moved, symbols, runs = doctor.repair(findings)
         logger.warning("moved %d damaged files aside under %s", len(moved), self.store.root)
-        if symbols:
-            self.hydrate(symbols=symbols, full=True)
+        for origin, group in doctor.by_origin(symbols, origins).items():
+            if origin is None:
+                logger.warning(
+                    "%s: no source recorded with the data; re-hydrating from %s",
+                    ", ".join(group),
+                    self.settings.source,
+                )
+            settings = self.settings.clone(**dict(origin or ()))
+            self._hydrate_with(settings, group, full=True)
         for run_id in runs:
             logger.warning("run %s lost a damaged asset: re-run it with run(run_id=...)", run_id)
         findings["repaired"] = [row.asset == MARKET_DATA for row in findings.itertuples()]

@@ -23,6 +23,8 @@ from lakehouse.catalog import query as catalog_query
 from lakehouse.store import RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
 from quant_assets.assets.hydration import hydration_run_config
 from quant_assets.hydration import make_source
+from quant_assets.hydration.quarantine import QUARANTINE
+from quant_assets.hydration.quarantine import entry as quarantine_entry
 from quant_assets.hydration.screener import (
     DEFAULT_EXCHANGES,
     DEFAULT_LIMIT,
@@ -70,7 +72,15 @@ from quant_sdk.run_catalog import (
 logger = logging.getLogger(__name__)
 
 PRODUCTION_JOB = "production"
-__all__ = ["QuantSDK", "RunFailedError"]
+__all__ = ["NothingStoredError", "QuantSDK", "RunFailedError"]
+
+
+class NothingStoredError(RuntimeError):
+    """A hydration ended with none of its symbols stored; ``refused`` counts the quarantined."""
+
+    def __init__(self, message: str, refused: int) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class QuantSDK(LakehouseMaintenance):
@@ -159,26 +169,48 @@ class QuantSDK(LakehouseMaintenance):
             overrides["source"] = source
         if path:
             overrides["source_path"] = path
-        settings = self.settings.clone(**overrides)
+        return self._hydrate_with(self.settings.clone(**overrides), symbols, full)
+
+    def _hydrate_with(
+        self, settings: Settings, symbols: list[str] | None, full: bool = False
+    ) -> pd.DataFrame:
+        """Hydrate ``symbols`` from the source ``settings`` name (see :meth:`hydrate`).
+
+        Raises
+        ------
+        NothingStoredError
+            None of the symbols is stored afterwards (every one refused, or none offered).
+        """
         market = make_source(settings, symbols)
         wanted = [validate_symbol(s) for s in (symbols or market.symbols())]
         check_reachable = getattr(market, "check_reachable", None)
         if callable(check_reachable):  # an online source: fail in seconds when offline
             check_reachable()
         logger.info("hydrating %s symbols from %s...", f"{len(wanted):,}", settings.source)
+        now = datetime.now(UTC)  # the hydration's clock, read here at the edge and passed down
         with dagster_instance() as instance:
             register_partitions(instance, SYMBOL_PARTITIONS, wanted)
             order = list(instance.get_dynamic_partitions(SYMBOL_PARTITIONS))
             for first, last in contiguous_ranges(wanted, order):
                 tags = {RANGE_START_TAG: first, RANGE_END_TAG: last}
-                config = hydration_run_config(settings, full=full)
+                config = hydration_run_config(settings, full=full, as_of=now)
                 dagster_run = self._execute("hydrate", tags, instance, config, settings)
                 logger.debug("hydrated %s..%s in run %s", first, last, dagster_run)
+        stored = [s for s in wanted if self.store.symbol_path(s).is_file()]
+        if not stored:
+            refused = sum(quarantine_entry(self.store, s) is not None for s in wanted)
+            raise NothingStoredError(
+                f"no symbols stored ({refused} refused: see the quarantine, "
+                f"{self.store.asset_dir(QUARANTINE)}"
+                + ("" if wanted else f"; the {settings.source} source offered none")
+                + ")",
+                refused,
+            )
         return self.query(
             "SELECT symbol, count(*) AS rows, min(date) AS first_date, max(date) AS last_date "
             "FROM market_data WHERE symbol IN (SELECT UNNEST(?::VARCHAR[])) GROUP BY symbol "
             "ORDER BY symbol",
-            [wanted],
+            [stored],
         )
 
     def screen(
