@@ -66,12 +66,13 @@ class LakehouseMaintenance(ABC):
     def _with_source(self, source: str | None) -> Settings:
         return self.settings.clone(source=source) if source else self.settings
 
-    def stale_symbols(self, source: str | None = None) -> pd.DataFrame:
+    def stale_symbols(self, source: str | None = None, record: bool = True) -> pd.DataFrame:
         """Which symbols are stale, new, fresh or vanished, from the lakehouse alone.
 
         One DuckDB query reads every stored symbol's last date; the source (default
         ``settings.source``) says what it could provide (see :mod:`quant_assets.freshness`).
-        Vanished symbols are recorded in ``market_data_status/document.json``, never deleted.
+        Vanished symbols are recorded in ``market_data_status/document.json`` (with ``record``;
+        ``quant stale`` is read-only and passes False), never deleted.
 
         Returns
         -------
@@ -80,7 +81,8 @@ class LakehouseMaintenance(ABC):
         """
         settings = self._with_source(source)
         status = freshness.stale_symbols(self.store, settings)
-        freshness.record_status(self.store, settings.source, status)
+        if record:
+            freshness.record_status(self.store, settings.source, status)
         return status
 
     def backfill_stale(

@@ -6,7 +6,7 @@ closes); the status of the last Dagster run of each partition is passed in by th
 record of is still listed, from its stored assets.
 """
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +41,8 @@ RUN_OUTCOME = "run_outcome"
 """Folder of the document the SDK writes when a run ends: ``status`` (``complete`` or
 ``failed``), ``failures`` (``[step, error]`` pairs), ``dagster_run_id`` and ``recorded_at``. It
 marks a failed run's stored frames as such even where the Dagster instance has no record."""
+PROCESS_STEP = "process"
+"""The ``failed at`` step named when a run's process died (no step failed on record)."""
 BOOKKEEPING_ASSETS = frozenset({RUN_REQUESTS, RUN_OUTCOME})
 """Folders of a run that record it rather than hold its results: not counted as assets."""
 RUN_COLUMNS = (
@@ -126,14 +128,20 @@ def is_run_id(key: str) -> bool:
 
 
 def run_status(
-    assets: list[str], dagster_status: str | None, outcome: Mapping[str, Any] | None = None
+    assets: list[str],
+    dagster_status: str | None,
+    outcome: Mapping[str, Any] | None = None,
+    abandoned: bool = False,
 ) -> str:
     """The status of a run from its stored ``assets`` and its last Dagster run's status.
 
     A failed Dagster run makes the run ``failed`` even when it stored a leaderboard (a blocking
     check failed after the asset was written). Without a Dagster record, the stored
-    :data:`RUN_OUTCOME` says whether the run failed.
+    :data:`RUN_OUTCOME` says whether the run failed. An ``abandoned`` run (Dagster says it is in
+    progress, but the process running it is gone) is ``failed``.
     """
+    if abandoned:
+        return FAILED
     if dagster_status in UNFINISHED_DAGSTER_STATUSES:
         return RUNNING
     if dagster_status in FAILED_DAGSTER_STATUSES:
@@ -156,10 +164,15 @@ def run_outcome(store: LakehouseStore, run_id: str) -> dict[str, Any] | None:
     return document
 
 
-def run_table(store: LakehouseStore, dagster_statuses: Mapping[str, str]) -> pd.DataFrame:
+def run_table(
+    store: LakehouseStore,
+    dagster_statuses: Mapping[str, str],
+    abandoned: Collection[str] = (),
+) -> pd.DataFrame:
     """Every run with stored assets or a Dagster record, oldest first.
 
-    Dagster partitions whose keys are not run ids are left out.
+    Dagster partitions whose keys are not run ids are left out; runs in ``abandoned`` (their
+    process is gone, judged by the caller when it lists) are ``failed``.
 
     Returns
     -------
@@ -178,7 +191,7 @@ def run_table(store: LakehouseStore, dagster_statuses: Mapping[str, str]) -> pd.
         status = dagster_statuses.get(run_id)
         document = _manifest_or_request(store, run_id, assets)
         outcome = run_outcome(store, run_id) if RUN_OUTCOME in assets else None
-        state = run_status(assets, status, outcome)
+        state = run_status(assets, status, outcome, abandoned=run_id in abandoned)
         best = _best_row(store, run_id) if state == COMPLETE else None  # only complete runs rank
         rows.append(
             (
@@ -200,6 +213,7 @@ def summarize_run(
     run_id: str,
     dagster_status: str | None,
     failures: list[tuple[str, str]] | None = None,
+    abandoned: bool = False,
 ) -> RunSummary:
     """Status, data span, settings changes and leaderboard of one run.
 
@@ -222,7 +236,7 @@ def summarize_run(
     )
     outcome = run_outcome(store, run_id) if RUN_OUTCOME in assets else None
     recorded = [(str(s), str(e)) for s, e in (outcome or {}).get("failures", [])]
-    status = run_status(assets, dagster_status, outcome)
+    status = run_status(assets, dagster_status, outcome, abandoned)
     return RunSummary(
         run_id=run_id,
         profile=None if settings is None else settings.profile,

@@ -13,6 +13,7 @@ from dagster_defs.definitions import build_definitions
 from dagster_defs.instance import (
     RANGE_END_TAG,
     RANGE_START_TAG,
+    abandoned_reason,
     contiguous_ranges,
     dagster_instance,
     fail_abandoned_runs,
@@ -60,6 +61,7 @@ from quant_sdk.run_catalog import (
     COMPLETE,
     FAILED,
     FAILED_DAGSTER_STATUSES,
+    PROCESS_STEP,
     RUN_OUTCOME,
     RunComparison,
     RunSummary,
@@ -156,6 +158,7 @@ class QuantSDK(LakehouseMaintenance):
         symbols: list[str] | None = None,
         path: str | None = None,
         full: bool = False,
+        as_of: datetime | None = None,
     ) -> pd.DataFrame:
         """Hydrate ``symbols`` (default: all the source has) into the lakehouse via Dagster.
 
@@ -163,18 +166,27 @@ class QuantSDK(LakehouseMaintenance):
         few runs as there are contiguous partition ranges (usually one). Returns what is stored.
         An online source is checked first: offline, this raises
         :class:`~quant_assets.hydration.online.SourceUnreachable` before any Dagster run.
+        ``as_of`` is the hydration's clock (default: now): bars dated after its last completed
+        trading day are refused. Raises :class:`NothingStoredError` when no symbol is stored.
         """
         overrides: dict[str, Any] = {}
         if source:
             overrides["source"] = source
         if path:
             overrides["source_path"] = path
-        return self._hydrate_with(self.settings.clone(**overrides), symbols, full)
+        return self._hydrate_with(self.settings.clone(**overrides), symbols, full, as_of)
 
     def _hydrate_with(
-        self, settings: Settings, symbols: list[str] | None, full: bool = False
+        self,
+        settings: Settings,
+        symbols: list[str] | None,
+        full: bool = False,
+        as_of: datetime | None = None,
     ) -> pd.DataFrame:
         """Hydrate ``symbols`` from the source ``settings`` name (see :meth:`hydrate`).
+
+        ``as_of`` is the hydration's clock (default: now): bars after its last completed
+        trading day are refused.
 
         Raises
         ------
@@ -187,7 +199,7 @@ class QuantSDK(LakehouseMaintenance):
         if callable(check_reachable):  # an online source: fail in seconds when offline
             check_reachable()
         logger.info("hydrating %s symbols from %s...", f"{len(wanted):,}", settings.source)
-        now = datetime.now(UTC)  # the hydration's clock, read here at the edge and passed down
+        now = as_of or datetime.now(UTC)  # the hydration's clock: read here, at the edge
         with dagster_instance() as instance:
             register_partitions(instance, SYMBOL_PARTITIONS, wanted)
             order = list(instance.get_dynamic_partitions(SYMBOL_PARTITIONS))
@@ -313,7 +325,10 @@ class QuantSDK(LakehouseMaintenance):
         """
         with dagster_instance() as instance:
             latest = last_runs(instance, PRODUCTION_JOB)
-        return run_table(self.store, {key: run.status.value for key, run in latest.items()})
+        dead = {key for key, run in latest.items() if abandoned_reason(run) is not None}
+        return run_table(
+            self.store, {key: run.status.value for key, run in latest.items()}, abandoned=dead
+        )
 
     def show(self, run_id: str) -> RunSummary:
         """One run: status, data span, settings that differ from its profile, leaderboard.
@@ -327,7 +342,10 @@ class QuantSDK(LakehouseMaintenance):
             failed = latest is not None and latest.status.value in FAILED_DAGSTER_STATUSES
             failures = step_failures(instance, latest.run_id) if failed and latest else []
         status = None if latest is None else latest.status.value
-        return summarize_run(self.store, run_id, status, failures)
+        dead = None if latest is None else abandoned_reason(latest)
+        if dead is not None:
+            failures = [(PROCESS_STEP, dead)]
+        return summarize_run(self.store, run_id, status, failures, abandoned=dead is not None)
 
     def compare(self, run_a: str, run_b: str) -> RunComparison:
         """Two runs' leaderboards side by side (B - A) and the settings that differ."""
