@@ -42,6 +42,7 @@ from quant_assets.hydration.hydrate import stored_origin
 from quant_assets.hydration.validation import plainly_valid
 
 FINDING_COLUMNS = ("asset", "partition", "path", "problem", "repair")
+LINK_REPAIR = "move the link aside (what it points to is left alone)"
 SHOWN_FAILURES = 3
 """Contract failure cases quoted in a finding."""
 CERTAIN_PASSES: dict[str, Callable[[pd.DataFrame], bool]] = {MARKET_DATA: plainly_valid}
@@ -74,7 +75,13 @@ def examine(store: LakehouseStore) -> pd.DataFrame:
             entry = damaged_file(path, problem)
             findings[path] = (entry.asset, entry.partition, problem)
     rows = [
-        (asset, partition, str(path), problem, _repair_of(asset, partition))
+        (
+            asset,
+            partition,
+            str(path),
+            problem,
+            LINK_REPAIR if path.is_symlink() else _repair_of(asset, partition),
+        )
         for path, (asset, partition, problem) in sorted(findings.items())
     ]
     return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
@@ -89,8 +96,9 @@ def repair(findings: pd.DataFrame) -> tuple[list[Path], list[str], list[str]]:
     run_key = f"{PARTITION_FOLDER_KEYS[RUN_ID_PARTITIONS]}="
     for row in findings.itertuples():
         if Path(row.path).is_symlink():
-            moved.append(quarantine_link(row.path))
-        elif Path(row.path).exists():
+            moved.append(quarantine_link(row.path))  # nothing of ours to re-create
+            continue
+        if Path(row.path).exists():
             moved.append(quarantine_file(row.path))
         partition = str(row.partition or "")
         if row.asset == MARKET_DATA and "=" in partition:

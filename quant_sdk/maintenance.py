@@ -6,6 +6,7 @@ run research; :class:`~quant_sdk.sdk.QuantSDK` inherits them.
 
 import logging
 from abc import ABC, abstractmethod
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -21,7 +22,7 @@ from dagster_defs.instance import dagster_instance
 from lakehouse import LakehouseStore
 from lakehouse.store import MARKET_DATA, RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
 from quant_assets import doctor, freshness
-from quant_assets.assets.hydration import hydration_run_config
+from quant_assets.assets.hydration import ORIGIN_METADATA, hydration_run_config
 from quant_assets.assets.partitions import run_id_partitions
 from quant_assets.settings import Settings
 from quant_sdk.execution import RunFailedError, register_partitions
@@ -149,6 +150,8 @@ class LakehouseMaintenance(ABC):
         if not repair or findings.empty:
             return findings
         origins = doctor.recorded_origins(findings)
+        unrecorded = [symbol for symbol, origin in origins.items() if origin is None]
+        origins.update(_origins_on_record(unrecorded))
         moved, symbols, runs = doctor.repair(findings)
         logger.warning("moved %d damaged files aside under %s", len(moved), self.store.root)
         for origin, group in doctor.by_origin(symbols, origins).items():
@@ -199,3 +202,28 @@ class LakehouseMaintenance(ABC):
                     break
         logger.info("pruned %d runs, kept %d", len(doomed), len(ordered) - len(doomed))
         return doomed
+
+
+def _origins_on_record(symbols: list[str]) -> dict[str, dict[str, Any]]:
+    """Symbol -> the source settings on its latest materialization in Dagster (when recorded).
+
+    The fallback for a file too damaged to read its own footer.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    if not symbols:
+        return found
+    with dagster_instance() as instance:
+        for symbol in symbols:
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(
+                    asset_key=dg.AssetKey(MARKET_DATA), asset_partitions=[symbol]
+                ),
+                limit=1,
+            ).records
+            materialization = records[0].asset_materialization if records else None
+            origin = (
+                None if materialization is None else materialization.metadata.get(ORIGIN_METADATA)
+            )
+            if isinstance(origin, dg.JsonMetadataValue) and isinstance(origin.value, dict):
+                found[symbol] = dict(origin.value)
+    return found

@@ -55,6 +55,8 @@ REPORT_ROWS = 50
 """Rows of the run's report and quarantine tables shown in metadata."""
 QUARANTINE_CHECK = "market_data_not_quarantined"
 SPLIT_CHECK = "market_data_has_no_unadjusted_split"
+ORIGIN_METADATA = "origin"
+"""Materialization metadata: the source settings the symbol was hydrated with."""
 
 
 class HydrationConfig(dg.Config):
@@ -184,7 +186,7 @@ def market_data(
         )
     finally:  # a source outage fails the run, but what was written is recorded first
         summary = run_metadata(outcome, source.name, len(symbols))
-        _record(context, outcome, summary)
+        _record(context, outcome, summary, source_origin(settings))
     if outcome.quarantined:
         names = ", ".join(e["symbol"] for e in outcome.quarantined[:REPORT_ROWS])
         message = (
@@ -199,12 +201,16 @@ def market_data(
 
 
 def _record(
-    context: dg.AssetExecutionContext, outcome: HydrationOutcome, summary: dict[str, Any]
+    context: dg.AssetExecutionContext,
+    outcome: HydrationOutcome,
+    summary: dict[str, Any],
+    origin: dict[str, Any],
 ) -> None:
     """Log each symbol's small events, then the run's summary once.
 
-    A good symbol gets a materialization (and a passed check if it left the quarantine), a
-    refused one a failed check.
+    A good symbol gets a materialization (with its ``origin``, the source settings: what
+    ``doctor --repair`` re-fetches from when the file itself is unreadable; a passed check if
+    it left the quarantine), a refused one a failed check.
     """
     for report in outcome.reports:
         numbers = report.as_dict()
@@ -217,7 +223,11 @@ def _record(
             dg.AssetMaterialization(
                 asset_key=context.asset_key,
                 partition=report.symbol,
-                metadata={**numbers, "dagster/row_count": report.rows_after},
+                metadata={
+                    **numbers,
+                    "dagster/row_count": report.rows_after,
+                    ORIGIN_METADATA: dg.MetadataValue.json(origin),
+                },
             )
         )
         if splits:
