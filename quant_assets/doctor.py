@@ -64,8 +64,8 @@ def examine(store: LakehouseStore) -> pd.DataFrame:
     for link in planted_links(store.root):
         entry = damaged_file(link if link.name in STORED_FILES else link / PARQUET_FILE, "")
         target = os.readlink(link)
-        problem = f"symbolic link to {target}: not written by the platform; left out of views"
-        findings[link] = (entry.asset, entry.partition, problem)
+        planted = f"symbolic link to {target}: not written by the platform; left out of views"
+        findings[link] = (entry.asset, entry.partition, planted)
     for path in stored_files(store.root):
         asset = path.parent.parent.name
         if path in findings or path.name != PARQUET_FILE or asset not in STORED_CONTRACTS:

@@ -105,7 +105,8 @@ def hydration_clock(context: dg.AssetExecutionContext, config: HydrationConfig) 
     record = context.instance.get_run_record_by_id(context.run.run_id)
     if record is None or record.create_timestamp is None:
         raise dg.Failure(description="the run has no creation time: set `as_of` in its config")
-    return record.create_timestamp.astimezone(UTC)
+    created: datetime = record.create_timestamp.astimezone(UTC)
+    return created
 
 
 def run_metadata(outcome: HydrationOutcome, source: str, symbols: int) -> dict[str, Any]:
