@@ -2,13 +2,12 @@
 
 import dagster as dg
 
+from dagster_defs.tags import PARTITION_TAG
 from quant_assets.assets.discovery import MISSING_RUN_ID
 from quant_assets.assets.hydration import market_data
 
 RUN_GROUPS = ("discovery", "features", "regimes", "selection", "allocation", "tournament")
 """Asset groups partitioned by run_id, in pipeline order."""
-
-PARTITION_TAG = "dagster/partition"
 
 
 @dg.failure_hook

@@ -34,7 +34,6 @@ import os
 import re
 import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +51,8 @@ from lakehouse.identifiers import validate_run_id, validate_symbol
 PARQUET_FILE = "part-0.parquet"
 JSON_FILE = "document.json"
 MARKET_DATA = "market_data"
+RUN_MANIFEST = "run_manifest"
+"""The run-scoped document of what a run used: settings, inputs, code (the provenance)."""
 ASSET_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 RUN_ID_PARTITIONS = "run_id"
 """Name of the Dagster partitions of run-scoped assets (one per run id); also their folder key."""
@@ -130,12 +131,10 @@ class LakehouseStore:
 
         ``metadata`` goes into the footer beside the checksum and identity (e.g. where the data
         came from). Float columns are not dictionary-encoded (prices rarely repeat: the
-        dictionary only costs time and bytes).
+        dictionary only costs time and bytes: :func:`dictionary_columns`).
         """
         path = folder / PARQUET_FILE
-        table = frame_to_arrow(df)
-        encoded = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
-        publish_parquet(path, [table], metadata, use_dictionary=encoded)
+        publish_parquet(path, [frame_to_arrow(df)], metadata)
         return path
 
     def read_frame(self, folder: Path) -> pd.DataFrame:
@@ -163,9 +162,13 @@ class LakehouseStore:
         data = text.encode("utf-8")
         record = f"{hashlib.sha256(data).hexdigest()}  {path.name}\n"
         with _naming_the_file(path):
-            _replace_with(checksum_path(path), lambda tmp: Path(tmp).write_text(record, "utf-8"))
-            _replace_with(path, lambda tmp: Path(tmp).write_bytes(data))
+            publish(checksum_path(path), lambda tmp: _write_text(tmp, record, "utf-8"))
+            publish(path, lambda tmp: Path(tmp).write_bytes(data))
         return path
+
+    def has_document(self, folder: Path) -> bool:
+        """Whether ``folder/document.json`` exists."""
+        return (folder / JSON_FILE).exists()
 
     def read_document(self, folder: Path) -> Any:
         """Read ``folder/document.json``."""
@@ -270,6 +273,40 @@ def recorded_checksum(path: Path) -> str | None:
     return sidecar.read_text(encoding="utf-8").split(maxsplit=1)[0]
 
 
+def dictionary_columns(schema: pa.Schema) -> list[str]:
+    """The lakehouse's Parquet policy: every column but floats dictionary-encoded.
+
+    Floats (prices, returns, features) rarely repeat, so a dictionary only costs time and bytes;
+    strings, dates and integers (symbols, labels) repeat and shrink with one.
+    """
+    return [field.name for field in schema if not pa.types.is_floating(field.type)]
+
+
+def parquet_writer(path: str, schema: pa.Schema) -> pq.ParquetWriter:
+    """A plain Parquet writer with the lakehouse's policy (:func:`dictionary_columns`).
+
+    Stored frames go through :func:`publish_parquet` instead (checksum and identity sealed in).
+    """
+    return pq.ParquetWriter(path, schema, use_dictionary=dictionary_columns(schema))
+
+
+def atomic_write(path: Path, write: Callable[[str], object]) -> None:
+    """Run ``write(temporary_path)`` beside ``path``; record its checksum; then publish it.
+
+    The sidecar (:func:`checksum_path`) is published BEFORE the file, so the file never exists
+    without its record (a write cut between the two leaves a record that does not match: a
+    finding). Stored Parquet files carry their checksum inside instead (:func:`publish_parquet`).
+    """
+
+    def record_then_write(temporary: str) -> None:
+        write(temporary)
+        record = f"{file_sha256(Path(temporary))}  {path.name}\n"
+        publish(checksum_path(path), lambda sidecar: _write_text(sidecar, record, "utf-8"))
+
+    with _naming_the_file(path):
+        publish(path, record_then_write)
+
+
 class LakehouseWriteError(OSError):
     """A file of the lakehouse could not be written; names the file and the system's reason.
 
@@ -327,9 +364,11 @@ class SealedParquetWriter:
     the digest (:data:`CONTENT_CHECKSUM_KEY`) and ``metadata`` into the footer, then writes it.
     """
 
-    def __init__(self, stream: BinaryIO, schema: pa.Schema, **options: Any) -> None:
+    def __init__(self, stream: BinaryIO, schema: pa.Schema) -> None:
         self._sink = _HashingStream(stream)
-        self._writer = pq.ParquetWriter(self._sink, schema, **options)
+        self._writer = pq.ParquetWriter(
+            self._sink, schema, use_dictionary=dictionary_columns(schema)
+        )
 
     def write_table(self, table: pa.Table, row_group_size: int | None = None) -> None:
         """Write ``table`` as one or more row groups."""
@@ -362,7 +401,6 @@ def publish_parquet(
     metadata: Mapping[str, str] | None = None,
     *,
     row_group_per_table: bool = False,
-    **options: Any,
 ) -> None:
     """Write ``tables`` (the schema of the first) as the sealed Parquet file ``path``, atomically.
 
@@ -385,7 +423,7 @@ def publish_parquet(
             try:
                 for table in tables:
                     if writer is None:
-                        writer = SealedParquetWriter(stream, table.schema, **options)
+                        writer = SealedParquetWriter(stream, table.schema)
                     if table.num_rows:
                         size = table.num_rows if row_group_per_table else None
                         writer.write_table(table, row_group_size=size)
@@ -398,7 +436,7 @@ def publish_parquet(
                 raise
 
     with _naming_the_file(path):
-        _replace_with(path, write)
+        publish(path, write)
         checksum_path(path).unlink(missing_ok=True)
 
 
@@ -474,48 +512,42 @@ def _naming_the_file(path: Path) -> Iterator[None]:
         raise LakehouseWriteError(path, error) from error
 
 
-def _replace_with(path: Path, write: Callable[[str], object]) -> None:
-    """Run ``write(temporary_path)`` beside ``path``, then publish it with :func:`os.replace`.
-
-    The temporary file is removed if ``write`` raises, so ``path`` is either the old file or
-    the complete new one.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(path)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_text_atomically(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` atomically (a temporary file beside it, then ``os.replace``).
+    """Write ``text`` to ``path`` atomically (:func:`publish`), with no checksum recorded.
 
-    For files handed to people (a report, a symbol list): no checksum is recorded, and the file
-    gets the usual permissions (those the umask allows), not a temporary file's owner-only ones.
+    For files handed to people (a report, a symbol list): they get the usual permissions (those
+    the umask allows), not a temporary file's owner-only ones.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f"{TEMP_FILE_PREFIX}{target.name}.{secrets.token_hex(8)}")
-    temporary = temporary.with_name(temporary.name + TEMP_FILE_SUFFIX)
-    try:
-        with open(temporary, "x", encoding=encoding) as stream:
-            stream.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    publish(target, lambda temporary: _write_text(temporary, text, encoding), private=False)
     return target
 
 
-def _temp_beside(path: Path) -> str:
-    fd, tmp = tempfile.mkstemp(
-        prefix=f"{TEMP_FILE_PREFIX}{path.name}.", suffix=TEMP_FILE_SUFFIX, dir=path.parent
+def publish(path: Path, write: Callable[[str], object], private: bool = True) -> None:
+    """The one atomic write: ``write(temporary_path)`` beside ``path``, then :func:`os.replace`.
+
+    The temporary file is ``.<name>.<random>.tmp`` in ``path``'s folder (created if missing), so
+    the replace never crosses a filesystem; it is removed if ``write`` raises. A ``private``
+    temporary file is created owner-only (:func:`tempfile.mkstemp`); otherwise it gets the
+    permissions the umask allows.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(
+        f"{TEMP_FILE_PREFIX}{path.name}.{secrets.token_hex(8)}{TEMP_FILE_SUFFIX}"
     )
-    os.close(fd)
-    return tmp
+    try:
+        if private:
+            os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        write(str(temporary))
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _write_text(path: str, text: str, encoding: str) -> None:
+    with open(path, "w", encoding=encoding) as stream:
+        stream.write(text)
 
 
 def _json_default(value: Any) -> Any:

@@ -27,7 +27,7 @@ import pytest
 
 import lakehouse.store
 import quant_assets.assets.checks
-from dagster_defs.instance import HOST_TAG, PID_TAG
+from dagster_defs.tags import HOST_TAG, PARTITION_TAG, PID_TAG
 from lakehouse import LakehouseStore
 from lakehouse.store import (
     CONTENT_CHECKSUM_KEY,
@@ -43,7 +43,6 @@ from quant_assets.hydration import BundledSource, make_source
 from quant_assets.settings import Settings
 from quant_sdk import QuantSDK
 from quant_sdk.cli import main
-from quant_sdk.execution import PARTITION_TAG
 from tests.conftest import SMALL_SYMBOLS
 
 FAST = ["--set", "start_date=2019-01-01", "--set", "min_history=252"]
@@ -265,15 +264,15 @@ def test_3_a_full_disk_publishes_neither_data_nor_checksum(small_mount):
 
 
 def test_4_a_full_disk_during_a_run_names_the_cause_and_show_lists_only_stored(lake, monkeypatch):
-    real = lakehouse.store._replace_with
+    real = lakehouse.store.publish
 
-    def disk_full_for_closes(path, write):
+    def disk_full_for_closes(path, write, private=True):
         if path.parent.parent.name == "closes":
             path.parent.mkdir(parents=True, exist_ok=True)  # the folder is made, the file not
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real(path, write)
+        real(path, write, private)
 
-    monkeypatch.setattr(lakehouse.store, "_replace_with", disk_full_for_closes)
+    monkeypatch.setattr(lakehouse.store, "publish", disk_full_for_closes)
     code, _, err = _quant("run", *FAST)
     run_id = lake.store.run_ids()[-1]
     closes = lake.store.run_dir("closes", run_id) / "part-0.parquet"
@@ -302,10 +301,10 @@ def test_4_read_only_commands_write_nothing_and_writes_say_why_they_failed(lake,
         assert code == 0, (argv, err)
     assert _tree(root) == before
 
-    def read_only(path, write):
+    def read_only(path, write, private=True):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
-    monkeypatch.setattr(lakehouse.store, "_replace_with", read_only)
+    monkeypatch.setattr(lakehouse.store, "publish", read_only)
     code, _, err = _quant("new-run")
     assert code == 1
     assert "error: cannot write " in err and ": Read-only file system" in err
