@@ -6,6 +6,7 @@ closes); the status of the last Dagster run of each partition is passed in by th
 record of is still listed, from its stored assets.
 """
 
+import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,7 +16,14 @@ from typing import Any
 import pandas as pd
 
 from lakehouse import LakehouseStore, validate_run_id
-from lakehouse.store import JSON_FILE, PARQUET_FILE, RUN_ID_FOLDER_KEY, RUN_MANIFEST
+from lakehouse.store import (
+    CHECKSUM_SUFFIX,
+    JSON_FILE,
+    PARQUET_FILE,
+    RUN_ID_FOLDER_KEY,
+    RUN_MANIFEST,
+    TEMP_FILE_PREFIX,
+)
 from quant_assets.provenance import RUN_REQUESTS
 from quant_assets.settings import Settings
 
@@ -60,7 +68,6 @@ LOCATION_FIELDS = frozenset({"data_root"})
 """Settings that say where the lakehouse is, not what a run computed: left out of diffs."""
 RUN_ID_TIME_FORMAT = "%Y%m%d-%H%M%S"
 RUN_ID_TIME_CHARS = len("20260101-000000")
-STORED_FILE_NAMES = (PARQUET_FILE, JSON_FILE)
 """A run id starts with its UTC minting time, ``YYYYMMDD-HHMMSS``."""
 
 
@@ -110,11 +117,20 @@ def stored_assets(store: LakehouseStore) -> dict[str, list[str]]:
 
 
 def holds_stored_file(folder: Path) -> bool:
-    """Whether ``folder`` (a partition folder) holds a published Parquet file or document.
+    """Whether ``folder`` (a partition folder) holds a published file (Parquet, JSON, report).
 
-    An empty folder (a write that failed, e.g. on a full disk) is not a stored asset.
+    An empty folder, or one holding only a temporary file or a checksum record (a write that
+    failed, e.g. on a full disk), is not a stored asset.
     """
-    return folder.is_dir() and any((folder / name).is_file() for name in STORED_FILE_NAMES)
+    if not folder.is_dir():
+        return False
+    with os.scandir(folder) as entries:
+        return any(
+            entry.is_file()
+            and not entry.name.startswith(TEMP_FILE_PREFIX)
+            and not entry.name.endswith(CHECKSUM_SUFFIX)
+            for entry in entries
+        )
 
 
 def is_run_id(key: str) -> bool:
