@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -55,6 +56,10 @@ PRODUCTION_PROFILE: dict[str, Any] = {
     "engines": list(ENGINE_NAMES),
 }
 """What the ``production`` profile changes: the full bundled history (1990-2022), every engine."""
+MAX_COST_BPS = 1_000.0
+"""Largest ``cost_bps`` accepted: 10% of the traded value per unit turnover. Beyond it costs
+swamp any return (a rebalance could cost more than the portfolio is worth), so the leaderboard
+would rank costs, not engines."""
 STEP_FOLLOWS_TEST = (
     "windows start every `test` days (the step is not a setting): each window is scored on the "
     "`test` days after its training end, so the out-of-sample series is one continuous series "
@@ -160,7 +165,12 @@ class Settings(BaseSettings):
     train: int = Field(252, ge=20, description="Training days per window.")
     test: int = Field(63, ge=1, description="Out-of-sample days per window.")
     window_mode: WindowMode = Field("rolling", description="`rolling` or `expanding` training.")
-    cost_bps: float = Field(5.0, ge=0, description="Cost per unit turnover, in basis points.")
+    cost_bps: float = Field(
+        5.0,
+        ge=0,
+        le=MAX_COST_BPS,
+        description="Cost per unit turnover, in basis points (at most 1,000: 10%).",
+    )
     drift: bool = Field(True, description="Let weights drift with prices between rebalances.")
     pbo_blocks: int = Field(
         16,
@@ -225,6 +235,14 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown profile {self.profile!r}; choose from {sorted(PROFILES)}")
         if self.start_date and self.end_date and self.start_date > self.end_date:
             raise ValueError(f"`start_date` {self.start_date} is after `end_date` {self.end_date}")
+        if self.selection == "top_n" and self.max_weight * self.top_n < 1:
+            raise ValueError(
+                f"`max_weight` ({self.max_weight:g}) is below 1/`top_n` (1/{self.top_n} = "
+                f"{1 / self.top_n:.4g}): {self.top_n} holdings capped at {self.max_weight:.4g} "
+                f"can hold only {self.max_weight * self.top_n:.0%} of the portfolio. Raise "
+                f"`max_weight` to at least {1 / self.top_n:.4g} or `top_n` to at least "
+                f"{math.ceil(1 / self.max_weight - 1e-12)}."
+            )
         if self.source == "files" and self.source_path is None:
             raise ValueError("the `files` source needs `source_path` (QUANT_SOURCE_PATH)")
         return self

@@ -239,6 +239,9 @@ def show(args: argparse.Namespace, out: Output) -> int:
     out.line()
     if summary.leaderboard is None:
         out.line("leaderboard: not stored (see the status above)")
+    elif summary.status != "complete":
+        title = f"{LEADERBOARD_TITLE}, stored by a run that did not complete (status above):"
+        out.table(summary.leaderboard, title=title, limit=0)
     else:
         out.table(summary.leaderboard, title=f"{LEADERBOARD_TITLE}:", limit=0)
     out.line(f"\none asset in full: quant show {summary.run_id} ASSET")

@@ -22,6 +22,11 @@ from quant_assets.provenance import (
 )
 
 ALL_SYMBOLS = dg.AssetDep(market_data, partition_mapping=dg.AllPartitionMapping())
+MISSING_RUN_ID = (
+    "production needs a run_id partition: mint one with `quant new-run` and pass it, e.g. "
+    """--tags '{"dagster/partition": "<run_id>"}' (or run `quant run`)"""
+)
+"""Why a ``production`` run without a partition fails, in its first step."""
 
 
 @dg.asset(
@@ -42,6 +47,8 @@ def run_manifest(
     base_settings: SettingsResource,
 ) -> dict[str, Any]:
     """Freeze the settings and inputs of this run."""
+    if not context.has_partition_key:
+        raise dg.Failure(description=MISSING_RUN_ID)
     run_id = validate_run_id(context.partition_key)
     request = read_run_request(lakehouse.store, run_id)
     settings = settings_for_request(request, base_settings.settings)
