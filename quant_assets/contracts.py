@@ -340,21 +340,22 @@ class RunLeaderboardContract(LeaderboardContract):
     beta: Series[float] = pa.Field(nullable=True)
     tracking_error: Series[float] = pa.Field(nullable=True)
     information_ratio: Series[float] = pa.Field(nullable=True)
-    # Is it luck? (quant_assets.overfitting.leaderboard_luck)
-    closes_hash: Series[str]
-    psr: Series[float] = pa.Field(nullable=True, ge=0, le=1)
-    n_trials: Series[int] = pa.Field(ge=0)
-    dsr: Series[float] = pa.Field(nullable=True, ge=0, le=1)
-    effective_trials: Series[float] = pa.Field(nullable=True, ge=1)
-    dsr_effective: Series[float] = pa.Field(nullable=True, ge=0, le=1)
-    min_track_record: Series[float] = pa.Field(nullable=True, gt=0)
-    sharpe_low: Series[float] = pa.Field(nullable=True)
-    sharpe_high: Series[float] = pa.Field(nullable=True)
-    annual_return_low: Series[float] = pa.Field(nullable=True, ge=-1)
-    annual_return_high: Series[float] = pa.Field(nullable=True, ge=-1)
-    max_drawdown_low: Series[float] = pa.Field(nullable=True, le=0, ge=-1)
-    max_drawdown_high: Series[float] = pa.Field(nullable=True, le=0, ge=-1)
-    spa_pvalue: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    # Is it luck? (quant_assets.overfitting.leaderboard_luck). Optional: a leaderboard stored
+    # before them lacks them and is not damaged (`quant doctor`); production runs write them.
+    closes_hash: Series[str] | None = pa.Field()
+    psr: Series[float] | None = pa.Field(nullable=True, ge=0, le=1)
+    n_trials: Series[int] | None = pa.Field(ge=0)
+    dsr: Series[float] | None = pa.Field(nullable=True, ge=0, le=1)
+    effective_trials: Series[float] | None = pa.Field(nullable=True, ge=1)
+    dsr_effective: Series[float] | None = pa.Field(nullable=True, ge=0, le=1)
+    min_track_record: Series[float] | None = pa.Field(nullable=True, gt=0)
+    sharpe_low: Series[float] | None = pa.Field(nullable=True)
+    sharpe_high: Series[float] | None = pa.Field(nullable=True)
+    annual_return_low: Series[float] | None = pa.Field(nullable=True, ge=-1)
+    annual_return_high: Series[float] | None = pa.Field(nullable=True, ge=-1)
+    max_drawdown_low: Series[float] | None = pa.Field(nullable=True, le=0, ge=-1)
+    max_drawdown_high: Series[float] | None = pa.Field(nullable=True, le=0, ge=-1)
+    spa_pvalue: Series[float] | None = pa.Field(nullable=True, ge=0, le=1)
 
 
 class OverfittingContract(pa.DataFrameModel):
@@ -449,6 +450,7 @@ STORED_CONTRACTS: dict[str, type[pa.DataFrameModel]] = {
     "tournament_weights": TournamentWeightsContract,
     "tournament_returns": TournamentReturnsContract,
     "leaderboard": RunLeaderboardContract,
+    "overfitting": OverfittingContract,
     "tournament_guard": TournamentGuardContract,
     "tournament_vetoes": TournamentVetoesContract,
     "tournament_window_results": TournamentWindowResultsContract,

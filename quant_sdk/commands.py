@@ -164,6 +164,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
     leaderboard = sdk.run(run_id=run_id)
     from quant_assets.tearsheet import tearsheet_path  # (matplotlib: not for `quant --help`)
 
+    luck = _luck(sdk, run_id, leaderboard)
+
     example = sdk.store.run_dir("leaderboard", run_id)
     report = tearsheet_path(sdk.store, run_id)
     if out.json_mode:
@@ -172,6 +174,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 "run_id": run_id,
                 "lakehouse": str(sdk.store.root),
                 "report": str(report),
+                "luck": luck,
                 "leaderboard": leaderboard,
             }
         )
@@ -181,6 +184,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             ("run_id:", run_id),
             ("lakehouse:", f"{sdk.store.root}  (e.g. {example})"),
             ("report:", f"{report}  (open it in a browser)"),
+            *([("luck:", luck)] if luck else []),
         ]
     )
     out.table(leaderboard, title=f"{LEADERBOARD_TITLE}:")
@@ -210,8 +214,9 @@ def show(args: argparse.Namespace, out: Output) -> int:
     if args.asset:
         return _print_asset(sdk.load(args.asset, args.run_id), args, out)
     summary = sdk.show(args.run_id)
+    luck = _luck(sdk, summary.run_id, summary.leaderboard)
     if out.json_mode:
-        out.json({**_summary_fields(summary), "leaderboard": summary.leaderboard})
+        out.json({**_summary_fields(summary), "luck": luck, "leaderboard": summary.leaderboard})
         return EXIT_OK
     out.fields(
         [
@@ -222,6 +227,7 @@ def show(args: argparse.Namespace, out: Output) -> int:
             ("when", f"{_when(summary.created_at)} UTC"),
             ("data", _span(summary.data)),
             ("assets", f"{len(summary.assets)} stored: {', '.join(summary.assets)}"),
+            *([("luck", luck)] if luck else []),
         ]
     )
     out.line()
@@ -367,6 +373,15 @@ def _metric_rows(side_by_side: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*keys, "metric", "a", "b", "b - a"]).astype(
         {"a": "float64", "b": "float64", "b - a": "float64"}
     )
+
+
+def _luck(sdk: "QuantSDK", run_id: str, leaderboard: pd.DataFrame | None) -> str | None:
+    """The best strategy's DSR and the run's PBO in one line (None for runs before them)."""
+    from quant_assets.overfitting.summary import luck_summary
+
+    folder = sdk.store.run_dir("overfitting", run_id)
+    overfitting = sdk.load("overfitting", run_id) if folder.exists() else None
+    return luck_summary(leaderboard, overfitting if isinstance(overfitting, pd.DataFrame) else None)
 
 
 def _summary_fields(summary: "RunSummary") -> dict[str, Any]:

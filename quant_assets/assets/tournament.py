@@ -191,10 +191,15 @@ def tournament_report(
         tournament_vetoes,
         profiles,
     )
-    board = relative_leaderboard(
-        score_strategies(returns, window_results, profiles), returns, benchmark_returns()
+    board = with_luck(
+        score_strategies(returns, window_results, profiles),
+        returns,
+        profiles,
+        get_df_hash(prices),
+        lakehouse,
+        context,
     )
-    board = with_luck(board, returns, profiles, get_df_hash(prices), lakehouse, context)
+    board = relative_leaderboard(board, returns, benchmark_returns())
     long = returns_to_long(returns)
     equity_figure = equity_and_drawdown_figure(
         returns, None, strategy_colors(list(returns.columns)), EQUITY_TITLE
