@@ -21,7 +21,9 @@
 2. **Sanity veto.** Weights are rejected when they hold NaN/inf, are negative, do not sum to one
    within :data:`SUM_TOLERANCE`, exceed the weight cap (``max(max_weight, 1/n)``) by more than
    :data:`SUM_TOLERANCE`, or are too concentrated: an effective number of holdings
-   ``1 / sum(w^2)`` below ``min(min_effective_holdings, n)``. An engine that raises is vetoed too.
+   ``1 / sum(w^2)`` below ``min(min_effective_holdings, n)``. An engine that raises (any
+   exception: plug-ins are run behind the guard too) or returns weights of the wrong shape is
+   vetoed too, its error as the reason.
 3. **Fallback.** A vetoed engine falls back along ``engine -> inverse_volatility ->
    equal_weight`` (:data:`FALLBACK_CHAIN`); every veto is recorded with its engine and reason.
 
@@ -186,10 +188,14 @@ class SolverGuard:
                 )
         try:
             with np.errstate(all="ignore"):
-                weights = chosen.weights(moments.returns, self.settings, moments)
-        except (ArithmeticError, ValueError, RuntimeError, np.linalg.LinAlgError) as error:
-            return f"{type(error).__name__}: {error}"
-        return self.veto_reason(np.asarray(weights, dtype=np.float64)) or weights
+                raw = chosen.weights(moments.returns, self.settings, moments)
+            weights = np.asarray(raw, dtype=np.float64)
+        except Exception as error:  # any engine, plug-ins included, may fail any way: a veto
+            return " ".join(f"{type(error).__name__}: {error}".split())
+        expected = (moments.returns.shape[1],)
+        if weights.shape != expected:
+            return f"weights of shape {weights.shape}, expected {expected}"
+        return self.veto_reason(weights) or weights
 
 
 def _shrunk_condition(smallest: float, largest: float, ridge: float) -> float:
