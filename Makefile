@@ -17,10 +17,10 @@ export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,online]'
+	$(BIN)/python -m pip install -q -e '.[dev,online]' -e ./examples
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the project with its dev tools

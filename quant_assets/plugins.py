@@ -57,6 +57,7 @@ PARAMETER_JOINER = "&"
 IMPORT_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 REGISTERED_NAME = re.compile(r"^[A-Za-z_][\w.-]*$")
 PARAMETER_NAME = re.compile(r"^[A-Za-z_]\w*$")
+NOT_A_WORD = re.compile(r"\W+")
 NONE_WORDS = {"none", "null"}
 BOOLEAN_WORDS = {"true": True, "false": False}
 
@@ -94,6 +95,17 @@ class Plugin:
         """The name without parameters and without the module (``MeanRisk``, ``momentum``)."""
         bare = self.name.partition(PARAMETER_SEPARATOR)[0]
         return bare.rpartition(":")[2].rpartition(".")[2]
+
+    @property
+    def column(self) -> str:
+        """A column name for the plug-in's output: the short name, then its parameters.
+
+        ``momentum_12_1`` stays as it is; ``pkg.mod:Momentum?window=126&skip=21`` becomes
+        ``Momentum_window_126_skip_21`` (anything but letters, digits and ``_`` becomes ``_``).
+        """
+        parameters = self.name.partition(PARAMETER_SEPARATOR)[2]
+        text = self.short_name + (f"_{parameters}" if parameters else "")
+        return NOT_A_WORD.sub("_", text).strip("_")
 
     def build(self) -> Any:
         """A class instantiated with the parameters; a function bound to them; else as is."""
