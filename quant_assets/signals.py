@@ -97,7 +97,9 @@ def compute_signal(name: str, function: SignalFunction, closes: pd.DataFrame) ->
         aligned = result.reindex(index=closes.index, columns=closes.columns)
         return np.ascontiguousarray(aligned.to_numpy(dtype=np.float64))
     except (TypeError, ValueError) as error:
-        raise PluginError(f"signal {name!r} returned values that are not numbers: {error}") from None
+        raise PluginError(f"signal {name!r} returned values that are not numbers: {error}") from (
+            None
+        )
 
 
 def cut_positions(n_dates: int, cuts: int = LOOKAHEAD_CUTS) -> list[int]:
