@@ -111,6 +111,18 @@ def scores_of(latest: pd.DataFrame, regime: str, name: str) -> pd.DataFrame:
     return pd.DataFrame({"score": score, "reason": reason.astype(object)}, index=latest.index)
 
 
+def ranked_candidates(scored: pd.DataFrame) -> list[str]:
+    """The scored symbols (``reason`` empty) of a :func:`scores_of` table, best first.
+
+    Ties in score are broken by symbol, the order :func:`score_symbols` ranks in; ``top_n``
+    selection holds the first ``top_n``.
+    """
+    candidates = scored[scored["reason"] == ""]
+    symbols = candidates.index.to_numpy(dtype=object).astype(str)
+    order = np.lexsort((symbols, -candidates["score"].to_numpy(dtype=np.float64)))
+    return [str(s) for s in symbols[order]]
+
+
 def score_symbols(latest: pd.DataFrame, regime: str, settings: Settings) -> pd.DataFrame:
     """Score and select symbols from their latest features.
 

@@ -19,6 +19,7 @@ toward their cross-sectional average; covariance estimators come from numpy and 
 
 import functools
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -53,6 +54,14 @@ class Moments(Protocol):
         """The variances (the covariance's diagonal), shape (assets,)."""
         ...
 
+    def memo(self, key: str, compute: Callable[[], FloatArray]) -> FloatArray:
+        """``compute()``, once per window and symbols held.
+
+        For results that depend on the returns and moments only (not on the settings), shared
+        by a sweep's points.
+        """
+        ...
+
 
 MEAN_SHRINKAGE = 0.5
 """Weight of the cross-sectional average in the shrunk expected returns of ``max_sharpe``
@@ -70,6 +79,10 @@ class Engine:
     """True for engines that read ``moments.covariance`` (the guard checks its conditioning)."""
     needs_variances: ClassVar[bool] = False
     """True for engines that read ``moments.variances`` only."""
+    reads: ClassVar[tuple[str, ...]] = ()
+    """The settings ``weights`` reads: engines of a sweep's points that agree on them (and on
+    the guard's settings) share each window's result. A plug-in without ``reads`` is taken to
+    read every setting."""
 
     def weights(self, returns: FloatArray, settings: Settings, moments: Moments) -> FloatArray:
         """Weights for the columns of ``returns`` (they sum to one)."""
@@ -93,6 +106,7 @@ class InverseVolatility(Engine):
 
     name: ClassVar[str] = "inverse_volatility"
     needs_variances: ClassVar[bool] = True
+    reads: ClassVar[tuple[str, ...]] = ("max_weight",)
 
     def weights(self, returns: FloatArray, settings: Settings, moments: Moments) -> FloatArray:
         """Inverse training volatility, normalised and capped."""
@@ -109,6 +123,7 @@ class MinVariance(Engine):
 
     name: ClassVar[str] = "min_variance"
     needs_covariance: ClassVar[bool] = True
+    reads: ClassVar[tuple[str, ...]] = ("max_weight",)
 
     def weights(self, returns: FloatArray, settings: Settings, moments: Moments) -> FloatArray:
         """Exact long-only minimum-variance weights."""
@@ -120,6 +135,7 @@ class MaxSharpe(Engine):
 
     name: ClassVar[str] = "max_sharpe"
     needs_covariance: ClassVar[bool] = True
+    reads: ClassVar[tuple[str, ...]] = ("max_weight", "risk_free_rate")
 
     def weights(self, returns: FloatArray, settings: Settings, moments: Moments) -> FloatArray:
         """Maximum Sharpe weights on means shrunk by :data:`MEAN_SHRINKAGE`."""
@@ -134,10 +150,12 @@ class RiskParity(Engine):
 
     name: ClassVar[str] = "risk_parity"
     needs_covariance: ClassVar[bool] = True
+    reads: ClassVar[tuple[str, ...]] = ("max_weight",)
 
     def weights(self, returns: FloatArray, settings: Settings, moments: Moments) -> FloatArray:
         """Equal-risk-contribution weights, capped."""
-        return capped_weights(risk_parity_weights(moments.covariance), settings.max_weight)
+        uncapped = moments.memo("risk_parity", lambda: risk_parity_weights(moments.covariance))
+        return capped_weights(uncapped, settings.max_weight)
 
 
 class HierarchicalRiskParity(Engine):
@@ -145,10 +163,12 @@ class HierarchicalRiskParity(Engine):
 
     name: ClassVar[str] = "hrp"
     needs_covariance: ClassVar[bool] = True
+    reads: ClassVar[tuple[str, ...]] = ("max_weight",)
 
     def weights(self, returns: FloatArray, settings: Settings, moments: Moments) -> FloatArray:
         """HRP weights, capped."""
-        return capped_weights(hrp_weights(moments.covariance), settings.max_weight)
+        uncapped = moments.memo("hrp", lambda: hrp_weights(moments.covariance))
+        return capped_weights(uncapped, settings.max_weight)
 
 
 ENGINES: dict[EngineName, Engine] = {
@@ -184,6 +204,7 @@ class PluginEngine:
     engine: Any = field(repr=False)
     uses_selection: bool = True
     needs_covariance: bool = False
+    reads: tuple[str, ...] | None = None
 
     def weights(self, returns: FloatArray, settings: Settings, moments: Moments) -> FloatArray:
         """The plug-in's weights (the guard judges them)."""
@@ -209,6 +230,7 @@ class EstimatorEngine:
     params: dict[str, Any] = field(default_factory=dict)
     uses_selection: bool = True
     needs_covariance: bool = False
+    reads: tuple[str, ...] | None = ("max_weight",)
 
     def weights(self, returns: FloatArray, settings: Settings, moments: Moments) -> FloatArray:
         """Fit a fresh estimator on ``returns`` and return its tidied ``weights_``."""
@@ -260,6 +282,7 @@ def engine_of(plugin: Plugin) -> AnyEngine:
         built,
         uses_selection=bool(getattr(built, "uses_selection", True)),
         needs_covariance=bool(getattr(built, "needs_covariance", False)),
+        reads=None if getattr(built, "reads", None) is None else tuple(built.reads),
     )
 
 

@@ -32,6 +32,7 @@ estimated and hardened only when an engine tried in the window needs it, so the 
 baselines (``market``, ``equal_weight``) cost nothing on universes of thousands of symbols.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -158,12 +159,23 @@ class SolverGuard:
         symbols = [str(s) for s in returns.columns]
         return self.allocate_values(engine, returns.to_numpy(dtype=np.float64), symbols)
 
-    def allocate_values(self, engine: str, returns: FloatArray, symbols: list[str]) -> Allocation:
-        """:meth:`allocate` on a plain array of returns (days x ``symbols``)."""
+    def allocate_values(
+        self,
+        engine: str,
+        returns: FloatArray,
+        symbols: list[str],
+        moments: "WindowMoments | None" = None,
+    ) -> Allocation:
+        """:meth:`allocate` on a plain array of returns (days x ``symbols``).
+
+        ``moments`` may be shared with other engines (and settings with the same covariance
+        estimator and ``kappa_max``) holding the same symbols in the window; it must be built
+        on these ``returns``.
+        """
         index = pd.Index(symbols, dtype=object, name="symbol")
         if len(symbols) == 0:
             return Allocation(engine, CASH, pd.Series(dtype="float64", index=index))
-        moments = WindowMoments(self, returns)
+        moments = moments or WindowMoments(self, returns)
         vetoes: list[Veto] = []
         for candidate in (engine, *[e for e in FALLBACK_CHAIN if e != engine]):
             outcome = self._attempt(candidate, moments)
@@ -216,6 +228,18 @@ class WindowMoments:
         self.returns = returns
         self._covariance: FloatArray | None = None
         self._hardening: Hardening | None = None
+        self._memo: dict[str, FloatArray] = {}
+
+    def memo(self, key: str, compute: Callable[[], FloatArray]) -> FloatArray:
+        """``compute()`` the first time ``key`` is asked for, then the same array (a copy).
+
+        For engine results that depend on this window's returns and moments only (e.g. the
+        uncapped hierarchical risk parity weights): engines and sweep points sharing these
+        moments compute them once.
+        """
+        if key not in self._memo:
+            self._memo[key] = np.asarray(compute(), dtype=np.float64)
+        return self._memo[key].copy()
 
     @property
     def covariance(self) -> FloatArray:

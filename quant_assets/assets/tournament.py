@@ -27,8 +27,9 @@ from quant_assets.contracts import (
     TournamentWindowsContract,
 )
 from quant_assets.frames import closes_to_wide
-from quant_assets.provenance import settings_of
+from quant_assets.provenance import profiles_of, settings_of
 from quant_assets.settings import Settings
+from quant_assets.sweep import FEATURE_FIELDS, REGIME_FIELDS, stage_key
 from quant_assets.tearsheet import benchmark_returns, relative_leaderboard, tearsheet_path
 from quant_assets.tournament.charts import equity_curve_png, png_markdown
 from quant_assets.tournament.choices import CausalInputs, choose_holdings
@@ -41,8 +42,8 @@ TOURNAMENT_CODE_VERSION = "tournament-3"
 
 
 def _run_profiles(run_manifest: dict[str, Any]) -> dict[str, Settings]:
-    settings = settings_of(run_manifest)
-    return {settings.profile: settings}
+    """The run's profile, or every point of its sweep."""
+    return profiles_of(run_manifest)
 
 
 def _out(description: str) -> dg.AssetOut:
@@ -61,7 +62,8 @@ def _out(description: str) -> dg.AssetOut:
     kinds={"pandas", "parquet"},
     owners=OWNERS,
     code_version=TOURNAMENT_CODE_VERSION,
-    description="Walk-forward windows (train, test, step on trading dates) of the run's profile.",
+    description="Walk-forward windows (train, test, step on trading dates) of the run's profile "
+    "(of every point of a sweep).",
 )
 def tournament_windows(
     context: dg.AssetExecutionContext, run_manifest: dict[str, Any], closes: StoredFrame
@@ -111,9 +113,16 @@ def tournament_allocations(
     parallel on the run's executor.
     """
     profiles = _run_profiles(run_manifest)
-    base = next(iter(profiles.values()))
+    base = settings_of(run_manifest)
     prices = validate_prices(closes_to_wide(closes))
-    inputs = {base.profile: CausalInputs(features, regimes)}
+    # The stored features and regimes are the run's settings'; points that change neither
+    # read them, the others compute their own (once per distinct feature and regime settings).
+    stored = stage_key(base, (*FEATURE_FIELDS, *REGIME_FIELDS))
+    inputs = {
+        name: CausalInputs(features, regimes)
+        for name, settings in profiles.items()
+        if stage_key(settings, (*FEATURE_FIELDS, *REGIME_FIELDS)) == stored
+    }
     choices = choose_holdings(prices, tournament_windows, profiles, inputs)
     connect_local_ray(context, ray_cluster, base, "tournament")
     output = execute(prices, tournament_windows, choices, profiles, base)
