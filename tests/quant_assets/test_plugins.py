@@ -75,7 +75,7 @@ def test_settings_accept_plugins_and_refuse_unknown_ones():
         score="risk_adjusted_momentum",
     )
     assert settings.clone().engines == settings.engines  # survives a JSON round trip
-    with pytest.raises(ValueError, match="unknown score 'trend_strenght'.*did you mean"):
+    with pytest.raises(ValueError, match=r"unknown score .trend_strenght.*did you mean"):
         Settings(score="trend_strenght")
     with pytest.raises(ValueError, match="listed more than once"):
         Settings(engines=["hrp", "hrp"])

@@ -23,7 +23,7 @@ def test_signal_becomes_a_features_column(recent_closes):
 
 def test_a_peeking_signal_is_refused_naming_where_it_peeks(recent_closes):
     closes = recent_closes.copy()
-    closes.iloc[: len(closes) // 2, 0] = np.nan  # AAPL listed late: the first peek is on another symbol
+    closes.iloc[: len(closes) // 2, 0] = np.nan  # AAPL listed late: the first peek is JNJ's
     with pytest.raises(LookAheadError) as error:
         compute_features(closes, Settings(signals=["quant_examples.faulty:peeking"]))
     first_cut = cut_positions(len(closes))[0]
