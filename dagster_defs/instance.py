@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 import psutil
 
+from dagster_defs.tags import HOST_TAG, PID_TAG
 from lakehouse.store import write_text_atomically
 
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
@@ -45,16 +46,12 @@ run_monitoring:
 """``dagster.yaml`` files we wrote before: replaced by :data:`DAGSTER_YAML` (same storage files)."""
 EVENT_LOG_DIR = Path("history") / "runs"
 """Where Dagster's default SQLite storage keeps the event log inside a home."""
-HOST_TAG = "quant/host"
-PID_TAG = "quant/pid"
 """Tags of a run executed in an SDK process: where it runs, to tell when it died."""
 IN_PROGRESS = (
     dg.DagsterRunStatus.NOT_STARTED,
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
 )
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 """Tags of a run over a range of partitions (see :func:`contiguous_ranges`)."""
 
 

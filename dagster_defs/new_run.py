@@ -27,6 +27,7 @@ import dagster as dg
 from pydantic import Field, ValidationError
 
 from dagster_defs.jobs import production
+from dagster_defs.tags import PARTITION_TAG, PROFILE_TAG, REQUESTED_BY_RUN_TAG
 from lakehouse import LakehouseStore, validate_run_id
 from lakehouse.store import RUN_ID_PARTITIONS
 from quant_assets.assets.resources import LakehouseResource, SettingsResource
@@ -36,10 +37,6 @@ from quant_assets.sweep import SweepError, sweep_profiles
 
 NEW_RUN_JOB = "new_run"
 MINT_OP = "mint_run_id"
-PARTITION_TAG = "dagster/partition"
-PROFILE_TAG = "quant/profile"
-REQUESTED_BY_TAG = "quant/requested_by"
-"""Tag of a ``production`` run the sensor requested: the Dagster run id of its ``new_run``."""
 DAGSTER_ID_CHARACTERS = 8
 """Characters of the ``new_run`` Dagster run id that end the minted run id (the UI shows them)."""
 MINIMUM_INTERVAL_SECONDS = 10
@@ -241,7 +238,7 @@ def evaluate_requested_runs(
                 partition_key=run_id,
                 tags={
                     PROFILE_TAG: str(request.get("profile", "")),
-                    REQUESTED_BY_TAG: dagster_run_id,
+                    REQUESTED_BY_RUN_TAG: dagster_run_id,
                 },
             )
         )

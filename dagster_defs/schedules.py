@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from dagster_defs.jobs import production
+from dagster_defs.tags import PROFILE_TAG, SCHEDULE_TAG
 from lakehouse import LakehouseStore, validate_run_id
 from lakehouse.store import RUN_ID_PARTITIONS
 from quant_assets.provenance import read_run_request, write_run_request
@@ -24,7 +25,6 @@ from quant_assets.settings import Settings
 
 CRON = "0 6 * * *"
 """06:00 UTC every day."""
-SCHEDULE_TAG = "quant/schedule"
 
 
 def scheduled_run_id(tick: datetime) -> str:
@@ -47,7 +47,7 @@ def evaluate_daily_production(
     return dg.RunRequest(
         run_key=run_id,
         partition_key=run_id,
-        tags={SCHEDULE_TAG: "daily_production", "quant/profile": settings.profile},
+        tags={SCHEDULE_TAG: "daily_production", PROFILE_TAG: settings.profile},
     )
 
 

@@ -29,8 +29,9 @@ import dagster as dg
 import pandas as pd
 
 from dagster_defs.backfills import unfinished_backfills
-from dagster_defs.instance import RANGE_END_TAG, RANGE_START_TAG, contiguous_ranges
+from dagster_defs.instance import contiguous_ranges
 from dagster_defs.jobs import hydrate
+from dagster_defs.tags import AUTO_SYNC_TAG, RANGE_END_TAG, RANGE_START_TAG
 from lakehouse import LakehouseStore
 from lakehouse.store import SYMBOL_PARTITIONS
 from quant_assets import freshness
@@ -38,7 +39,6 @@ from quant_assets.assets.hydration import hydration_run_config
 from quant_assets.assets.partitions import symbol_partitions
 from quant_assets.settings import Settings
 
-AUTO_SYNC_TAG = "quant/auto_sync"
 MINIMUM_INTERVAL_SECONDS = 60
 LAUNCH_GRACE_SECONDS = 600
 """A sync request with no run after this long is forgotten (its runs were never launched)."""

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lakehouse.hashing import FrameHasher
-from lakehouse.store import PARQUET_FILE, atomic_write
+from lakehouse.store import PARQUET_FILE, atomic_write, parquet_writer
 
 SUMMARY_TAIL_ROWS = 10
 """Rows of the frame's end kept by :class:`FrameSummary` (a preview)."""
@@ -105,7 +105,7 @@ def write_frame_chunks(chunks: Iterable[pd.DataFrame], folder: Path) -> WrittenF
                 if schema is None:
                     schema = pa.Schema.from_pandas(frame, preserve_index=False)
                     columns.extend(str(c) for c in frame.columns)
-                    writer = pq.ParquetWriter(temporary, schema)
+                    writer = parquet_writer(temporary, schema)
                 table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
                 if len(frame) and writer is not None:  # empty chunks add no row group
                     writer.write_table(table, row_group_size=len(frame))

@@ -18,7 +18,6 @@ import os
 import re
 import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,8 @@ from lakehouse.identifiers import validate_run_id, validate_symbol
 PARQUET_FILE = "part-0.parquet"
 JSON_FILE = "document.json"
 MARKET_DATA = "market_data"
+RUN_MANIFEST = "run_manifest"
+"""The run-scoped document of what a run used: settings, inputs, code (the provenance)."""
 ASSET_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 RUN_ID_PARTITIONS = "run_id"
 """Name of the Dagster partitions of run-scoped assets (one per run id); also their folder key."""
@@ -86,15 +87,15 @@ class LakehouseStore:
     # Frames and documents -------------------------------------------------------------------
 
     def write_frame(self, df: pd.DataFrame, folder: Path) -> Path:
-        """Atomically write ``df`` as ``folder/part-0.parquet`` and return the path.
-
-        Float columns are not dictionary-encoded (prices rarely repeat: the dictionary only
-        costs time and bytes).
-        """
+        """Atomically write ``df`` as ``folder/part-0.parquet`` (:func:`parquet_writer`)."""
         path = folder / PARQUET_FILE
         table = frame_to_arrow(df)
-        encoded = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
-        atomic_write(path, lambda tmp: pq.write_table(table, tmp, use_dictionary=encoded))
+
+        def write(temporary: str) -> None:
+            with parquet_writer(temporary, table.schema) as writer:
+                writer.write_table(table)
+
+        atomic_write(path, write)
         return path
 
     def read_frame(self, folder: Path) -> pd.DataFrame:
@@ -121,6 +122,10 @@ class LakehouseStore:
         text = json.dumps(document, indent=2, sort_keys=True, default=_json_default)
         atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
         return path
+
+    def has_document(self, folder: Path) -> bool:
+        """Whether ``folder/document.json`` exists."""
+        return (folder / JSON_FILE).exists()
 
     def read_document(self, folder: Path) -> Any:
         """Read ``folder/document.json``."""
@@ -212,6 +217,16 @@ def is_plain_frame(df: pd.DataFrame) -> bool:
     )
 
 
+def parquet_writer(path: str, schema: pa.Schema) -> pq.ParquetWriter:
+    """The one way the lakehouse writes Parquet: every column but floats dictionary-encoded.
+
+    Floats (prices, returns, features) rarely repeat, so a dictionary only costs time and bytes;
+    strings, dates and integers (symbols, labels) repeat and shrink with one.
+    """
+    encoded = [field.name for field in schema if not pa.types.is_floating(field.type)]
+    return pq.ParquetWriter(path, schema, use_dictionary=encoded)
+
+
 def checksum_path(path: Path) -> Path:
     """Where the recorded checksum of the stored file ``path`` lives."""
     return path.with_name(path.name + CHECKSUM_SUFFIX)
@@ -226,56 +241,58 @@ def recorded_checksum(path: Path) -> str | None:
 
 
 def atomic_write(path: Path, write: Callable[[str], object]) -> None:
-    """Run ``write(temporary_path)`` beside ``path``, then publish it with :func:`os.replace`.
+    """Run ``write(temporary_path)`` beside ``path``, publish it, and record its checksum.
 
     The temporary file is removed if ``write`` raises, so ``path`` is either the old file or
-    the complete new one. The published bytes' SHA-256 is then recorded beside it
-    (:func:`checksum_path`).
+    the complete new one (:func:`publish`). The published bytes' SHA-256 is then recorded
+    beside it (:func:`checksum_path`), published the same way.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(path)
-    try:
-        write(tmp)
-        checksum = f"{file_sha256(Path(tmp))}  {path.name}\n"
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    sidecar = _temp_beside(checksum_path(path))
-    try:
-        Path(sidecar).write_text(checksum, encoding="utf-8")
-        os.replace(sidecar, checksum_path(path))
-    except BaseException:
-        Path(sidecar).unlink(missing_ok=True)
-        raise
+    checksum: list[str] = []
+
+    def write_and_hash(temporary: str) -> None:
+        write(temporary)
+        checksum.append(f"{file_sha256(Path(temporary))}  {path.name}\n")
+
+    publish(path, write_and_hash)
+    publish(checksum_path(path), lambda temporary: _write_text(temporary, checksum[0], "utf-8"))
 
 
 def write_text_atomically(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` atomically (a temporary file beside it, then ``os.replace``).
+    """Write ``text`` to ``path`` atomically (:func:`publish`), with no checksum recorded.
 
-    For files handed to people (a report, a symbol list): no checksum is recorded, and the file
-    gets the usual permissions (those the umask allows), not a temporary file's owner-only ones.
+    For files handed to people (a report, a symbol list): they get the usual permissions (those
+    the umask allows), not a temporary file's owner-only ones.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f"{TEMP_FILE_PREFIX}{target.name}.{secrets.token_hex(8)}")
-    temporary = temporary.with_name(temporary.name + TEMP_FILE_SUFFIX)
-    try:
-        with open(temporary, "x", encoding=encoding) as stream:
-            stream.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    publish(target, lambda temporary: _write_text(temporary, text, encoding), private=False)
     return target
 
 
-def _temp_beside(path: Path) -> str:
-    fd, tmp = tempfile.mkstemp(
-        prefix=f"{TEMP_FILE_PREFIX}{path.name}.", suffix=TEMP_FILE_SUFFIX, dir=path.parent
+def publish(path: Path, write: Callable[[str], object], private: bool = True) -> None:
+    """The one atomic write: ``write(temporary_path)`` beside ``path``, then :func:`os.replace`.
+
+    The temporary file is ``.<name>.<random>.tmp`` in ``path``'s folder (created if missing), so
+    the replace never crosses a filesystem; it is removed if ``write`` raises. A ``private``
+    temporary file is created owner-only (:func:`tempfile.mkstemp`); otherwise it gets the
+    permissions the umask allows.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(
+        f"{TEMP_FILE_PREFIX}{path.name}.{secrets.token_hex(8)}{TEMP_FILE_SUFFIX}"
     )
-    os.close(fd)
-    return tmp
+    try:
+        if private:
+            os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        write(str(temporary))
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _write_text(path: str, text: str, encoding: str) -> None:
+    with open(path, "w", encoding=encoding) as stream:
+        stream.write(text)
 
 
 def _json_default(value: Any) -> Any:

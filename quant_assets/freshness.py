@@ -168,9 +168,7 @@ def record_status(
     from the lakehouse. The file is rewritten only when the vanished set changes.
     """
     folder = store.asset_dir(STATUS_DOCUMENT)
-    document: dict[str, Any] = (
-        store.read_document(folder) if (folder / "document.json").exists() else {}
-    )
+    document: dict[str, Any] = store.read_document(folder) if store.has_document(folder) else {}
     previous: dict[str, Any] = document.get(source_name, {}).get("vanished", {})
     stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     vanished = status[status["status"] == "vanished"]
@@ -187,15 +185,6 @@ def record_status(
         document[source_name] = {"vanished": current, "updated_at": stamp}
         store.write_document(document, folder)
     return document
-
-
-def vanished_symbols(store: LakehouseStore, source_name: str) -> dict[str, Any]:
-    """The vanished symbols recorded for ``source_name`` (empty if none were recorded)."""
-    folder = store.asset_dir(STATUS_DOCUMENT)
-    if not (folder / "document.json").exists():
-        return {}
-    recorded: dict[str, Any] = store.read_document(folder).get(source_name, {}).get("vanished", {})
-    return recorded
 
 
 def _iso(value: Any) -> str | None:

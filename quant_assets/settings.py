@@ -56,11 +56,15 @@ PRODUCTION_PROFILE: dict[str, Any] = {
     "start_date": None,
     "train": 504,
     "test": 21,
-    "step": 21,
     "top_n": 10,
     "engines": list(ENGINE_NAMES),
 }
 """What the ``production`` profile changes: the full bundled history (1990-2022), every engine."""
+STEP_FOLLOWS_TEST = (
+    "windows start every `test` days (the step is not a setting): each window is scored on the "
+    "`test` days after its training end, so the out-of-sample series is one continuous series "
+    "with no day left out or counted twice, as the annual figures assume; set `test`"
+)
 
 
 class Settings(BaseSettings):
@@ -84,7 +88,7 @@ class Settings(BaseSettings):
     # Hydration
     source: SourceName = Field("bundled", description="Where `hydrate` reads market data.")
     source_path: Path | None = Field(
-        None, description="Folder of `<SYMBOL>.csv|.parquet` files for the `files` source."
+        None, description="Folder of `<SYMBOL>.csv|.parquet` files; required by the `files` source."
     )
     synthetic_symbols: int = Field(50, ge=1, description="Symbols the synthetic source makes.")
     synthetic_years: int = Field(10, ge=1, description="Years of daily bars it makes.")
@@ -97,7 +101,7 @@ class Settings(BaseSettings):
         None, description="Restrict the universe to these symbols (None: every hydrated symbol)."
     )
     start_date: date | None = Field(
-        date(2016, 1, 1), description="First date used by a run (None: all)."
+        date(2016, 1, 1), description="First date used by a run (None: all); not after `end_date`."
     )
     end_date: date | None = Field(None, description="Last date used by a run (None: all).")
     min_history: int = Field(
@@ -171,15 +175,14 @@ class Settings(BaseSettings):
     # Walk-forward tournament
     train: int = Field(252, ge=20, description="Training days per window.")
     test: int = Field(63, ge=1, description="Out-of-sample days per window.")
-    step: int = Field(
-        63,
-        ge=1,
-        description="Days between window starts; must equal `test` (follows it when not given).",
-    )
     window_mode: WindowMode = Field("rolling", description="`rolling` or `expanding` training.")
     cost_bps: float = Field(5.0, ge=0, description="Cost per unit turnover, in basis points.")
     drift: bool = Field(True, description="Let weights drift with prices between rebalances.")
-    executor: ExecutorName = Field("local", description="Where windows run.")
+    executor: ExecutorName = Field(
+        "local",
+        description="Where the tournament's windows run: in the run's process (`serial`), a "
+        "pool of processes (`local`) or Ray (`ray`).",
+    )
     workers: int | None = Field(
         None, ge=1, description="Processes for `local`, CPUs of a local Ray (None: cores)."
     )
@@ -223,9 +226,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _step_follows_test(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "test" in data and data.get("step") is None:
-            return {**data, "step": data["test"]}
+    def _no_step(cls, data: Any) -> Any:
+        """Accept the ``step`` that run manifests before it was derived record (equal to test)."""
+        if isinstance(data, dict) and "step" in data:
+            data = dict(data)
+            step = data.pop("step")
+            if step is not None and step != data.get("test", cls.model_fields["test"].default):
+                raise ValueError(STEP_FOLLOWS_TEST)
         return data
 
     @model_validator(mode="after")
@@ -234,14 +241,6 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown profile {self.profile!r}; choose from {sorted(PROFILES)}")
         if self.start_date and self.end_date and self.start_date > self.end_date:
             raise ValueError(f"`start_date` {self.start_date} is after `end_date` {self.end_date}")
-        if self.step != self.test:
-            raise ValueError(
-                f"`step` ({self.step}) must equal `test` ({self.test}): windows start every "
-                f"`step` days and are scored on the next `test` days, so a larger step leaves "
-                "days out of the out-of-sample series and a smaller one counts days twice, while "
-                "annual figures assume one continuous series. Set both (e.g. --set test=21 "
-                "--set step=21)."
-            )
         if self.source == "files" and self.source_path is None:
             raise ValueError("the `files` source needs `source_path` (QUANT_SOURCE_PATH)")
         return self
@@ -275,10 +274,16 @@ class Settings(BaseSettings):
         """Return a new, validated copy with ``overrides`` applied (``self`` is unchanged)."""
         unknown = sorted(set(overrides) - set(type(self).model_fields))
         if unknown:
-            raise ValueError(f"unknown settings {unknown}")
-        if "test" in overrides and "step" not in overrides and self.step == self.test:
-            overrides = {**overrides, "step": overrides["test"]}  # contiguous stays contiguous
+            raise ValueError(
+                f"unknown settings {unknown}"
+                + (f": {STEP_FOLLOWS_TEST}" if "step" in unknown else "")
+            )
         return type(self).model_validate({**self.model_dump(), **overrides})
+
+    @property
+    def step(self) -> int:
+        """Days between window starts: always ``test`` (see :data:`STEP_FOLLOWS_TEST`)."""
+        return self.test
 
     def snapshot(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field."""

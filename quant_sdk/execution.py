@@ -13,13 +13,13 @@ import uuid
 
 import dagster as dg
 
+from dagster_defs.tags import PARTITION_TAG
 from quant_sdk.progress import RunProgress
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_DAGSTER_LOG_LEVEL = "INFO"
 """Library users see Dagster's INFO events of the runs the SDK launches (as in the UI)."""
-PARTITION_TAG = "dagster/partition"
 STEP_ERROR_WRAPPER = "DagsterExecutionStepExecutionError"
 """Dagster's wrapper around an exception raised in an asset; its ``cause`` is the real error."""
 

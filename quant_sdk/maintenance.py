@@ -18,6 +18,7 @@ from dagster_defs.backfills import (
     wait_for_backfill,
 )
 from dagster_defs.instance import dagster_instance
+from dagster_defs.tags import BACKFILL_TAG, SOURCE_TAG
 from lakehouse import LakehouseStore
 from lakehouse.store import MARKET_DATA, RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
 from quant_assets import doctor, freshness
@@ -29,7 +30,6 @@ from quant_sdk.run_catalog import is_run_id
 
 logger = logging.getLogger(__name__)
 
-BACKFILL_TAG = "quant/requested_by"
 BACKFILL_STALE = "backfill_stale"
 
 
@@ -116,7 +116,7 @@ class LakehouseMaintenance(ABC):
                     self._definitions(settings),
                     todo,
                     run_config=hydration_run_config(settings),
-                    tags={BACKFILL_TAG: BACKFILL_STALE, "quant/source": settings.source},
+                    tags={BACKFILL_TAG: BACKFILL_STALE, SOURCE_TAG: settings.source},
                     title=f"backfill_stale: {len(todo)} {settings.source} symbols",
                 )
                 logger.info("backfill %s: %d symbols", backfill_id, len(todo))

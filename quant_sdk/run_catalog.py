@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from lakehouse import LakehouseStore, validate_run_id
-from lakehouse.store import PARQUET_FILE, RUN_ID_FOLDER_KEY
+from lakehouse.store import PARQUET_FILE, RUN_ID_FOLDER_KEY, RUN_MANIFEST
 from quant_assets.provenance import RUN_REQUESTS
 from quant_assets.settings import Settings
 
@@ -32,7 +32,6 @@ UNFINISHED_DAGSTER_STATUSES = frozenset(
     {"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"}
 )
 LEADERBOARD = "leaderboard"
-RUN_MANIFEST = "run_manifest"
 CLOSES = "closes"
 RUN_COLUMNS = (
     "run_id",
@@ -291,7 +290,7 @@ def _manifest_or_request(
     """The run's manifest, else its request (both hold ``profile`` and ``settings``), else None."""
     for asset in (RUN_MANIFEST, RUN_REQUESTS):
         folder = store.run_dir(asset, run_id)
-        if asset in assets and (folder / "document.json").exists():
+        if asset in assets and store.has_document(folder):
             document: dict[str, Any] = store.read_document(folder)
             return document
     return None

@@ -10,13 +10,12 @@ import pandas as pd
 
 from dagster_defs.definitions import build_definitions
 from dagster_defs.instance import (
-    RANGE_END_TAG,
-    RANGE_START_TAG,
     contiguous_ranges,
     dagster_instance,
     fail_abandoned_runs,
     process_tags,
 )
+from dagster_defs.tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from lakehouse import LakehouseStore, new_run_id, validate_run_id, validate_symbol
 from lakehouse.catalog import query as catalog_query
 from lakehouse.store import RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
@@ -50,7 +49,6 @@ from quant_assets.tearsheet import (
 from quant_assets.tournament import TournamentResult, run_tournament
 from quant_sdk.execution import (
     DEFAULT_DAGSTER_LOG_LEVEL,
-    PARTITION_TAG,
     RunFailedError,
     execute_job,
     last_runs,
@@ -333,7 +331,7 @@ class QuantSDK(LakehouseMaintenance):
                 f"run {run_id} has no stored {asset_name!r}; "
                 + (f"it has: {', '.join(stored)}" if stored else "it has no stored assets")
             )
-        if (folder / "document.json").exists():
+        if self.store.has_document(folder):
             return self.store.read_document(folder)
         return self.store.read_frame(folder)
 

@@ -3,9 +3,9 @@
 Every engine receives the training returns of the assets it may hold (days x assets, simple
 returns), the settings, and the window's moments (:class:`Moments`): the covariance estimated
 and hardened by :class:`~quant_assets.allocation.guard.SolverGuard`, so all engines of a window
-see the same matrix, or the variances alone. Each engine declares what it reads
-(``needs_covariance``, ``needs_variances``); the guard checks the covariance's conditioning only
-for engines that need it. Engines return raw weights; the guard judges them.
+see the same matrix, or the variances alone. Each engine declares whether it reads the
+covariance (``needs_covariance``); the guard checks the covariance's conditioning only for
+engines that do. Engines return raw weights; the guard judges them.
 
 Engines are plug-ins (:mod:`quant_assets.plugins`): the built-in ones below are registered as
 entry points like any installed package's, and settings may also name an import path. An
@@ -34,7 +34,7 @@ from quant_assets.allocation.solvers import (
     min_variance_weights,
     risk_parity_weights,
 )
-from quant_assets.calendar import TRADING_DAYS_PER_YEAR
+from quant_assets.metrics import daily_rate
 from quant_assets.plugins import Plugin, PluginError, resolve
 from quant_assets.settings import EngineName, Settings
 
@@ -77,8 +77,6 @@ class Engine:
     """False for engines that hold the whole eligible universe instead of the selection."""
     needs_covariance: ClassVar[bool] = False
     """True for engines that read ``moments.covariance`` (the guard checks its conditioning)."""
-    needs_variances: ClassVar[bool] = False
-    """True for engines that read ``moments.variances`` only."""
     reads: ClassVar[tuple[str, ...]] = ()
     """The settings ``weights`` reads: engines of a sweep's points that agree on them (and on
     the guard's settings) share each window's result. A plug-in without ``reads`` is taken to
@@ -105,7 +103,6 @@ class InverseVolatility(Engine):
     """Weights proportional to ``1 / volatility``, capped at ``max_weight``."""
 
     name: ClassVar[str] = "inverse_volatility"
-    needs_variances: ClassVar[bool] = True
     reads: ClassVar[tuple[str, ...]] = ("max_weight",)
 
     def weights(self, returns: FloatArray, settings: Settings, moments: Moments) -> FloatArray:
@@ -141,7 +138,7 @@ class MaxSharpe(Engine):
         """Maximum Sharpe weights on means shrunk by :data:`MEAN_SHRINKAGE`."""
         means = returns.mean(axis=0)
         shrunk = (1.0 - MEAN_SHRINKAGE) * means + MEAN_SHRINKAGE * means.mean()
-        daily_risk_free = settings.risk_free_rate / TRADING_DAYS_PER_YEAR
+        daily_risk_free = daily_rate(settings.risk_free_rate)
         return max_sharpe_weights(moments.covariance, shrunk, daily_risk_free, settings.max_weight)
 
 

@@ -18,7 +18,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from lakehouse.frames import StoredFrame
-from quant_assets.assets.partitions import RUN_MANIFEST, run_id_partitions
+from lakehouse.store import RUN_MANIFEST
+from quant_assets.assets.partitions import run_id_partitions
 from quant_assets.contracts import batchable_row_order, strictly_increasing
 from quant_assets.provenance import settings_of
 

@@ -11,4 +11,3 @@ run_id_partitions = dg.DynamicPartitionsDefinition(name=RUN_ID_PARTITIONS)
 """One partition per pipeline run, keyed ``YYYYMMDD-HHMMSS-xxxx``."""
 
 OWNERS = ["team:quant-research"]
-RUN_MANIFEST = "run_manifest"

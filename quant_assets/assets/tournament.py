@@ -31,7 +31,12 @@ from quant_assets.provenance import profiles_of, settings_of
 from quant_assets.settings import Settings
 from quant_assets.sweep import FEATURE_FIELDS, REGIME_FIELDS, stage_key
 from quant_assets.tearsheet import benchmark_returns, relative_leaderboard, tearsheet_path
-from quant_assets.tournament.charts import equity_curve_png, png_markdown
+from quant_assets.tearsheet.figures import (
+    equity_and_drawdown_figure,
+    png_bytes,
+    png_markdown,
+    strategy_colors,
+)
 from quant_assets.tournament.choices import CausalInputs, choose_holdings
 from quant_assets.tournament.execution import execute
 from quant_assets.tournament.reporting import leaderboard as score_strategies
@@ -39,6 +44,7 @@ from quant_assets.tournament.reporting import simulate
 from quant_assets.tournament.walk_forward import plan_windows, validate_prices
 
 TOURNAMENT_CODE_VERSION = "tournament-3"
+EQUITY_TITLE = "Out-of-sample equity, after costs"
 
 
 def _run_profiles(run_manifest: dict[str, Any]) -> dict[str, Settings]:
@@ -195,6 +201,9 @@ def tournament_report(
         score_strategies(returns, window_results, profiles), returns, benchmark_returns()
     )
     long = returns_to_long(returns)
+    equity_figure = equity_and_drawdown_figure(
+        returns, None, strategy_colors(list(returns.columns)), EQUITY_TITLE
+    )
     yield dg.Output(long, output_name="tournament_returns", metadata=frame_metadata(long))
     yield dg.Output(
         window_results,
@@ -207,7 +216,7 @@ def tournament_report(
         metadata={
             "leaderboard": dg.MetadataValue.md(board.to_markdown(index=False, floatfmt=".4f")),
             "equity_curve": dg.MetadataValue.md(
-                png_markdown(equity_curve_png(returns), "equity curves")
+                png_markdown(png_bytes(equity_figure), "equity curves and drawdowns")
             ),
             "best": f"{board['profile'].iloc[0]}/{board['engine'].iloc[0]}" if len(board) else "",
             "strategies": len(board),

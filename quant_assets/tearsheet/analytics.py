@@ -1,14 +1,14 @@
 """The numbers behind the tear-sheet's figures and tables, derived from a run's stored frames.
 
-Plain pandas and numpy, no drawing: wide returns, wealth and drawdowns, monthly returns, rolling
-Sharpe ratios, holdings over time, selection frequency, turnover and cost drag, regime spans.
-Annualisation is the one of :mod:`quant_assets.tournament.reporting` (252 trading days).
+Plain pandas and numpy, no drawing: wide returns, monthly returns, holdings over time, selection
+frequency, turnover and cost drag, regime spans. Wealth, drawdowns, Sharpe ratios and
+annualisation come from :mod:`quant_assets.metrics`.
 """
 
 import numpy as np
 import pandas as pd
 
-from quant_assets.calendar import TRADING_DAYS_PER_YEAR
+from quant_assets.metrics import annualised, per_year
 from quant_assets.tournament.reporting import strategy_name
 
 OTHER_HOLDINGS = "other"
@@ -45,21 +45,6 @@ def returns_wide(tournament_returns: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
-def wealth(daily: pd.DataFrame) -> pd.DataFrame:
-    """Growth of 1 of every column of daily returns (a NaN return counts as 0, flat wealth)."""
-    return (1.0 + daily.fillna(0.0)).cumprod()
-
-
-def drawdowns(daily: pd.DataFrame) -> pd.DataFrame:
-    """Fall from the running peak of wealth, per column: 0 at a peak, -0.3 is 30% below it.
-
-    The peak starts at 1 (the initial capital), as in ``performance``'s maximum drawdown.
-    """
-    growth = wealth(daily)
-    peak = np.maximum(growth.cummax(), 1.0)
-    return growth / peak - 1.0
-
-
 def monthly_returns(daily: pd.Series) -> pd.DataFrame:
     """Compounded return of every calendar month, years x months, plus the year's return.
 
@@ -80,19 +65,6 @@ def monthly_returns(daily: pd.Series) -> pd.DataFrame:
     table.index.name = YEAR_COLUMN
     table.columns.name = None
     return table
-
-
-def rolling_sharpe(daily: pd.DataFrame, window: int, daily_risk_free: float = 0.0) -> pd.DataFrame:
-    """Sharpe ratio of each column over trailing ``window`` days, annualised by sqrt(252).
-
-    ``mean(r - rf) / std(r, ddof=1) * sqrt(252)`` as in ``performance``; NaN until ``window``
-    returns are available and where the standard deviation is zero. NaN returns are skipped
-    (a window needs ``window`` non-NaN returns).
-    """
-    excess = daily - daily_risk_free
-    mean = excess.rolling(window, min_periods=window).mean()
-    stdev = daily.rolling(window, min_periods=window).std(ddof=1)
-    return (mean / stdev.where(stdev > 0) * np.sqrt(TRADING_DAYS_PER_YEAR)).astype("float64")
 
 
 def holdings_over_time(
@@ -190,9 +162,8 @@ def cost_summary(window_results: pd.DataFrame, leaderboard: pd.DataFrame) -> pd.
             & (window_results["engine"] == board.engine)
         ]
         days = int(board.days)
-        years = days / TRADING_DAYS_PER_YEAR if days else float("nan")
-        gross = float(np.prod(1.0 + mine["gross_return"].to_numpy())) ** (1.0 / years) - 1.0
-        net = float(np.prod(1.0 + mine["net_return"].to_numpy())) ** (1.0 / years) - 1.0
+        gross = annualised(float(np.prod(1.0 + mine["gross_return"].to_numpy())), days)
+        net = annualised(float(np.prod(1.0 + mine["net_return"].to_numpy())), days)
         rows.append(
             {
                 "profile": board.profile,
@@ -201,7 +172,7 @@ def cost_summary(window_results: pd.DataFrame, leaderboard: pd.DataFrame) -> pd.
                 "avg_turnover": float(mine["turnover"].mean()),
                 "total_turnover": float(mine["turnover"].sum()),
                 "total_cost": float(mine["cost"].sum()),
-                "cost_drag": float(mine["cost"].sum()) / years,
+                "cost_drag": per_year(float(mine["cost"].sum()), days),
                 "gross_annual_return": gross,
                 "net_annual_return": net,
                 "return_lost": gross - net,

@@ -3,8 +3,8 @@
 The index is the one skfolio ships in its wheel (``sp500_index.csv.gz``, daily closes
 1990-01-02 to 2022-12-28). It is read with pandas from the installed package's folder, without
 importing :mod:`skfolio.datasets` (which pulls in scikit-learn, cvxpy and plotly). Annualisation
-follows :func:`quant_assets.tournament.reporting.performance`: 252 trading days a year, geometric
-(compounded) annual returns, sample (``ddof=1``) standard deviations.
+is :mod:`quant_assets.metrics`': 252 trading days a year, geometric (compounded) annual returns,
+sample (``ddof=1``) standard deviations.
 
 The index is a *price* index (359.69 on 1990-01-02): it leaves dividends out, while the bundled
 stock closes are adjusted for them. Excess returns against it are therefore flattered by about
@@ -18,8 +18,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from quant_assets.calendar import TRADING_DAYS_PER_YEAR
-from quant_assets.tournament.reporting import performance, strategy_name
+from quant_assets.metrics import ANNUALISER, annual_return
+from quant_assets.tournament.reporting import strategy_name
 
 BENCHMARK_NAME = "S&P 500"
 BENCHMARK_PACKAGE = "skfolio"
@@ -114,7 +114,7 @@ def benchmark_metrics(
     - ``benchmark_annual_return``: :math:`\left(\prod_t (1 + b_t)\right)^{252/n} - 1`.
     - ``excess_annual_return``: :math:`R_r - R_b`, the strategy's geometric annual return over
       the common dates minus the benchmark's (each as ``annual_return`` in
-      :func:`~quant_assets.tournament.reporting.performance`).
+      :func:`~quant_assets.metrics.performance`).
     - ``beta``: :math:`\operatorname{cov}(r, b) / \operatorname{var}(b)` (both ``ddof=1``).
     - ``tracking_error``: :math:`s(a) \sqrt{252}`.
     - ``information_ratio``: :math:`\bar a / s(a) \cdot \sqrt{252}`, the arithmetic mean active
@@ -150,20 +150,19 @@ def benchmark_metrics(
     metrics["benchmark_days"] = float(days)
     if days < MIN_OVERLAP_DAYS:
         return metrics
-    strategy_annual = performance(strategy)["annual_return"]
-    benchmark_annual = performance(benchmark)["annual_return"]
+    strategy_annual = annual_return(strategy)
+    benchmark_annual = annual_return(benchmark)
     active = strategy - benchmark
     active_stdev = float(active.std(ddof=1))
     benchmark_variance = float(benchmark.var(ddof=1))
     covariance = float(np.cov(strategy, benchmark, ddof=1)[0, 1])
-    root = float(np.sqrt(TRADING_DAYS_PER_YEAR))
     metrics["benchmark_annual_return"] = benchmark_annual
     metrics["excess_annual_return"] = strategy_annual - benchmark_annual
-    metrics["tracking_error"] = active_stdev * root
+    metrics["tracking_error"] = active_stdev * ANNUALISER
     if benchmark_variance > 0:
         metrics["beta"] = covariance / benchmark_variance
     if active_stdev > 0:
-        metrics["information_ratio"] = float(active.mean()) / active_stdev * root
+        metrics["information_ratio"] = float(active.mean()) / active_stdev * ANNUALISER
     return metrics
 
 

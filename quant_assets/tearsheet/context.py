@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from quant_assets.calendar import TRADING_DAYS_PER_YEAR
+from quant_assets.metrics import daily_rate
 from quant_assets.tearsheet.analytics import returns_wide
 from quant_assets.tearsheet.benchmark import relative_leaderboard
 from quant_assets.tearsheet.figures import strategy_colors
@@ -85,5 +85,5 @@ def build_context(inputs: TearsheetInputs, benchmark: pd.Series) -> TearsheetCon
         benchmark=benchmark,
         board=relative_leaderboard(inputs.leaderboard, wide, benchmark),
         colors=strategy_colors(list(wide.columns)),
-        daily_risk_free=annual_risk_free / TRADING_DAYS_PER_YEAR,
+        daily_risk_free=daily_rate(annual_risk_free),
     )

@@ -1,10 +1,14 @@
-"""Performance figures of the tear-sheet, drawn with matplotlib (Agg) into inline PNG tags.
+"""The one figure pipeline (matplotlib figures to inline PNG) and the figures of returns.
 
 Every figure is a :class:`matplotlib.figure.Figure` built without pyplot (no global state, safe
-in threads), saved as PNG without metadata, and embedded as a ``data:`` URI so the document
-needs nothing from the network. This module holds the shared plumbing and the figures of
-returns (equity and drawdowns, monthly heat map, rolling Sharpe); :mod:`.portfolio_figures`
-holds those of holdings, costs, regimes and selection.
+in threads; no backend is chosen), saved as PNG without metadata, and embedded as a ``data:`` URI
+so the document needs nothing from the network: in the tear-sheet as an ``<img>`` tag
+(:func:`img_tag`), in Dagster's asset metadata as Markdown (:func:`png_markdown`).
+
+Every function named ``*_figure`` returns the :class:`~matplotlib.figure.Figure` itself (tests
+read the plotted data back from it); :func:`png_bytes` turns it into the PNG. This module holds
+the figures of returns (equity and drawdowns, monthly heat map, rolling Sharpe);
+:mod:`.portfolio_figures` holds those of holdings, costs, regimes and selection.
 """
 
 import base64
@@ -19,7 +23,8 @@ from matplotlib.axes import Axes
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from quant_assets.tearsheet.analytics import YEAR_COLUMN, drawdowns, wealth
+from quant_assets.metrics import drawdowns, wealth
+from quant_assets.tearsheet.analytics import YEAR_COLUMN
 
 DPI = 80
 WIDE = 13.0
@@ -61,6 +66,11 @@ def img_tag(png: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{encoded}" alt="{html.escape(alt, quote=True)}">'
 
 
+def png_markdown(png: bytes, alt: str) -> str:
+    """Markdown that shows ``png`` inline (Dagster renders it in the asset's metadata)."""
+    return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+
+
 def strategy_colors(names: Sequence[str]) -> dict[str, tuple[float, float, float, float]]:
     """One fixed colour per strategy (cycling the palette), the same in every figure."""
     from matplotlib import colormaps
@@ -70,12 +80,12 @@ def strategy_colors(names: Sequence[str]) -> dict[str, tuple[float, float, float
     return {name: palette(i % count) for i, name in enumerate(names)}
 
 
-def equity_and_drawdown_png(
+def equity_and_drawdown_figure(
     daily: pd.DataFrame,
     benchmark: pd.Series | None,
     colors: dict[str, tuple[float, float, float, float]],
     title: str,
-) -> bytes:
+) -> Figure:
     """Growth of 1 (log scale) and drawdowns of every column of ``daily``, plus the benchmark.
 
     Parameters
@@ -114,10 +124,10 @@ def equity_and_drawdown_png(
     bottom.set_ylabel("drawdown")
     bottom.yaxis.set_major_formatter(_percent_formatter())
     bottom.grid(True, alpha=0.3)
-    return png_bytes(figure)
+    return figure
 
 
-def monthly_heatmap_png(table: pd.DataFrame, title: str) -> bytes:
+def monthly_heatmap_figure(table: pd.DataFrame, title: str) -> Figure:
     """Monthly returns (years x months) as a red-green heat map, each cell labelled in percent.
 
     ``table`` is :func:`~quant_assets.tearsheet.analytics.monthly_returns`; its ``year`` column
@@ -143,15 +153,15 @@ def monthly_heatmap_png(table: pd.DataFrame, title: str) -> bytes:
     )
     right.set_ylabel("year")
     axes.set_title(title)
-    return png_bytes(figure)
+    return figure
 
 
-def rolling_sharpe_png(
+def rolling_sharpe_figure(
     sharpe: pd.DataFrame,
     benchmark: pd.Series | None,
     colors: dict[str, tuple[float, float, float, float]],
     title: str,
-) -> bytes:
+) -> Figure:
     """Rolling Sharpe ratio of every column of ``sharpe`` over time, plus the benchmark's."""
     figure = new_figure()
     axes = figure.add_subplot()
@@ -164,7 +174,7 @@ def rolling_sharpe_png(
     axes.set_ylabel("Sharpe ratio (annualised)")
     axes.grid(True, alpha=0.3)
     outside_legend(axes)
-    return png_bytes(figure)
+    return figure
 
 
 def outside_legend(axes: Axes, reverse: bool = False) -> None:

@@ -13,9 +13,9 @@ from typing import Any
 import pandas as pd
 
 from lakehouse import LakehouseStore, validate_run_id
+from lakehouse.store import RUN_MANIFEST
 from quant_assets.tournament.reporting import LEADERBOARD_COLUMNS, WINDOW_RESULT_COLUMNS
 
-MANIFEST_ASSET = "run_manifest"
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "closes": ("date", "symbol", "close"),
     "regimes": ("date", "market_return", "market_volatility", "volatility_threshold", "label"),
@@ -121,7 +121,7 @@ def load_tearsheet_inputs(store_root: str | Path, run_id: str) -> TearsheetInput
     for asset in tearsheet_assets():
         folder = store.run_dir(asset, run_id)
         try:
-            if asset == MANIFEST_ASSET:
+            if asset == RUN_MANIFEST:
                 loaded[asset] = store.read_document(folder)
             else:
                 loaded[asset] = store.read_frame(folder)

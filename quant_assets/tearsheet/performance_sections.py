@@ -6,15 +6,17 @@ returns a :class:`~quant_assets.tearsheet.document.Section` whose body is escape
 
 import pandas as pd
 
-from quant_assets.tearsheet.analytics import monthly_returns, rolling_sharpe
+from quant_assets.metrics import rolling_sharpe
+from quant_assets.tearsheet.analytics import monthly_returns
 from quant_assets.tearsheet.benchmark import BENCHMARK_METRIC_COLUMNS, BENCHMARK_NAME
 from quant_assets.tearsheet.context import TearsheetContext
 from quant_assets.tearsheet.document import Section, paragraph, scrolling
 from quant_assets.tearsheet.figures import (
-    equity_and_drawdown_png,
+    equity_and_drawdown_figure,
     img_tag,
-    monthly_heatmap_png,
-    rolling_sharpe_png,
+    monthly_heatmap_figure,
+    png_bytes,
+    rolling_sharpe_figure,
 )
 from quant_assets.tearsheet.tables import (
     DATE,
@@ -101,8 +103,10 @@ def equity_section(context: TearsheetContext) -> Section:
         columns = [c for c in context.returns.columns if c.startswith(f"{profile}/")]
         daily = context.returns[columns].dropna(how="all")
         benchmark = context.benchmark_on(pd.DatetimeIndex(daily.index))
-        png = equity_and_drawdown_png(
-            daily, benchmark, context.colors, f"{profile}: out-of-sample equity after costs"
+        png = png_bytes(
+            equity_and_drawdown_figure(
+                daily, benchmark, context.colors, f"{profile}: out-of-sample equity after costs"
+            )
         )
         parts.append(img_tag(png, f"equity curves and drawdowns of profile {profile}"))
         if benchmark is None:
@@ -119,7 +123,7 @@ def monthly_section(context: TearsheetContext) -> Section:
         body = paragraph("No best strategy: the leaderboard is empty.")
     else:
         table = monthly_returns(context.returns[best])
-        png = monthly_heatmap_png(table, f"{best}: monthly net returns")
+        png = png_bytes(monthly_heatmap_figure(table, f"{best}: monthly net returns"))
         body = paragraph(f"Monthly returns of the best strategy, {best} (year on the right).")
         body += img_tag(png, f"monthly returns heat map of {best}")
     return Section("monthly-returns", "Monthly returns (best strategy)", body)
@@ -135,8 +139,10 @@ def rolling_sharpe_section(context: TearsheetContext) -> Section:
         benchmark_sharpe = rolling_sharpe(
             benchmark_frame, ROLLING_SHARPE_DAYS, context.daily_risk_free
         ).iloc[:, 0]
-    png = rolling_sharpe_png(
-        sharpe, benchmark_sharpe, context.colors, f"{ROLLING_SHARPE_DAYS}-day rolling Sharpe"
+    png = png_bytes(
+        rolling_sharpe_figure(
+            sharpe, benchmark_sharpe, context.colors, f"{ROLLING_SHARPE_DAYS}-day rolling Sharpe"
+        )
     )
     body = paragraph(
         f"Sharpe ratio over the trailing {ROLLING_SHARPE_DAYS} trading days: mean excess daily "

@@ -5,6 +5,7 @@ Drawn like :mod:`.figures` (matplotlib ``Figure`` without pyplot, PNG bytes with
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from quant_assets.tearsheet.analytics import ALL_STRATEGIES, OTHER_HOLDINGS
 from quant_assets.tearsheet.figures import (
@@ -12,7 +13,6 @@ from quant_assets.tearsheet.figures import (
     new_figure,
     outside_legend,
     plain_log_ticks,
-    png_bytes,
 )
 
 HOLDINGS_PALETTE = "tab20"
@@ -33,7 +33,7 @@ SELECTION_CHART_SYMBOLS = 40
 """Symbols drawn in the selection-frequency chart (the most held; the table lists all)."""
 
 
-def holdings_area_png(holdings: pd.DataFrame, end: pd.Timestamp | None, title: str) -> bytes:
+def holdings_area_figure(holdings: pd.DataFrame, end: pd.Timestamp | None, title: str) -> Figure:
     """Stacked area of target weights per window (held from each ``test_start``), step-wise.
 
     ``holdings`` is :func:`~quant_assets.tearsheet.analytics.holdings_over_time`: dates x
@@ -64,14 +64,14 @@ def holdings_area_png(holdings: pd.DataFrame, end: pd.Timestamp | None, title: s
     axes.set_title(title)
     axes.grid(True, alpha=0.3)
     outside_legend(axes, reverse=True)  # top of the legend = top of the stack
-    return png_bytes(figure)
+    return figure
 
 
-def turnover_and_cost_png(
+def turnover_and_cost_figure(
     costs: pd.DataFrame,
     window_results: pd.DataFrame,
     colors: dict[str, tuple[float, float, float, float]],
-) -> bytes:
+) -> Figure:
     """Average turnover and annual cost drag per strategy (bars), and cumulative cost over time.
 
     ``costs`` is :func:`~quant_assets.tearsheet.analytics.cost_summary` (its order is kept);
@@ -110,10 +110,10 @@ def turnover_and_cost_png(
     cumulative_axes.set_title("cumulative cost (% of capital, summed per window)")
     cumulative_axes.grid(True, alpha=0.3)
     outside_legend(cumulative_axes)
-    return png_bytes(figure)
+    return figure
 
 
-def regime_timeline_png(regimes: pd.DataFrame) -> bytes:
+def regime_timeline_figure(regimes: pd.DataFrame) -> Figure:
     """The market's growth of 1 over regime-coloured spans, and its volatility vs threshold.
 
     ``regimes`` is the stored frame; its ``market_return`` is a daily log return, so the
@@ -157,10 +157,10 @@ def regime_timeline_png(regimes: pd.DataFrame) -> bytes:
     outside_legend(bottom)
     for axes in (top, bottom):
         axes.grid(True, alpha=0.3)
-    return png_bytes(figure)
+    return figure
 
 
-def selection_frequency_png(frequency: pd.DataFrame) -> bytes:
+def selection_frequency_figure(frequency: pd.DataFrame) -> Figure:
     """Horizontal bars: the share of all strategies' windows in which each symbol was held.
 
     Only the :data:`SELECTION_CHART_SYMBOLS` most held (``frequency`` is sorted, most held
@@ -181,4 +181,4 @@ def selection_frequency_png(frequency: pd.DataFrame) -> bytes:
     shown = "" if held <= len(frequency) else f": the {len(frequency)} most held of {held:,}"
     axes.set_title(f"selection frequency{shown}")
     axes.grid(True, axis="x", alpha=0.3)
-    return png_bytes(figure)
+    return figure

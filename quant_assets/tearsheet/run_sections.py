@@ -19,12 +19,12 @@ from quant_assets.tearsheet.analytics import (
 )
 from quant_assets.tearsheet.context import TearsheetContext
 from quant_assets.tearsheet.document import Section, paragraph, scrolling
-from quant_assets.tearsheet.figures import img_tag
+from quant_assets.tearsheet.figures import img_tag, png_bytes
 from quant_assets.tearsheet.portfolio_figures import (
-    holdings_area_png,
-    regime_timeline_png,
-    selection_frequency_png,
-    turnover_and_cost_png,
+    holdings_area_figure,
+    regime_timeline_figure,
+    selection_frequency_figure,
+    turnover_and_cost_figure,
 )
 from quant_assets.tearsheet.tables import DATE, PERCENT, format_value, html_table, key_value_table
 
@@ -48,7 +48,9 @@ def weights_section(context: TearsheetContext) -> Section:
     windows = inputs.tournament_windows
     last_test_day = windows.loc[windows["profile"] == profile, "test_end"].max()
     end = None if pd.isna(last_test_day) else pd.Timestamp(last_test_day)
-    png = holdings_area_png(holdings, end, f"{profile}/{engine}: target weights per window")
+    png = png_bytes(
+        holdings_area_figure(holdings, end, f"{profile}/{engine}: target weights per window")
+    )
     summary = pd.DataFrame(
         {"mean_weight": holdings.mean(), "last_weight": holdings.iloc[-1]}
         if len(holdings)
@@ -84,7 +86,9 @@ def turnover_section(context: TearsheetContext) -> Section:
     """Turnover, cost drag and the return lost to costs, per strategy."""
     inputs = context.inputs
     costs = cost_summary(inputs.tournament_window_results, inputs.leaderboard)
-    png = turnover_and_cost_png(costs, inputs.tournament_window_results, context.colors)
+    png = png_bytes(
+        turnover_and_cost_figure(costs, inputs.tournament_window_results, context.colors)
+    )
     body = paragraph(
         "Turnover is the sum of absolute weight changes at each rebalance; cost is the settings' "
         "cost in basis points times turnover. Gross and net annual returns compound the "
@@ -143,7 +147,9 @@ def regimes_section(context: TearsheetContext) -> Section:
         "equal-weight average of the symbols' daily log returns; a regime is volatile when the "
         "market's volatility is above the threshold, bull or bear by its trend."
     )
-    body += img_tag(regime_timeline_png(regimes), "market growth with regime-coloured spans")
+    body += img_tag(
+        png_bytes(regime_timeline_figure(regimes)), "market growth with regime-coloured spans"
+    )
     body += html_table(regime_counts(regimes), table_id="regimes-table", caption="Days per regime")
     return Section("regimes", "Regime timeline", body)
 
@@ -162,7 +168,9 @@ def selection_section(context: TearsheetContext) -> Section:
         "table every symbol held at least once."
     )
     if not frequency.empty:
-        body += img_tag(selection_frequency_png(frequency), "selection frequency per symbol")
+        body += img_tag(
+            png_bytes(selection_frequency_figure(frequency)), "selection frequency per symbol"
+        )
     body += scrolling(
         html_table(frequency, table_id="selection-table", kinds=strategy_kinds, index=True)
     )

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from quant_assets.calendar import TRADING_DAYS_PER_YEAR
 from quant_assets.contracts import (
     LeaderboardContract,
     TournamentWindowResultsContract,
     column_names,
 )
+from quant_assets.metrics import daily_rate, per_year, performance
 from quant_assets.settings import Settings
 
 BASIS_POINT = 1e-4
@@ -185,7 +185,7 @@ def leaderboard(
     """Score every strategy after costs, best Sharpe ratio first."""
     rows = []
     for profile, settings in profiles.items():
-        daily_risk_free = settings.risk_free_rate / TRADING_DAYS_PER_YEAR
+        daily_risk_free = daily_rate(settings.risk_free_rate)
         for engine in settings.engines:
             name = strategy_name(profile, engine)
             if name not in returns:
@@ -201,7 +201,7 @@ def leaderboard(
                     "engine": engine,
                     **performance(r, daily_risk_free),
                     "avg_turnover": float(mine["turnover"].mean()),
-                    "cost_drag": float(mine["cost"].sum() / (len(r) / TRADING_DAYS_PER_YEAR)),
+                    "cost_drag": per_year(float(mine["cost"].sum()), len(r)),
                     "vetoes": int(mine["vetoes"].sum()),
                     "days": len(r),
                     "first_date": daily.index.min(),
@@ -214,35 +214,3 @@ def leaderboard(
     board = board.sort_values(["sharpe", "profile", "engine"], ascending=[False, True, True])
     board.insert(0, "rank", np.arange(1, len(board) + 1))
     return board.reset_index(drop=True)[list(LEADERBOARD_COLUMNS)]
-
-
-def performance(daily: np.ndarray, daily_risk_free: float = 0.0) -> dict[str, float]:
-    """Annualised return and volatility, Sharpe, Sortino, max drawdown and Calmar ratios.
-
-    Returns are geometric (compounded), volatility is the sample standard deviation times
-    ``sqrt(252)``, the drawdown is negative (``-0.3`` is a 30% fall from the peak), and Calmar is
-    annual return over the drawdown's size. Undefined ratios are NaN.
-    """
-    n = len(daily)
-    if n == 0:
-        return dict.fromkeys(
-            ("annual_return", "annual_volatility", "sharpe", "sortino", "max_drawdown", "calmar"),
-            float("nan"),
-        )
-    wealth = np.cumprod(1.0 + daily)
-    annual_return = float(wealth[-1] ** (TRADING_DAYS_PER_YEAR / n) - 1.0)
-    excess = daily - daily_risk_free
-    stdev = float(daily.std(ddof=1)) if n > 1 else float("nan")
-    downside = float(np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)))
-    drawdown = float(np.min(wealth / np.maximum.accumulate(np.concatenate([[1.0], wealth]))[1:]))
-    max_drawdown = min(drawdown - 1.0, 0.0)
-    root = np.sqrt(TRADING_DAYS_PER_YEAR)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return {
-            "annual_return": annual_return,
-            "annual_volatility": stdev * root,
-            "sharpe": float(excess.mean() / stdev * root) if stdev > 0 else float("nan"),
-            "sortino": float(excess.mean() / downside * root) if downside > 0 else float("nan"),
-            "max_drawdown": max_drawdown,
-            "calmar": annual_return / -max_drawdown if max_drawdown < 0 else float("nan"),
-        }

@@ -5,7 +5,8 @@ import sys
 
 import dagster as dg
 
-from dagster_defs.instance import HOST_TAG, PID_TAG, fail_abandoned_runs, process_tags
+from dagster_defs.instance import fail_abandoned_runs, process_tags
+from dagster_defs.tags import HOST_TAG, PID_TAG
 
 
 @dg.op

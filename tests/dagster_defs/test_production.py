@@ -78,7 +78,9 @@ def test_production_job_on_real_data(hydrated_root: Path):
         if m.asset_key == dg.AssetKey("leaderboard")
     )
     assert "min_variance" in metadata["leaderboard"].value
-    assert metadata["equity_curve"].value.startswith("![equity curves](data:image/png;base64,")
+    assert metadata["equity_curve"].value.startswith(
+        "![equity curves and drawdowns](data:image/png;base64,"
+    )
 
 
 def test_blocking_contract_check_stops_downstream(

@@ -51,7 +51,6 @@ def settings(executor: str, data_root: Path, **overrides: object) -> Settings:
         start_date=None,
         train=100,
         test=21,
-        step=21,
         min_history=60,
         top_n=6,
         **overrides,

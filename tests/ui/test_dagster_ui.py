@@ -25,6 +25,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from dagster_defs.tags import REQUESTED_BY_RUN_TAG
 from lakehouse import LakehouseStore
 from quant_assets.assets.tournament import TOURNAMENT_CODE_VERSION
 from tests.conftest import SMALL_SYMBOLS
@@ -358,7 +359,7 @@ def test_a_new_run_from_the_launchpad_alone(dagster_ui: DagsterUI, page: Any) ->
 
     production = _production_run_of(dagster_ui.home, run_id)
     assert production.status == dg.DagsterRunStatus.SUCCESS, production.status
-    assert production.tags["quant/requested_by"] == dagster_run_id
+    assert production.tags[REQUESTED_BY_RUN_TAG] == dagster_run_id
     print(f"production {production.run_id} done {time.monotonic() - started:.1f} s after launch")
     page.goto(f"{dagster_ui.url}/runs/{production.run_id}")
     expect(page.get_by_text("Success", exact=True).first).to_be_visible()

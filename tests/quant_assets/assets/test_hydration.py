@@ -10,7 +10,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
 
 from dagster_defs import build_definitions
-from dagster_defs.instance import RANGE_END_TAG, RANGE_START_TAG
+from dagster_defs.tags import RANGE_END_TAG, RANGE_START_TAG
 from lakehouse import LakehouseStore
 from lakehouse.store import MARKET_DATA, SYMBOL_PARTITIONS
 from quant_assets.assets.hydration import QUARANTINE_CHECK

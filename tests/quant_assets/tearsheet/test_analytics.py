@@ -2,26 +2,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from quant_assets.metrics import drawdowns, wealth
 from quant_assets.tearsheet import TearsheetInputs
 from quant_assets.tearsheet.analytics import (
     ALL_STRATEGIES,
     OTHER_HOLDINGS,
     YEAR_COLUMN,
     cost_summary,
-    drawdowns,
     holdings_over_time,
     monthly_returns,
     regime_counts,
     regime_spans,
     returns_wide,
-    rolling_sharpe,
     selection_frequency,
     veto_counts,
-    wealth,
 )
-from quant_assets.tournament.reporting import performance, strategy_name
-
-WINDOW = 126
+from quant_assets.tournament.reporting import strategy_name
 
 
 @pytest.fixture(scope="module")
@@ -67,18 +63,6 @@ def test_monthly_returns_compound_to_the_year_and_the_total(wide: pd.DataFrame):
     assert last.month < 12  # the canary ends in October 2022: no return after it
     assert np.isnan(table.loc[last.year, last.month + 1])
     assert monthly_returns(daily.iloc[:0]).empty
-
-
-def test_rolling_sharpe_matches_performance_on_each_window(wide: pd.DataFrame):
-    sharpe = rolling_sharpe(wide, WINDOW)
-    name = wide.columns[0]
-    daily = wide[name].dropna()
-    assert sharpe[name].iloc[: WINDOW - 1].isna().all()
-    for end in (WINDOW, len(daily) // 2, len(daily)):
-        expected = performance(daily.iloc[end - WINDOW : end].to_numpy())["sharpe"]
-        assert sharpe[name].loc[daily.index[end - 1]] == pytest.approx(expected)
-    risk_free = rolling_sharpe(wide, WINDOW, daily_risk_free=1e-4)
-    assert (risk_free[name].dropna() < sharpe[name].dropna()).all()
 
 
 def test_holdings_over_time_sum_to_each_window_total(canary_inputs: TearsheetInputs):

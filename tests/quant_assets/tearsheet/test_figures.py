@@ -4,18 +4,22 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
 from PIL import Image
 
+from quant_assets.metrics import drawdowns, rolling_sharpe, wealth
 from quant_assets.tearsheet import TearsheetInputs
-from quant_assets.tearsheet.analytics import monthly_returns, returns_wide, rolling_sharpe
-from quant_assets.tearsheet.benchmark import benchmark_returns
+from quant_assets.tearsheet.analytics import YEAR_COLUMN, monthly_returns, returns_wide
+from quant_assets.tearsheet.benchmark import BENCHMARK_NAME, benchmark_returns
 from quant_assets.tearsheet.figures import (
     DPI,
     WIDE,
-    equity_and_drawdown_png,
+    equity_and_drawdown_figure,
     img_tag,
-    monthly_heatmap_png,
-    rolling_sharpe_png,
+    monthly_heatmap_figure,
+    png_bytes,
+    png_markdown,
+    rolling_sharpe_figure,
     strategy_colors,
 )
 
@@ -27,43 +31,73 @@ def wide(canary_inputs: TearsheetInputs) -> pd.DataFrame:
     return returns_wide(canary_inputs.tournament_returns)
 
 
-def _image(png: bytes) -> Image.Image:
-    assert png.startswith(PNG_SIGNATURE)
-    image = Image.open(io.BytesIO(png))
-    image.load()
-    return image
+def _lines(axes) -> dict[str, np.ndarray]:
+    return {str(line.get_label()): np.asarray(line.get_ydata(), dtype=float) for line in axes.lines}
 
 
-def _distinct_colors(png: bytes) -> int:
-    return len(np.unique(np.asarray(_image(png).convert("RGB")).reshape(-1, 3), axis=0))
-
-
-def test_equity_figure_with_and_without_benchmark(wide: pd.DataFrame):
+def test_equity_figure_plots_each_strategys_wealth_and_drawdowns(wide: pd.DataFrame):
     colors = strategy_colors(list(wide.columns))
     benchmark = benchmark_returns().reindex(wide.index)
-    with_index = equity_and_drawdown_png(wide, benchmark, colors, "t")
-    without = equity_and_drawdown_png(wide, None, colors, "t")
-    assert _image(with_index).width == int(WIDE * DPI)
-    assert with_index != without
-    assert _distinct_colors(with_index) > 20  # lines were drawn, not a blank canvas
-    assert b"matplotlib" not in with_index  # no Software metadata
+    figure = equity_and_drawdown_figure(wide, benchmark, colors, "t")
+    top, bottom = figure.axes
+    plotted = _lines(top)
+    assert list(plotted) == [*wide.columns, BENCHMARK_NAME]
+    for name in wide.columns:
+        observed = wide[name].notna().to_numpy()
+        np.testing.assert_allclose(plotted[name][observed], wealth(wide[name]).to_numpy()[observed])
+        assert np.isnan(plotted[name][~observed]).all()  # no line where nothing was returned
+        assert top.lines[list(plotted).index(name)].get_color() is not None
+    falls = [np.asarray(line.get_ydata(), dtype=float) for line in bottom.lines]
+    first = wide.columns[0]
+    np.testing.assert_allclose(
+        np.nan_to_num(falls[0]), np.nan_to_num(drawdowns(wide[first]).where(wide[first].notna()))
+    )
+    np.testing.assert_allclose(plotted[BENCHMARK_NAME], wealth(benchmark).to_numpy())
+    assert top.get_yscale() == "log"
+    without = equity_and_drawdown_figure(wide, None, colors, "t")
+    assert list(_lines(without.axes[0])) == list(wide.columns)
 
 
-def test_monthly_heatmap_and_rolling_sharpe(wide: pd.DataFrame):
-    heatmap = monthly_heatmap_png(monthly_returns(wide.iloc[:, 0]), "monthly")
-    assert _image(heatmap).height > 100 and _distinct_colors(heatmap) > 20
+def test_monthly_heatmap_shows_the_table(wide: pd.DataFrame):
+    table = monthly_returns(wide.iloc[:, 0])
+    figure = monthly_heatmap_figure(table, "monthly")
+    shown = figure.axes[0].images[0].get_array()
+    months = table.drop(columns=[YEAR_COLUMN]).to_numpy()
+    np.testing.assert_array_equal(np.ma.getmaskarray(shown), np.isnan(months))
+    np.testing.assert_allclose(shown.compressed(), months[~np.isnan(months)])
+    labels = [text.get_text() for text in figure.axes[0].texts]
+    assert labels[0] == f"{months[~np.isnan(months)][0]:.1%}"
+    assert len(labels) == int((~np.isnan(months)).sum())
+
+
+def test_rolling_sharpe_figure_plots_the_metric(wide: pd.DataFrame):
     sharpe = rolling_sharpe(wide, 126)
-    png = rolling_sharpe_png(sharpe, None, strategy_colors(list(wide.columns)), "rolling")
-    assert _image(png).width == int(WIDE * DPI)
+    figure = rolling_sharpe_figure(sharpe, None, strategy_colors(list(wide.columns)), "rolling")
+    plotted = _lines(figure.axes[0])
+    for name in wide.columns:
+        np.testing.assert_allclose(plotted[name], sharpe[name].to_numpy(), equal_nan=True)
 
 
-def test_img_tag_is_an_inline_data_uri():
+def test_png_bytes_are_a_clean_png_of_the_figure_width(wide: pd.DataFrame):
+    figure = equity_and_drawdown_figure(wide, None, strategy_colors(list(wide.columns)), "t")
+    png = png_bytes(figure)
+    assert png.startswith(PNG_SIGNATURE)
+    image = Image.open(io.BytesIO(png))
+    assert image.width == int(WIDE * DPI)
+    assert b"matplotlib" not in png  # no Software metadata
+    assert isinstance(figure, Figure)
+
+
+def test_img_tag_and_markdown_are_inline_data_uris():
     png = b"\x89PNG fake"
     tag = img_tag(png, 'a "quoted" <alt>')
     source = tag.split('src="', 1)[1].split('"', 1)[0]
     assert source.startswith("data:image/png;base64,")
     assert base64.b64decode(source.split(",", 1)[1]) == png
     assert 'alt="a &quot;quoted&quot; &lt;alt&gt;"' in tag
+    markdown = png_markdown(png, "curves")
+    assert markdown.startswith("![curves](data:image/png;base64,")
+    assert base64.b64decode(markdown.split(",", 1)[1].rstrip(")")) == png
 
 
 def test_strategy_colors_are_stable_and_distinct():

@@ -33,7 +33,6 @@ def test_min_variance_matches_skfolio_and_is_never_worse_in_sample(skfolio_run):
         engines=["min_variance"],
         train=TRAIN,
         test=TEST,
-        step=TEST,
         covariance="sample",
         selection="all",
         drift=False,

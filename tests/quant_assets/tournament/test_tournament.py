@@ -8,7 +8,6 @@ import pytest
 
 from quant_assets.settings import Settings
 from quant_assets.tournament import run_tournament
-from quant_assets.tournament.reporting import performance
 from quant_sdk import QuantSDK
 from tests.conftest import SMALL_SYMBOLS
 
@@ -16,7 +15,7 @@ ENGINES = ["equal_weight", "inverse_volatility", "min_variance", "max_sharpe", "
 
 
 def canary(**overrides) -> Settings:
-    base = {"executor": "serial", "train": 252, "test": 63, "step": 63, "top_n": 4}
+    base = {"executor": "serial", "train": 252, "test": 63, "top_n": 4}
     return Settings.for_profile("canary", **{**base, **overrides})
 
 
@@ -124,7 +123,7 @@ def test_drifting_weights_follow_prices(prices: pd.DataFrame):
 
 def test_two_tournaments_in_threads_each_get_their_solo_result(prices: pd.DataFrame):
     first = {"a": canary(engines=["min_variance", "equal_weight"], top_n=3, cost_bps=0.0)}
-    second = {"b": canary(engines=["hrp", "market"], top_n=6, train=126, test=21, step=21)}
+    second = {"b": canary(engines=["hrp", "market"], top_n=6, train=126, test=21)}
     solo = [run_tournament(prices, first), run_tournament(prices, second)]
     together: dict[int, object] = {}
     threads = [
@@ -167,19 +166,6 @@ def test_bad_prices_are_refused_with_the_reason(prices: pd.DataFrame):
         run_tournament(broken, {"p": canary()})
     with pytest.raises(ValueError, match="needs train"):
         run_tournament(prices.iloc[:100], {"p": canary()})
-
-
-def test_performance_metrics_on_known_series():
-    steady = performance(np.full(252, 0.001))
-    assert steady["annual_return"] == pytest.approx(1.001**252 - 1)
-    assert steady["max_drawdown"] == 0.0 and np.isnan(steady["calmar"])
-    path = np.array([0.1, -0.5, 0.2, 0.1])
-    metrics = performance(path)
-    assert metrics["max_drawdown"] == pytest.approx(-0.5)
-    excess = path.mean() / path.std(ddof=1) * np.sqrt(252)
-    assert metrics["sharpe"] == pytest.approx(excess)
-    downside = np.sqrt(np.mean(np.minimum(path, 0) ** 2))
-    assert metrics["sortino"] == pytest.approx(path.mean() / downside * np.sqrt(252))
 
 
 def test_out_of_sample_series_has_no_gaps_and_no_overlaps(prices: pd.DataFrame):

@@ -10,7 +10,7 @@ DATES = pd.bdate_range("2020-01-01", periods=100)
 
 
 def test_rolling_windows_tile_the_test_spans():
-    windows = make_windows(DATES, Settings(train=40, test=10, step=10), "p")
+    windows = make_windows(DATES, Settings(train=40, test=10), "p")
     assert len(windows) == 6  # starts 0, 10, ..., 50; 50 + 40 + 10 = 100
     assert (windows["train_days"] == 40).all() and (windows["test_days"] == 10).all()
     assert windows["test_start"].iloc[0] == DATES[40]
@@ -22,15 +22,13 @@ def test_rolling_windows_tile_the_test_spans():
 
 
 def test_expanding_windows_start_at_the_first_date():
-    windows = make_windows(
-        DATES, Settings(train=40, test=10, step=10, window_mode="expanding"), "p"
-    )
+    windows = make_windows(DATES, Settings(train=40, test=10, window_mode="expanding"), "p")
     assert (windows["train_start"] == DATES[0]).all()
     assert list(windows["train_days"]) == [40, 50, 60, 70, 80, 90]
 
 
 def test_incomplete_last_test_span_is_dropped():
-    windows = make_windows(DATES[:95], Settings(train=40, test=10, step=10), "p")
+    windows = make_windows(DATES[:95], Settings(train=40, test=10), "p")
     assert windows["test_end"].max() == DATES[89]
 
 
