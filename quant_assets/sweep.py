@@ -56,7 +56,7 @@ MEMBERSHIP_FIELDS = ("train", "min_history", "max_missing_fraction")
 """What point-in-time membership depends on (besides the windows' dates)."""
 SCORE_FIELDS = (*FEATURE_FIELDS, *REGIME_FIELDS, "score")
 """What one date's scores depend on (besides who is eligible)."""
-WINDOW_FIELDS = ("train", "test", "step", "window_mode")
+WINDOW_FIELDS = ("train", "test", "window_mode")
 """What the walk-forward windows depend on."""
 GUARD_FIELDS = ("covariance", "kappa_max", "max_weight", "min_effective_holdings")
 """What the SolverGuard reads (hardening, veto, fallback)."""
