@@ -122,6 +122,22 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_options(run)
     run.add_argument("--run-id", metavar="ID", help="(re)materialize an existing run instead")
 
+    sweep = add(
+        "sweep",
+        commands.sweep,
+        "run a grid of settings as one production run; print its leaderboard",
+    )
+    _settings_options(sweep)
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="a setting and its values (top_n=5,10,20; engines=hrp,min_variance); repeatable: "
+        "every combination is a point",
+    )
+    _limit(sweep)
+
     add("runs", commands.runs, "list every run: status, profile, when, best engine and Sharpe")
     show = add(
         "show", commands.show, "one run: leaderboard, settings changed, data span; or one asset"

@@ -35,7 +35,13 @@ from quant_assets.hydration.screener import (
 )
 from quant_assets.hydration.symbol_lists import write_symbol_list
 from quant_assets.loading import load_closes
-from quant_assets.provenance import read_run_request, write_run_request
+from quant_assets.provenance import (
+    plugin_changes,
+    plugin_records,
+    profiles_of,
+    read_run_request,
+    write_run_request,
+)
 from quant_assets.settings import Settings
 from quant_assets.settings_sources import ENVIRONMENT, OVERRIDE, explain_settings
 from quant_assets.tearsheet import (
@@ -245,13 +251,19 @@ class QuantSDK(LakehouseMaintenance):
 
     # Runs -----------------------------------------------------------------------------------
 
-    def new_run(self, profile: str = "canary", **overrides: Any) -> str:
+    def new_run(
+        self,
+        profile: str = "canary",
+        grid: Mapping[str, Sequence[Any]] | None = None,
+        **overrides: Any,
+    ) -> str:
         """Mint a run id, freeze its settings in a run request, and register its partition.
 
         The run's settings are this SDK's settings with ``profile`` and ``overrides`` applied.
+        With a ``grid`` the run is a sweep: its tournament holds every point (see :meth:`sweep`).
         """
         run_id = new_run_id()
-        write_run_request(self.store, run_id, self.settings, profile, overrides)
+        write_run_request(self.store, run_id, self.settings, profile, overrides, grid)
         with dagster_instance() as instance:
             register_partitions(instance, RUN_ID_PARTITIONS, [run_id])
         return run_id
@@ -267,6 +279,8 @@ class QuantSDK(LakehouseMaintenance):
             run_id = self.new_run(profile, **overrides)
         else:
             validate_run_id(run_id)
+            for change in self.plugin_changes(run_id):
+                logger.warning("run %s: plug-in changed since it was recorded: %s", run_id, change)
         request = read_run_request(self.store, run_id)
         logger.info(
             "run %s: %s profile, job %s",
@@ -309,6 +323,32 @@ class QuantSDK(LakehouseMaintenance):
             self.store.write_document(document, self.store.run_dir(RUN_OUTCOME, run_id))
         except OSError as error:
             logger.warning("run %s: could not record its outcome (%s)", run_id, error)
+
+    def sweep(
+        self, profile: str, grid: Mapping[str, Sequence[Any]], **overrides: Any
+    ) -> pd.DataFrame:
+        """Run a grid of settings as ONE ``production`` run; return its leaderboard.
+
+        ``grid`` maps settings to values, e.g. ``{"top_n": [5, 10, 20], "max_weight": [0.1,
+        0.2]}``; every combination is a profile of the run's tournament, named after its values
+        (``top_n=5,max_weight=0.1``), on top of ``profile`` and ``overrides``. The points share
+        the run's stored assets, its leaderboard and tear-sheet, and the work that does not
+        depend on a point (:mod:`quant_assets.sweep`); the grid is in the run manifest. To keep
+        the run id: ``sdk.run(run_id=sdk.new_run(profile, grid=grid))``.
+        """
+        return self.run(run_id=self.new_run(profile, grid=grid, **overrides))
+
+    def plugin_changes(self, run_id: str) -> list[str]:
+        """What changed in the plug-ins ``run_id`` used since its manifest recorded them."""
+        folder = self.store.run_dir("run_manifest", validate_run_id(run_id))
+        if not folder.exists():
+            return []
+        manifest = self.store.read_document(folder)
+        try:
+            current = plugin_records(profiles_of(manifest))
+        except ValueError as error:  # a plug-in that is gone: the run will say so too
+            return [" ".join(str(error).split())]
+        return plugin_changes(manifest.get("plugins", []), current)
 
     def run_ids(self) -> list[str]:
         """Run ids with stored assets, oldest first."""

@@ -21,7 +21,7 @@ def test_profiles_and_clone():
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"engines": ["magic"]}, "unknown engines"),
+        ({"engines": ["magic"]}, "unknown engine 'magic'"),
         ({"top_n": 0}, "top_n"),
         ({"max_weight": 1.5}, "max_weight"),
         ({"start_date": date(2020, 1, 2), "end_date": date(2020, 1, 1)}, "after"),
