@@ -17,10 +17,10 @@ export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,online]'
+	$(BIN)/python -m pip install -q -e '.[dev,online]' -e ./examples
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the project with its dev tools
@@ -76,6 +76,10 @@ format: install  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+.PHONY: docs
+docs: install  ## write docs/settings.md and docs/cli.md from the code (tests/test_docs.py fails when stale)
+	$(BIN)/python scripts/generate_docs.py
+
 test: install lint  ## lint, then the test suite (without slow and browser tests)
 	$(BIN)/pytest -m "not slow and not ui"
 
@@ -92,7 +96,9 @@ bench: install  ## benchmarks against the reference libraries, printed as ratios
 	$(BIN)/python benchmarks/bench_predictability.py
 	$(BIN)/python benchmarks/bench_tournament.py
 	$(BIN)/python benchmarks/bench_event_log.py
+	$(BIN)/python benchmarks/bench_freshness.py
 	$(BIN)/python benchmarks/bench_overfitting.py
+	$(BIN)/python benchmarks/bench_sweep.py
 
 bench-scale: install  ## hydrate and run `production` on 1,000 and 5,000 synthetic symbols: time and memory per stage
 	$(BIN)/python benchmarks/bench_scale.py

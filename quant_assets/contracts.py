@@ -42,8 +42,11 @@ def strictly_increasing(df: pd.DataFrame, keys: tuple[str, ...]) -> bool:
 
 
 def column_names(contract: type[pa.DataFrameModel]) -> tuple[str, ...]:
-    """The columns of ``contract``, in order: the one list a pillar builds its frame with."""
-    return tuple(contract.to_schema().columns)
+    """The columns of ``contract``, in order: the one list a pillar builds its frame with.
+
+    Columns matched by a pattern (the signals of ``features``) are not listed.
+    """
+    return tuple(name for name, column in contract.to_schema().columns.items() if not column.regex)
 
 
 class MarketDataContract(pa.DataFrameModel):
@@ -131,6 +134,20 @@ class ClosesAudit(ClosesContract):
         return ~(per_date & (symbols > 2))
 
 
+BASE_FEATURE_COLUMNS = (
+    "date",
+    "symbol",
+    "log_return",
+    "volatility",
+    "momentum",
+    "perm_entropy",
+    "hurst",
+)
+"""The columns every ``features`` table has; signals add theirs after them."""
+SIGNAL_COLUMN_PATTERN = rf"^(?!({'|'.join(BASE_FEATURE_COLUMNS)})$)[A-Za-z_]\w*$"
+"""Names a signal's column may have: a word that is not a base column."""
+
+
 class FeaturesContract(pa.DataFrameModel):
     """Per symbol and date features; NaN marks warm-up.
 
@@ -145,6 +162,10 @@ class FeaturesContract(pa.DataFrameModel):
     momentum: Series[float] = pa.Field(nullable=True)
     perm_entropy: Series[float] = pa.Field(nullable=True)
     hurst: Series[float] = pa.Field(nullable=True)
+    signal: Series[float] = pa.Field(
+        nullable=True, alias=SIGNAL_COLUMN_PATTERN, regex=True, required=False
+    )
+    """Any other column is a signal (the run's ``signals`` setting): floats, NaN allowed."""
 
     class Config:
         strict = True

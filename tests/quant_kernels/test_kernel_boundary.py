@@ -8,7 +8,6 @@ from quant_kernels._kernel_boundary import (
     as_kernel_input,
     as_kernel_output,
     padded_length,
-    worker_count,
 )
 
 
@@ -40,9 +39,3 @@ def test_workspace_rows_fill_whole_cache_lines_plus_a_gap(length):
     padded = padded_length(length)
     assert padded % CACHE_LINE_FLOATS == 0
     assert length + CACHE_LINE_FLOATS <= padded < length + 2 * CACHE_LINE_FLOATS
-
-
-def test_one_workspace_per_numba_thread():
-    import numba
-
-    assert worker_count() == numba.get_num_threads() >= 1

@@ -70,12 +70,18 @@ def test_a_broken_old_run_or_symbol_never_stops_new_work(sdk: QuantSDK):
     cut_in_half(sdk.store.run_dir("features", old) / "part-0.parquet")
     cut_in_half(sdk.store.symbol_path("XOM"))
     assert sdk.query("SELECT 1 AS one")["one"].tolist() == [1]
-    leaderboard = sdk.run(run_id=sdk.new_run("canary", **FAST))  # XOM left out, the rest run
-    assert len(leaderboard) > 0
+    new = sdk.new_run("canary", **FAST)
+    leaderboard = sdk.run(run_id=new)  # XOM left out, the rest run
+    assert sorted(leaderboard["engine"]) == sorted(Settings().engines)
+    assert leaderboard["sharpe"].notna().all()
+    held = sdk.query("SELECT DISTINCT symbol FROM closes WHERE run_id = ?", [new])["symbol"]
+    assert sorted(held) == sorted(set(SYMBOLS) - {"XOM"})
     counts = sdk.query("SELECT run_id, count(*) AS n FROM features GROUP BY run_id")
     assert old not in set(counts["run_id"])  # the damaged partition is skipped, not fatal
-    stale = sdk.stale_symbols()
-    assert "XOM" in set(stale["symbol"])
+    assert new in set(counts["run_id"])
+    status = sdk.stale_symbols().set_index("symbol")["status"]
+    assert status["XOM"] == "new"  # a damaged file counts as not stored
+    assert (status[sorted(set(SYMBOLS) - {"XOM"})] == "fresh").all()
 
     report = sdk.hydrate(symbols=["XOM"], full=True)  # moves the damaged file aside, re-fetches
     assert report.set_index("symbol").loc["XOM", "rows"] == len(BundledSource().fetch("XOM"))

@@ -6,7 +6,6 @@ volatility 13-22%, listing late 13.5-22%, delisted 11.5-22.5% (expected 18% and 
 same bounds hold on the smaller sample.
 """
 
-import time
 from datetime import date
 
 import numpy as np
@@ -15,7 +14,6 @@ import pytest
 
 from lakehouse import LakehouseStore
 from quant_assets.freshness import stale_symbols
-from quant_assets.hydration import hydrate_symbol
 from quant_assets.hydration.bars import BAR_COLUMNS, canonical_bars
 from quant_assets.hydration.synthetic import (
     ACQUISITION_PREMIUM_RANGE,
@@ -26,6 +24,7 @@ from quant_assets.hydration.synthetic import (
     MIN_LISTED_DAYS,
     SyntheticSource,
 )
+from tests.conftest import hydrate_cleanly
 
 END = date(2024, 12, 31)
 N_SYMBOLS, YEARS, SEED = 200, 5, 7
@@ -174,21 +173,13 @@ def test_unknown_symbols_are_refused_with_the_range_made(source: SyntheticSource
         source.last_date("NOPE")
 
 
-def test_generation_is_vectorised_over_days():
-    fresh = SyntheticSource(N_SYMBOLS, YEARS, END, SEED + 2)
-    started = time.perf_counter()
-    fresh.fetch_many(fresh.symbols())
-    elapsed = time.perf_counter() - started
-    assert elapsed < 3.0, f"200 symbols x 5 years took {elapsed:.2f} s (a day loop took ~9 s)"
-
-
 def test_a_hydrated_delisted_symbol_is_fresh_not_stale(source: SyntheticSource, tmp_path):
     delisted = next(p for p in map(source.profile, source.symbols()) if p.fate != "listed")
     listed = next(p for p in map(source.profile, source.symbols()) if p.fate == "listed")
     store = LakehouseStore(tmp_path)
     for profile in (delisted, listed):
-        first = hydrate_symbol(store, source, profile.symbol)
+        first = hydrate_cleanly(store, source, [profile.symbol])[profile.symbol]
         assert first.last_date == str(profile.last_date)
-        assert hydrate_symbol(store, source, profile.symbol).new_rows == 0
+        assert hydrate_cleanly(store, source, [profile.symbol])[profile.symbol].new_rows == 0
     status = stale_symbols(store, source).set_index("symbol")["status"]
     assert status[delisted.symbol] == status[listed.symbol] == "fresh"
