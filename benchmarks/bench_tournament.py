@@ -49,7 +49,6 @@ def parity(closes: pd.DataFrame) -> dict:
         engines=["min_variance"],
         train=252,
         test=21,
-        step=21,
         covariance="sample",
         selection="all",
         drift=False,

@@ -89,9 +89,17 @@ class Allocation:
 
     engine: str
     engine_used: str
-    weights: pd.Series
+    values: FloatArray = field(compare=False)
+    """The weights, in the order of ``symbols``."""
+    symbols: tuple[str, ...]
     vetoes: tuple[Veto, ...] = ()
     hardening: Hardening = field(default_factory=lambda: Hardening(0.0, np.nan, np.nan))
+
+    @property
+    def weights(self) -> pd.Series:
+        """The weights by symbol (a Series named ``weight``, indexed by ``symbol``)."""
+        index = pd.Index(list(self.symbols), dtype=object, name="symbol")
+        return pd.Series(self.values, index=index, name="weight", dtype="float64")
 
 
 class SolverGuard:
@@ -166,9 +174,8 @@ class SolverGuard:
         estimator and ``kappa_max``) holding the same symbols in the window; it must be built
         on these ``returns``.
         """
-        index = pd.Index(symbols, dtype=object, name="symbol")
         if len(symbols) == 0:
-            return Allocation(engine, CASH, pd.Series(dtype="float64", index=index))
+            return Allocation(engine, CASH, np.zeros(0), ())
         moments = moments or WindowMoments(self, returns)
         vetoes: list[Veto] = []
         for candidate in (engine, *[e for e in FALLBACK_CHAIN if e != engine]):
@@ -176,8 +183,8 @@ class SolverGuard:
             if isinstance(outcome, str):
                 vetoes.append(Veto(candidate, outcome))
                 continue
-            weights = pd.Series(outcome, index=index, name="weight")
-            return Allocation(engine, candidate, weights, tuple(vetoes), moments.hardening)
+            held = tuple(symbols)
+            return Allocation(engine, candidate, outcome, held, tuple(vetoes), moments.hardening)
         raise AssertionError(f"every engine was vetoed for {symbols}: {vetoes}")
 
     def _attempt(self, engine: str, moments: "WindowMoments") -> FloatArray | str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from quant_assets.allocation.engines import AnyEngine, get_engine
 from quant_assets.allocation.guard import Allocation, SolverGuard, WindowMoments
@@ -20,6 +21,7 @@ from quant_assets.settings import Settings
 from quant_assets.sweep import GUARD_FIELDS, MOMENT_FIELDS, stage_key
 
 ALLOCATION_COLUMNS = column_names(AllocationsContract)
+FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,9 @@ class WindowAllocation:
 class WindowCache:
     """What one window's allocations share across engines and profiles (sweep points).
 
-    ``moments``: the hardened covariance of each set of held symbols, per covariance settings
+    ``returns``: the complete training returns of each eligible set (and the symbols kept);
+    ``closes``: the window's closes as an array, with each symbol's column. ``moments``: the
+    hardened covariance of each set of held symbols, per covariance settings
     (:data:`~quant_assets.sweep.MOMENT_FIELDS`), so every engine and profile holding the same
     symbols in the window estimates and hardens it once. ``allocations``: each engine's guarded
     allocation, per held symbols, guard settings and the settings the engine reads (its
@@ -45,6 +49,8 @@ class WindowCache:
     def __init__(self) -> None:
         self.moments: dict[tuple[str, tuple[str, ...]], WindowMoments] = {}
         self.allocations: dict[tuple[str, ...], Allocation] = {}
+        self.returns: dict[tuple[str, ...], tuple[list[str], FloatArray]] = {}
+        self.closes: tuple[dict[str, int], FloatArray] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,15 +100,22 @@ def allocate_window(
     """
     cache = cache or WindowCache()
     keys = keys or AllocationKeys.of(settings)
-    wanted = [str(s) for s in eligible]
-    column_of = {symbol: i for i, symbol in enumerate(train_closes.columns.tolist())}
-    block = train_closes.to_numpy(dtype=np.float64)[:, [column_of[s] for s in wanted]]
-    complete = ~np.isnan(block).any(axis=0)
-    eligible = [s for s, ok in zip(wanted, complete, strict=True) if ok]
+    wanted = tuple(str(s) for s in eligible)
+    if wanted not in cache.returns:
+        if cache.closes is None:
+            column_of = {symbol: i for i, symbol in enumerate(train_closes.columns.tolist())}
+            cache.closes = column_of, train_closes.to_numpy(dtype=np.float64)
+        column_of, closes = cache.closes
+        block = closes[:, [column_of[s] for s in wanted]]
+        complete = ~np.isnan(block).any(axis=0)
+        values = block[:, complete]
+        cache.returns[wanted] = (
+            [s for s, ok in zip(wanted, complete, strict=True) if ok],
+            values[1:] / values[:-1] - 1.0,
+        )
+    eligible, returns = cache.returns[wanted]
     chosen = set(selected)
     held_selection = [s for s in eligible if s in chosen]
-    values = block[:, complete]
-    returns = values[1:] / values[:-1] - 1.0
     position = {symbol: i for i, symbol in enumerate(eligible)}
     guard = SolverGuard(settings)
     allocations: dict[str, Allocation] = {}

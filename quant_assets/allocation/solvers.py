@@ -6,14 +6,14 @@
 - :func:`risk_parity_weights`: equal risk contribution by Newton's method on Spinu's convex
   problem ``min 1/2 y'Sy - sum(b log y)``, ``w = y / sum(y)``.
 - :func:`hrp_weights`: hierarchical risk parity (Lopez de Prado, 2016).
-- :func:`max_sharpe_weights`: long-only maximum Sharpe ratio on given expected returns (SLSQP).
+- :func:`max_sharpe_weights`: long-only capped maximum Sharpe ratio on given expected returns,
+  exactly, by an active-set method on its Charnes-Cooper quadratic program.
 - :func:`capped_weights`: redistribute weight above a cap over the others, proportionally.
 """
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.cluster.hierarchy import leaves_list, linkage
-from scipy.optimize import minimize
+from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
 
 FloatArray = NDArray[np.float64]
@@ -299,7 +299,8 @@ def hrp_weights(covariance: FloatArray) -> FloatArray:
     correlation = np.clip(cov / np.outer(stdev, stdev), -1.0, 1.0)
     distance = np.sqrt(np.clip(0.5 * (1.0 - correlation), 0.0, None))
     np.fill_diagonal(distance, 0.0)
-    order = leaves_list(linkage(squareform(distance, checks=False), method="single"))
+    order = leaf_order(linkage(squareform(distance, checks=False), method="single"))
+    inverse_variance = 1.0 / variances
     weights = np.ones(n)
     clusters = [order]
     while clusters:
@@ -309,7 +310,8 @@ def hrp_weights(covariance: FloatArray) -> FloatArray:
                 continue
             half = len(cluster) // 2
             left, right = cluster[:half], cluster[half:]
-            left_risk, right_risk = _cluster_variance(cov, left), _cluster_variance(cov, right)
+            left_risk = _cluster_variance(cov, inverse_variance, left)
+            right_risk = _cluster_variance(cov, inverse_variance, right)
             alpha = 1.0 - left_risk / (left_risk + right_risk)
             weights[left] *= alpha
             weights[right] *= 1.0 - alpha
@@ -319,25 +321,56 @@ def hrp_weights(covariance: FloatArray) -> FloatArray:
     return normalised
 
 
-def _cluster_variance(cov: FloatArray, members: NDArray[np.intp]) -> float:
-    sub = cov[np.ix_(members, members)]
-    inverse_variance = 1.0 / np.diag(sub)
-    w = inverse_variance / inverse_variance.sum()
-    return float(w @ sub @ w)
+def leaf_order(tree: FloatArray) -> NDArray[np.intp]:
+    """The leaves of a linkage matrix left to right: scipy's ``leaves_list``, without its checks.
+
+    ``tree`` is scipy's linkage matrix of ``n`` leaves (``n - 1`` rows; row ``i`` joins
+    clusters ``tree[i, 0]`` and ``tree[i, 1]`` into cluster ``n + i``). A depth-first walk,
+    left child first, as ``leaves_list`` does (equal on every tree: tested).
+    """
+    n = len(tree) + 1
+    children = tree[:, :2].astype(np.intp).tolist()
+    order: list[int] = []
+    stack = [2 * n - 2]
+    while stack:
+        node = stack.pop()
+        if node < n:
+            order.append(node)
+        else:
+            left, right = children[node - n]
+            stack += [right, left]
+    return np.asarray(order, dtype=np.intp)
+
+
+def _cluster_variance(
+    cov: FloatArray, inverse_variance: FloatArray, members: NDArray[np.intp]
+) -> float:
+    """Variance of the inverse-variance portfolio of ``members``."""
+    w = inverse_variance[members]
+    w = w / w.sum()
+    return float(w @ cov[np.ix_(members, members)] @ w)
 
 
 def max_sharpe_weights(
     covariance: FloatArray, expected: FloatArray, risk_free: float, max_weight: float
 ) -> FloatArray:
-    """Long-only, capped weights of the largest ``(w'mu - rf) / sqrt(w'Sw)``.
+    """Long-only, capped weights of the largest ``(w'mu - rf) / sqrt(w'Sw)``, solved exactly.
 
-    Solved by SLSQP from the minimum-variance portfolio (a numerical optimum, to ``ftol=1e-15``;
-    tiny bound violations are clipped and the budget restored).
+    The Charnes-Cooper transform ``y = w / (w'(mu - rf))`` turns it into a convex quadratic
+    program (Cornuejols and Tutuncu, 2007, section 8.2)::
+
+        min y'Sy   subject to   (mu - rf)'y = 1,   0 <= y_i <= cap * sum(y)
+
+    and ``w = y / sum(y)``. It is solved by an active-set method on these ``2n`` homogeneous
+    inequalities (:func:`_tangency_active_set`): each step solves the KKT system of the
+    constraints in force exactly, so the weights meet the optimality conditions to rounding
+    (scipy's SLSQP, used before, stopped within about 1e-6 of them).
 
     Raises
     ------
     SolverError
-        When no asset beats the risk-free rate or SLSQP fails.
+        When the inputs are not finite, no long-only capped portfolio beats the risk-free rate,
+        or the method does not converge.
     """
     cov = np.asarray(covariance, dtype=np.float64)
     mu = np.asarray(expected, dtype=np.float64) - risk_free
@@ -346,29 +379,119 @@ def max_sharpe_weights(
         raise SolverError("expected returns hold NaN or infinite values")
     if (mu <= 0).all():
         raise SolverError("no asset has a positive expected excess return")
+    if not np.isfinite(cov).all():
+        raise SolverError("covariance holds NaN or infinite values")
     cap = effective_cap(n, max_weight)
-    start = min_variance_weights(cov, cap)
-
-    def negative_sharpe(w: FloatArray) -> tuple[float, FloatArray]:
-        risk = cov @ w
-        variance = float(w @ risk)
-        excess = float(w @ mu)
-        stdev = np.sqrt(variance)
-        gradient = -(mu * variance - excess * risk) / (variance * stdev)
-        return -excess / stdev, gradient
-
-    result = minimize(
-        negative_sharpe,
-        start,
-        jac=True,
-        method="SLSQP",
-        bounds=[(0.0, cap)] * n,
-        constraints=[
-            {"type": "eq", "fun": lambda w: w.sum() - 1.0, "jac": lambda w: np.ones_like(w)}
-        ],
-        options={"ftol": 1e-15, "maxiter": 500},
-    )
-    if not result.success:
-        raise SolverError(f"SLSQP failed: {result.message}")
-    w = np.clip(result.x, 0.0, cap)
+    if cap * n <= 1.0 + 1e-12:
+        return np.full(n, 1.0 / n)  # equal weights are the only feasible point
+    # Rescaling S and mu leaves the optimal weights unchanged and the tolerances relative.
+    hessian = cov / float(np.abs(np.diag(cov)).max())
+    excess = mu / float(np.abs(mu).max())
+    constraints = np.vstack([-np.eye(n), np.eye(n) - cap])  # G y <= 0: y >= 0, y <= cap sum(y)
+    y = _tangency_active_set(hessian, excess, constraints, cap)
+    w = np.clip(y / y.sum(), 0.0, cap)
     return np.asarray(w / w.sum(), dtype=np.float64)
+
+
+def _tangency_active_set(
+    hessian: FloatArray, excess: FloatArray, constraints: FloatArray, cap: float
+) -> FloatArray:
+    """Solve ``min 1/2 y'Hy`` subject to ``excess'y = 1`` and ``G y <= 0`` (``G``: constraints).
+
+    First the primal-dual guess of the constraints in force (as in
+    :func:`_primal_dual_active_set`); when it does not settle, a primal active-set method from a
+    feasible corner (the ``1/cap`` assets of largest excess return at the cap), which ends in
+    finitely many steps for a positive-definite ``H``.
+    """
+    guessed = _tangency_guess(hessian, excess, constraints)
+    if guessed is not None:
+        return guessed
+    n = len(excess)
+    order = np.argsort(-excess, kind="stable")
+    w = np.zeros(n)
+    left = 1.0
+    for asset in order:  # the feasible corner of largest expected excess return
+        w[asset] = min(cap, left)
+        left -= w[asset]
+        if left <= 0.0:
+            break
+    start_excess = float(w @ excess)
+    if start_excess <= 0.0:
+        raise SolverError("no capped long-only portfolio has a positive expected excess return")
+    y = w / start_excess
+    working = np.zeros(len(constraints), dtype=bool)
+    for _ in range(10 * n + 50):
+        face, multipliers = _tangency_face(hessian, excess, constraints, working)
+        step = face - y
+        if np.abs(step).max() <= STEP_TOLERANCE * max(1.0, float(np.abs(y).max())):
+            scale = max(1.0, float(np.abs(multipliers).max(initial=0.0)))
+            if not working.any() or multipliers.min() >= -MULTIPLIER_TOLERANCE * scale:
+                return face
+            working[np.flatnonzero(working)[int(np.argmin(multipliers))]] = False
+            continue
+        slack = constraints @ y
+        rate = constraints @ step
+        alpha, blocking = 1.0, -1
+        for row in np.flatnonzero(~working & (rate > 0.0)):
+            reach = max(0.0, -float(slack[row])) / float(rate[row])
+            if reach < alpha:
+                alpha, blocking = reach, int(row)
+        y = y + alpha * step
+        if blocking >= 0:
+            working[blocking] = True
+    raise SolverError(f"max Sharpe active-set method did not converge in {10 * n + 50} steps")
+
+
+def _tangency_guess(
+    hessian: FloatArray, excess: FloatArray, constraints: FloatArray
+) -> FloatArray | None:
+    """Fast path: guess the constraints in force from the KKT residuals until the guess repeats.
+
+    None when it does not settle in :data:`MAX_GUESSES` solves, reaches a singular system, or
+    settles on a point that is not optimal (infeasible, or a negative multiplier).
+    """
+    working = np.zeros(len(constraints), dtype=bool)
+    for _ in range(MAX_GUESSES):
+        try:
+            y, multipliers = _tangency_face(hessian, excess, constraints, working)
+        except SolverError:
+            return None
+        slack = constraints @ y
+        bound = np.zeros_like(working)
+        bound[working] = multipliers >= 0.0
+        proposed = np.where(working, bound, slack > 0.0)
+        if (proposed == working).all():
+            size = max(1.0, float(np.abs(y).max()))
+            feasible = bool((slack <= STEP_TOLERANCE * size).all())
+            scale = max(1.0, float(np.abs(multipliers).max(initial=0.0)))
+            optimal = bool((multipliers >= -MULTIPLIER_TOLERANCE * scale).all())
+            return y if feasible and optimal else None
+        working = proposed
+    return None
+
+
+def _tangency_face(
+    hessian: FloatArray, excess: FloatArray, constraints: FloatArray, working: NDArray[np.bool_]
+) -> tuple[FloatArray, FloatArray]:
+    """Minimiser of ``1/2 y'Hy`` with ``excess'y = 1`` and the ``working`` constraints at 0.
+
+    Returns ``y`` and the working constraints' multipliers (non-negative at the optimum) from
+    the KKT system ``H y + g excess + C'l = 0``, ``excess'y = 1``, ``C y = 0``.
+    """
+    n = len(excess)
+    active = constraints[working]
+    k = len(active)
+    system = np.zeros((n + 1 + k, n + 1 + k))
+    system[:n, :n] = hessian
+    system[:n, n] = system[n, :n] = excess
+    system[:n, n + 1 :] = active.T
+    system[n + 1 :, :n] = active
+    target = np.zeros(n + 1 + k)
+    target[n] = 1.0
+    try:
+        solution = np.linalg.solve(system, target)
+    except np.linalg.LinAlgError:
+        raise SolverError("singular KKT system in the max Sharpe active-set method") from None
+    if not np.isfinite(solution).all():
+        raise SolverError("non-finite KKT solution in the max Sharpe active-set method")
+    return solution[:n], solution[n + 1 :]

@@ -20,13 +20,32 @@ from quant_assets.allocation.portfolio import (
 from quant_assets.settings import Settings
 from quant_assets.tournament.windows import price_positions
 
-Records = dict[str, list[dict[str, Any]]]
-"""Record tables by name (``weights``, ``guard``, ``vetoes``): lists of JSON-ready rows."""
+Records = dict[str, dict[str, list[Any]]]
+"""Record tables by name (``weights``, ``guard``, ``vetoes``), each as columns: a list of JSON-ready
+values per column name (columns, not rows: a sweep's weights are millions of values, and a row
+of repeated keys per value would cost most of the time to build, send and read)."""
+RECORD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "weights": ("window", "train_end", "profile", "engine", "symbol", "weight"),
+    "guard": (
+        "window",
+        "train_end",
+        "profile",
+        "engine",
+        "engine_used",
+        "selected",
+        "eligible",
+        "ridge",
+        "condition_before",
+        "condition_after",
+    ),
+    "vetoes": ("window", "train_end", "profile", "engine", "vetoed_engine", "reason"),
+}
+"""The columns of each record table."""
 
 
 def no_records() -> Records:
     """Empty record tables."""
-    return {"weights": [], "guard": [], "vetoes": []}
+    return {name: {column: [] for column in columns} for name, columns in RECORD_COLUMNS.items()}
 
 
 def decide_window(
@@ -65,27 +84,37 @@ def decide_window(
 
 
 def _record(records: Records, key: dict[str, Any], decision: WindowAllocation) -> None:
+    window, train_end, profile = key["window"], key["train_end"], key["profile"]
+    weights, guard, vetoes = records["weights"], records["guard"], records["vetoes"]
     for engine, allocation in decision.allocations.items():
-        row = {**key, "engine": engine}
-        weights = allocation.weights
-        records["weights"] += [
-            {**row, "symbol": str(symbol), "weight": float(weight)}
-            for symbol, weight in zip(
-                weights.index.tolist(), weights.to_numpy().tolist(), strict=True
-            )
-        ]
-        records["guard"].append(
-            {
-                **row,
-                "engine_used": allocation.engine_used,
-                "selected": len(decision.selected),
-                "eligible": len(decision.eligible),
-                "ridge": allocation.hardening.ridge,
-                "condition_before": allocation.hardening.condition_before,
-                "condition_after": allocation.hardening.condition_after,
-            }
-        )
-        records["vetoes"] += [
-            {**row, "vetoed_engine": veto.engine, "reason": veto.reason}
-            for veto in allocation.vetoes
-        ]
+        held = len(allocation.symbols)
+        weights["window"] += [window] * held
+        weights["train_end"] += [train_end] * held
+        weights["profile"] += [profile] * held
+        weights["engine"] += [engine] * held
+        weights["symbol"] += allocation.symbols
+        weights["weight"] += allocation.values.tolist()
+        hardening = allocation.hardening
+        for column, value in (
+            ("window", window),
+            ("train_end", train_end),
+            ("profile", profile),
+            ("engine", engine),
+            ("engine_used", allocation.engine_used),
+            ("selected", len(decision.selected)),
+            ("eligible", len(decision.eligible)),
+            ("ridge", hardening.ridge),
+            ("condition_before", hardening.condition_before),
+            ("condition_after", hardening.condition_after),
+        ):
+            guard[column].append(value)
+        for veto in allocation.vetoes:
+            for column, value in (
+                ("window", window),
+                ("train_end", train_end),
+                ("profile", profile),
+                ("engine", engine),
+                ("vetoed_engine", veto.engine),
+                ("reason", veto.reason),
+            ):
+                vetoes[column].append(value)

@@ -97,8 +97,8 @@ def _logged_progress(results: Iterable[Records], total: int) -> Iterator[Records
         yield records
 
 
-def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(columns))
+def _frame(table: dict[str, list[Any]], columns: tuple[str, ...]) -> pd.DataFrame:
+    frame = pd.DataFrame({column: table[column] for column in columns}, columns=list(columns))
     frame["train_end"] = pd.to_datetime(frame["train_end"])
     frame["window"] = frame["window"].astype("int64")
     text = [c for c in TEXT_COLUMNS if c in frame.columns]

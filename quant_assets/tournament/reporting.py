@@ -46,63 +46,113 @@ def simulate(
     vetoes: pd.DataFrame,
     profiles: Mapping[str, Settings],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Out-of-sample daily net returns (dates x strategies) and the per-window table."""
+    """Out-of-sample daily net returns (dates x strategies) and the per-window table.
+
+    Strategies (profile x engine) whose profiles share windows and ``drift`` are held together,
+    window by window, as the rows of one matrix (a sweep's points usually all do).
+    """
     asset_returns = listed_returns(prices)
     return_dates = asset_returns.index
     values = asset_returns.to_numpy()
     symbols = asset_returns.columns.to_numpy(dtype=object)
     column = {symbol: i for i, symbol in enumerate(asset_returns.columns.tolist())}
+    strategies = [(p, e) for p, settings in profiles.items() for e in settings.engines]
+    number = {strategy: k for k, strategy in enumerate(strategies)}
+    rows_of = _rows_by_window(weights, number)
     weight_columns = np.array([column[s] for s in weights["symbol"].tolist()], dtype=np.int64)
     weight_values = weights["weight"].to_numpy(dtype=np.float64)
-    rows_of = weights.groupby(["profile", "engine", "window"], sort=False).indices
-    used_of = guard.set_index(["profile", "engine", "window"])["engine_used"].to_dict()
-    veto_counts = vetoes.groupby(["profile", "engine", "window"]).size().to_dict()
-    series: dict[str, pd.Series] = {}
-    window_rows = []
+    groups: dict[tuple[object, ...], list[int]] = {}
+    spans: dict[str, pd.DataFrame] = {}
     for profile, settings in profiles.items():
-        profile_windows = windows[windows["profile"] == profile]
-        for engine in settings.engines:
-            held = np.zeros(len(column))
-            daily_positions, daily_returns = [], []
-            for window in profile_windows.itertuples(index=False):
-                key = (profile, engine, window.window)
-                target = np.zeros(len(column))
-                rows = rows_of.get(key)
-                if rows is not None:
-                    target[weight_columns[rows]] = weight_values[rows]
-                first = int(return_dates.get_loc(window.test_start))
-                span = values[first : first + int(window.test_days)]
-                held_span = _hold(target, held, span, settings)
-                gross, net, held = held_span.gross, held_span.net, held_span.end_weights
-                exits = held_span.liquidated
-                daily_positions.append(np.arange(first, first + len(net)))
-                daily_returns.append(net)
-                window_rows.append(
-                    {
-                        "profile": profile,
-                        "engine": engine,
-                        "window": int(window.window),
-                        "test_start": window.test_start,
-                        "test_end": window.test_end,
-                        "engine_used": used_of.get(key, "cash"),
-                        "holdings": int((target > 0).sum()),
-                        "turnover": held_span.turnover,
-                        "cost": held_span.cost,
-                        "gross_return": float(np.prod(1.0 + gross) - 1.0),
-                        "net_return": float(np.prod(1.0 + net) - 1.0),
-                        "vetoes": int(veto_counts.get(key, 0)),
-                        "liquidated": ";".join(str(symbols[i]) for i in exits),
-                        "liquidated_value": float(sum(exits.values())),
-                    }
-                )
-            if daily_returns:
-                positions = np.concatenate(daily_positions)
-                series[strategy_name(profile, engine)] = pd.Series(
-                    np.concatenate(daily_returns), index=return_dates[positions]
-                )
+        spans[profile] = windows[windows["profile"] == profile]
+        mine = spans[profile][["window", "test_start", "test_days"]]
+        key = (settings.drift, tuple(map(tuple, mine.itertuples(index=False))))
+        groups.setdefault(key, []).extend(
+            number[(profile, engine)] for engine in settings.engines
+        )
+    held_of: dict[int, tuple[list[HeldSpans], int]] = {}
+    for (drift, spans_of_group), members in groups.items():
+        slot = np.full(len(strategies), -1, dtype=np.int64)
+        slot[members] = np.arange(len(members))
+        rates = np.array([profiles[strategies[k][0]].cost_bps * BASIS_POINT for k in members])
+        held = np.zeros((len(members), len(column)))
+        group_spans = []
+        for window, test_start, test_days in spans_of_group:
+            target = np.zeros_like(held)
+            rows = rows_of.get(int(window))
+            if rows is not None:
+                rows = rows[slot[rows[:, 1]] >= 0]
+                target[slot[rows[:, 1]], weight_columns[rows[:, 0]]] = weight_values[rows[:, 0]]
+            first = int(return_dates.get_loc(test_start))
+            held_span = _hold(target, held, values[first : first + int(test_days)], rates, drift)
+            held = held_span.end_weights
+            group_spans.append(held_span)
+        for row, k in enumerate(members):
+            held_of[k] = (group_spans, row)
+    looked_up = ("engine_used", "vetoes")
+    table: dict[str, list[object]] = {n: [] for n in WINDOW_RESULT_COLUMNS if n not in looked_up}
+    series: dict[str, pd.Series] = {}
+    for k, (profile, engine) in enumerate(strategies):
+        group_spans, row = held_of[k]
+        if not group_spans:
+            continue
+        mine = spans[profile]
+        count = len(mine)
+        exits = [held_span.liquidated[row] for held_span in group_spans]
+        for name, column_values in (
+            ("profile", [profile] * count),
+            ("engine", [engine] * count),
+            ("window", mine["window"].tolist()),
+            ("test_start", mine["test_start"].tolist()),
+            ("test_end", mine["test_end"].tolist()),
+            ("holdings", [int(h.holdings[row]) for h in group_spans]),
+            ("turnover", [float(h.turnover[row]) for h in group_spans]),
+            ("cost", [float(h.cost[row]) for h in group_spans]),
+            ("gross_return", [float(h.gross_return[row]) for h in group_spans]),
+            ("net_return", [float(h.net_return[row]) for h in group_spans]),
+            ("liquidated", [";".join(str(symbols[i]) for i in e) for e in exits]),
+            ("liquidated_value", [float(sum(e.values())) for e in exits]),
+        ):
+            table[name] += column_values
+        firsts = [int(return_dates.get_loc(start)) for start in mine["test_start"]]
+        positions = np.concatenate(
+            [np.arange(f, f + len(h.net[row])) for f, h in zip(firsts, group_spans, strict=True)]
+        )
+        series[strategy_name(profile, engine)] = pd.Series(
+            np.concatenate([h.net[row] for h in group_spans]), index=return_dates[positions]
+        )
     returns = pd.DataFrame(series)
     returns.index.name = "date"
-    return returns.sort_index(), pd.DataFrame(window_rows, columns=list(WINDOW_RESULT_COLUMNS))
+    if not table["window"]:
+        return returns.sort_index(), pd.DataFrame(columns=list(WINDOW_RESULT_COLUMNS))
+    keys = ["profile", "engine", "window"]
+    results = pd.DataFrame(table)
+    used = guard[[*keys, "engine_used"]]
+    counted = vetoes.groupby(keys).size().rename("vetoes").reset_index()
+    results = results.merge(used, on=keys, how="left").merge(counted, on=keys, how="left")
+    results["engine_used"] = results["engine_used"].fillna("cash")
+    results["vetoes"] = results["vetoes"].fillna(0).astype("int64")
+    return returns.sort_index(), results.reindex(columns=list(WINDOW_RESULT_COLUMNS))
+
+
+def _rows_by_window(
+    weights: pd.DataFrame, number: Mapping[tuple[str, str], int]
+) -> dict[int, np.ndarray]:
+    """Window -> ``(row, strategy number)`` pairs of its weights (strategies not run dropped)."""
+    if weights.empty:
+        return {}
+    codes, pairs = pd.MultiIndex.from_arrays([weights["profile"], weights["engine"]]).factorize()
+    strategy_of = np.array([number.get(tuple(pair), -1) for pair in pairs], dtype=np.int64)
+    strategy = strategy_of[codes]
+    window = weights["window"].to_numpy(dtype=np.int64)
+    rows = np.flatnonzero(strategy >= 0)
+    order = rows[np.argsort(window[rows], kind="stable")]
+    bounds = np.flatnonzero(np.diff(window[order])) + 1
+    return {
+        int(window[chunk[0]]): np.column_stack([chunk, strategy[chunk]])
+        for chunk in np.split(order, bounds)
+        if len(chunk)
+    }
 
 
 def listed_returns(prices: pd.DataFrame) -> pd.DataFrame:
@@ -117,63 +167,99 @@ def listed_returns(prices: pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class HeldSpan:
-    """One test span held: daily returns, the weights left, costs and the delisted positions."""
+class HeldSpans:
+    """Test spans of several strategies held at once, one row each (``S`` strategies, ``D``
+    days, ``N`` symbols): daily returns, the weights left, costs and the delisted positions."""
 
     gross: np.ndarray
+    """Shape (S, D)."""
     net: np.ndarray
+    """Shape (S, D)."""
     end_weights: np.ndarray
-    turnover: float
-    cost: float
-    liquidated: dict[int, float]
-    """Column of each symbol that stopped trading while held -> its value at exit (a fraction
-    of the span's starting value)."""
+    """Shape (S, N)."""
+    turnover: np.ndarray
+    cost: np.ndarray
+    holdings: np.ndarray
+    """Shape (S,): symbols with a positive target weight."""
+    liquidated: list[dict[int, float]]
+    """Per strategy: column of each symbol that stopped trading while held -> its value at exit
+    (a fraction of the span's starting value)."""
+
+    @property
+    def gross_return(self) -> np.ndarray:
+        """Compounded gross return of the span, per strategy."""
+        return np.asarray(np.prod(1.0 + self.gross, axis=1) - 1.0)
+
+    @property
+    def net_return(self) -> np.ndarray:
+        """Compounded net return of the span, per strategy."""
+        return np.asarray(np.prod(1.0 + self.net, axis=1) - 1.0)
 
 
-def _hold(target: np.ndarray, held: np.ndarray, span: np.ndarray, settings: Settings) -> HeldSpan:
-    """Hold ``target`` over one test span (daily returns, NaN once a symbol is delisted).
+def _hold(
+    target: np.ndarray, held: np.ndarray, span: np.ndarray, rates: np.ndarray, drift: bool
+) -> HeldSpans:
+    """Hold each row of ``target`` (S x N) over one test span (D x N daily returns, NaN once a
+    symbol is delisted), at cost ``rates`` (S,) per unit turnover.
 
-    ``held`` are the weights left by the previous span (a delisted position is cash by then).
+    ``held`` (S x N) are the weights left by the previous span (a delisted position is cash by
+    then).
     """
-    rate = settings.cost_bps * BASIS_POINT
-    turnover = float(np.abs(target - held).sum())
-    costs = np.zeros(len(span))
-    costs[0] = rate * turnover
+    strategies, days = len(target), len(span)
+    turnover = np.abs(target - held).sum(axis=1)
+    costs = np.zeros((strategies, days))
+    costs[:, 0] = rates * turnover
     listed = ~np.isnan(span)
     moves = np.where(listed, span, 0.0)  # a delisted position is cash: it no longer moves
-    exit_day = _exit_days(listed, target)
-    invested = target.sum()
+    exits = _exit_days(listed, target)
+    invested = target.sum(axis=1)
     growth = np.cumprod(1.0 + moves, axis=0)
-    if settings.drift:
-        value = growth @ target + (1.0 - invested)
-        previous = np.concatenate([[1.0], value[:-1]])
+    liquidated: list[dict[int, float]] = [{} for _ in range(strategies)]
+    if drift:
+        value = _row_products(target, growth) + (1.0 - invested)[:, None]
+        previous = np.concatenate([np.ones((strategies, 1)), value[:, :-1]], axis=1)
         gross = value / previous - 1.0
-        end_weights = target * growth[-1] / value[-1]
-        liquidated = {i: float(target[i] * growth[day, i]) for i, day in exit_day.items()}
+        end_weights = target * growth[-1] / value[:, -1:]
+        for row, i, day in exits:
+            liquidated[row][i] = float(target[row, i] * growth[day, i])
     else:
-        gross = moves @ target
-        drifted = target * (1.0 + moves) / (1.0 + gross)[:, None]
+        gross = _row_products(target, moves)
+        drifted = target[:, None, :] * (1.0 + moves)[None, :, :] / (1.0 + gross)[:, :, None]
         # Restoring trades are made in listed symbols only; a delisted weight stays in cash.
-        restoring = np.where(listed, np.abs(target - drifted), 0.0).sum(axis=1)
-        costs[1:] += rate * restoring[:-1]
-        turnover += float(restoring[:-1].sum())
-        end_weights = drifted[-1]
-        value = np.cumprod(1.0 + gross)
-        liquidated = {
-            i: float(target[i] * value[day] / (1.0 + gross[day]) * (1.0 + moves[day, i]))
-            for i, day in exit_day.items()
-        }
-    for i in exit_day:
-        end_weights[i] = 0.0  # sold: the next window buys from cash
-    return HeldSpan(gross, gross - costs, end_weights, turnover, float(costs.sum()), liquidated)
+        restoring = np.where(listed[None], np.abs(target[:, None, :] - drifted), 0.0).sum(axis=2)
+        costs[:, 1:] += rates[:, None] * restoring[:, :-1]
+        turnover = turnover + restoring[:, :-1].sum(axis=1)
+        end_weights = drifted[:, -1, :].copy()
+        value = np.cumprod(1.0 + gross, axis=1)
+        for row, i, day in exits:
+            liquidated[row][i] = float(
+                target[row, i] * value[row, day] / (1.0 + gross[row, day]) * (1.0 + moves[day, i])
+            )
+    for row, i, _ in exits:
+        end_weights[row, i] = 0.0  # sold: the next window buys from cash
+    holdings = (target > 0).sum(axis=1)
+    return HeldSpans(
+        gross, gross - costs, end_weights, turnover, costs.sum(axis=1), holdings, liquidated
+    )
 
 
-def _exit_days(listed: np.ndarray, target: np.ndarray) -> dict[int, int]:
-    """Held column -> the span day of its last close, for symbols delisted inside the span."""
-    exits = {}
-    for i in np.flatnonzero((target > 0) & ~listed[-1]):
+def _row_products(target: np.ndarray, daily: np.ndarray) -> np.ndarray:
+    """``target @ daily.T`` (S x D), each entry summed alike whatever the number of rows ``S``.
+
+    A matrix product's rounding depends on how BLAS blocks the whole matrix, so a strategy's
+    returns would change in the last bits with the number of strategies held beside it; a sum
+    along the last axis of an elementwise product is computed the same way for every row.
+    """
+    return np.asarray((target[:, None, :] * daily[None, :, :]).sum(axis=2))
+
+
+def _exit_days(listed: np.ndarray, target: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(row, column, day)`` of each held symbol delisted inside the span: ``day`` is the span
+    day of its last close (0 when it had none)."""
+    exits = []
+    for row, i in np.argwhere((target > 0) & ~listed[-1][None, :]):
         days = np.flatnonzero(listed[:, i])
-        exits[int(i)] = int(days[-1]) if len(days) else 0
+        exits.append((int(row), int(i), int(days[-1]) if len(days) else 0))
     return exits
 
 
@@ -184,6 +270,10 @@ def leaderboard(
 ) -> pd.DataFrame:
     """Score every strategy after costs, best Sharpe ratio first."""
     rows = []
+    by_strategy = window_results.groupby(["profile", "engine"], sort=False)
+    turnover = by_strategy["turnover"].mean().to_dict()
+    cost = by_strategy["cost"].sum().to_dict()
+    vetoes = by_strategy["vetoes"].sum().to_dict()
     for profile, settings in profiles.items():
         daily_risk_free = daily_rate(settings.risk_free_rate)
         for engine in settings.engines:
@@ -192,17 +282,15 @@ def leaderboard(
                 continue
             daily = returns[name].dropna()
             r = daily.to_numpy()
-            mine = window_results[
-                (window_results["profile"] == profile) & (window_results["engine"] == engine)
-            ]
+            key = (profile, engine)
             rows.append(
                 {
                     "profile": profile,
                     "engine": engine,
                     **performance(r, daily_risk_free),
-                    "avg_turnover": float(mine["turnover"].mean()),
-                    "cost_drag": per_year(float(mine["cost"].sum()), len(r)),
-                    "vetoes": int(mine["vetoes"].sum()),
+                    "avg_turnover": float(turnover.get(key, np.nan)),
+                    "cost_drag": per_year(float(cost.get(key, 0.0)), len(r)),
+                    "vetoes": int(vetoes.get(key, 0)),
                     "days": len(r),
                     "first_date": daily.index.min(),
                     "last_date": daily.index.max(),

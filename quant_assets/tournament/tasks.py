@@ -83,8 +83,9 @@ def merged(parts: Iterable[Records]) -> Records:
     """Concatenate record tables, in order."""
     result = no_records()
     for records in parts:
-        for name, rows in records.items():
-            result[name] += rows
+        for name, columns in records.items():
+            for column, values in columns.items():
+                result[name][column] += values
     return result
 
 
