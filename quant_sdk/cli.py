@@ -108,6 +108,30 @@ def build_parser() -> argparse.ArgumentParser:
     run = add("run", commands.run, "run the production job for a new run id; print its leaderboard")
     _settings_options(run)
     run.add_argument("--run-id", metavar="ID", help="(re)materialize an existing run instead")
+    run.add_argument(
+        "--submit",
+        action="store_true",
+        help="queue the run on the team's Dagster (through its webserver) and return",
+    )
+    run.add_argument(
+        "--dagster-url",
+        metavar="URL",
+        help="the team's Dagster webserver for --submit (default: $QUANT_DAGSTER_URL)",
+    )
+    team_home = add(
+        "team-home",
+        commands.team_home,
+        "write the dagster.yaml of a team's instance on PostgreSQL (queue, run monitoring)",
+    )
+    team_home.add_argument(
+        "--postgres-url",
+        required=True,
+        metavar="URL",
+        help="postgresql://USER[:PASSWORD]@HOST:PORT/DATABASE of the instance's storage",
+    )
+    team_home.add_argument(
+        "--home", metavar="DIR", help="the team's Dagster home (default: $DAGSTER_HOME)"
+    )
 
     add("runs", commands.runs, "list every run: status, profile, when, best engine and Sharpe")
     show = add(

@@ -15,7 +15,7 @@ from dagster_defs.instance import (
     fail_abandoned_runs,
     process_tags,
 )
-from dagster_defs.tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+from dagster_defs.tags import PARTITION_TAG, PROFILE_TAG, RANGE_END_TAG, RANGE_START_TAG
 from lakehouse import LakehouseStore, new_run_id, validate_run_id, validate_symbol
 from lakehouse.catalog import query as catalog_query
 from lakehouse.store import RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
@@ -60,11 +60,12 @@ from quant_sdk.run_catalog import (
     stored_assets_of,
     summarize_run,
 )
+from quant_sdk.submission import DagsterWebserver, SubmittedRun
 
 logger = logging.getLogger(__name__)
 
 PRODUCTION_JOB = "production"
-__all__ = ["QuantSDK", "RunFailedError"]
+__all__ = ["QuantSDK", "RunFailedError", "SubmittedRun"]
 
 
 class QuantSDK(LakehouseMaintenance):
@@ -88,6 +89,10 @@ class QuantSDK(LakehouseMaintenance):
         Where base settings came from, for :meth:`explain_settings` (e.g.
         ``{"cost_bps": "environment"}``); read from the environment when ``settings`` is not
         given, and ``root`` counts as an override.
+    dagster_url : str, optional
+        The address of a team's ``dagster-webserver`` (e.g. ``http://127.0.0.1:3000``), for
+        :meth:`submit`: runs go to that instance's queue instead of running in this process.
+        The command line passes ``QUANT_DAGSTER_URL``; the SDK does not read it.
     """
 
     def __init__(
@@ -96,6 +101,7 @@ class QuantSDK(LakehouseMaintenance):
         settings: Settings | None = None,
         dagster_log_level: str = DEFAULT_DAGSTER_LOG_LEVEL,
         setting_sources: Mapping[str, str] | None = None,
+        dagster_url: str | None = None,
     ) -> None:
         log_level_number(dagster_log_level)  # fail now on a typo, not in the first run
         self.dagster_log_level = dagster_log_level
@@ -109,6 +115,7 @@ class QuantSDK(LakehouseMaintenance):
         self.settings = settings
         self.setting_sources = sources
         self.store = LakehouseStore(self.settings.data_root.resolve())
+        self.dagster_url = dagster_url
 
     # Dagster plumbing -----------------------------------------------------------------------
 
@@ -235,6 +242,34 @@ class QuantSDK(LakehouseMaintenance):
                     f"run {run_id}: {error}", error.dagster_run_id, error.failures
                 ) from None
         return self.load("leaderboard", run_id)
+
+    def submit(
+        self, profile: str = "canary", run_id: str | None = None, **overrides: Any
+    ) -> SubmittedRun:
+        """Queue ``production`` for ``run_id`` (new by default) on the team's Dagster; return.
+
+        The run request is written to this SDK's lakehouse (the team's shared one), the
+        ``run_id`` partition added and the run submitted through the webserver at
+        ``dagster_url``; the daemon launches it when the queue lets it. Follow it in the UI,
+        :meth:`runs` or ``DagsterWebserver(url).wait(dagster_run_id, timeout)``.
+        """
+        if self.dagster_url is None:
+            raise ValueError(
+                "submitting needs the team's Dagster webserver: QuantSDK(dagster_url=...) or "
+                "QUANT_DAGSTER_URL for `quant run --submit`"
+            )
+        webserver = DagsterWebserver(self.dagster_url)
+        if run_id is None:
+            run_id = new_run_id()
+            write_run_request(self.store, run_id, self.settings, profile, overrides)
+        else:
+            validate_run_id(run_id)
+        webserver.add_partition(PRODUCTION_JOB, RUN_ID_PARTITIONS, run_id)
+        request = read_run_request(self.store, run_id) or {}
+        tags = {PARTITION_TAG: run_id, PROFILE_TAG: str(request.get("profile", profile))}
+        dagster_run_id = webserver.submit(PRODUCTION_JOB, tags)
+        logger.info("run %s queued (Dagster run %s)", run_id, dagster_run_id)
+        return SubmittedRun(run_id, dagster_run_id, PRODUCTION_JOB)
 
     def run_ids(self) -> list[str]:
         """Run ids with stored assets, oldest first."""
