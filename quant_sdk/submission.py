@@ -10,6 +10,7 @@ until the daemon launches it (see :mod:`dagster_defs.team`).
 import json
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,10 +95,12 @@ class DagsterWebserver:
             path_prefix=parts.path.rstrip("/"),
         )
 
-    def submit(self, job: str, tags: dict[str, str]) -> str:
+    def submit(
+        self, job: str, tags: dict[str, str], run_config: Mapping[str, Any] | None = None
+    ) -> str:
         """Queue a run of ``job`` with ``tags`` (e.g. its partition); Dagster's run id."""
         try:
-            return self.client.submit_job_execution(job, tags=tags)
+            return self.client.submit_job_execution(job, tags=tags, run_config=run_config)
         except Exception as error:  # the client wraps transport errors in several types
             raise WebserverError(f"{self.url} did not take the {job} run: {error}") from error
 
