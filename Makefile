@@ -104,6 +104,10 @@ format: install  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+.PHONY: docs
+docs: install  ## write docs/settings.md and docs/cli.md from the code (tests/test_docs.py fails when stale)
+	$(BIN)/python scripts/generate_docs.py
+
 test: install lint  ## lint, then the test suite (without slow and browser tests)
 	$(BIN)/pytest -m "not slow and not ui"
 

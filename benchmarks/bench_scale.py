@@ -9,6 +9,13 @@ temporary folder:
 2. mints a ``production`` run (every engine, monthly windows, top-N selection) and materializes
    it end to end (``QuantSDK.run``) on the ``--executor`` (default ``local``).
 
+Then a second fresh child writes the same synthetic market as a folder of ``N`` CSV files (one
+per symbol: date, open, high, low, close, volume; not timed) and hydrates it with the ``files``
+source through the same Dagster path: its hydration time is printed beside the synthetic
+source's (target: within :data:`FILES_TARGET_RATIO` of it). ``--hydration-only`` runs just
+these two hydrations per size (no ``production`` run), the smallest run that shows the figure,
+and writes ``benchmarks/results/scale_hydration.json``.
+
 The parent samples the resident memory (RSS) of the child and all its descendants (pool workers,
 Ray) every :data:`SAMPLE_SECONDS`, and reads each Dagster step's start and end from the run's
 event log. Stages group the steps (a check's step counts with its asset's stage):
@@ -38,6 +45,7 @@ from typing import Any
 import psutil
 
 RESULTS = Path(__file__).parent / "results" / "scale.json"
+HYDRATION_RESULTS = RESULTS.with_name("scale_hydration.json")
 SAMPLE_SECONDS = 0.1
 GIB = 1024**3
 YEARS = 10
@@ -45,6 +53,10 @@ TARGETS = {  # symbols -> (hydrate seconds, production seconds, peak RSS GiB)
     1000: (20.0, 90.0, 1.5),
     5000: (60.0, 300.0, 3.0),
 }
+FILES_TARGET_RATIO = 1.5
+"""The ``files`` source may take at most this multiple of the synthetic source's hydration."""
+FILES_BLOCK = 256
+"""Symbols generated at once while writing the CSV folder."""
 MEMORY_GROWTH_LIMIT = 4.0
 """RSS at the largest universe may be at most this multiple of the smallest's."""
 STAGES = (
@@ -132,8 +144,28 @@ def latest_dagster_run(job_name: str) -> str:
         return str(runs[0].run_id)
 
 
-def child(symbols: int, years: int, executor: str, folder: Path, out: Path) -> None:
-    """Hydrate and run ``production`` once; write the timings to ``out`` (JSON)."""
+def write_csv_folder(settings: Any, folder: Path) -> Path:
+    """Write the synthetic market of ``settings`` as ``<folder>/<SYMBOL>.csv`` files."""
+    from quant_assets.hydration import make_source
+
+    market = make_source(settings)
+    fetch_many = getattr(market, "fetch_many")  # noqa: B009 -- the synthetic source has it
+    names = market.symbols()
+    folder.mkdir(parents=True)
+    for first in range(0, len(names), FILES_BLOCK):
+        for symbol, bars in fetch_many(names[first : first + FILES_BLOCK]).items():
+            bars.to_csv(folder / f"{symbol}.csv", index=False)
+    return folder
+
+
+def child(
+    symbols: int, years: int, executor: str, folder: Path, out: Path, mode: str = "full"
+) -> None:
+    """Hydrate (and, in mode ``full``, run ``production``) once; write the timings to ``out``.
+
+    Mode ``files`` hydrates the synthetic market written as a folder of CSV files instead;
+    modes ``files`` and ``hydrate`` stop after the hydration.
+    """
     import quant_kernels.predictability  # noqa: F401 -- compile (or load) the kernels first
     from quant_assets.settings import Settings
     from quant_sdk import QuantSDK
@@ -145,11 +177,25 @@ def child(symbols: int, years: int, executor: str, folder: Path, out: Path) -> N
         synthetic_years=years,
         executor=executor,
     )
+    if mode == "files":
+        source_path = write_csv_folder(settings, folder / "source")
+        settings = settings.clone(source="files", source_path=source_path)
     sdk = QuantSDK(settings=settings)
     started = time.time()
     sdk.hydrate()
     hydrated = time.time()
     hydrate_steps = step_windows(latest_dagster_run("hydrate"))
+    if mode != "full":
+        result = {
+            "symbols": symbols,
+            "years": years,
+            "source": settings.source,
+            "hydrate": {"start": started, "end": hydrated},
+            "hydrate_steps": hydrate_steps,
+            "stored_symbols": len(sdk.store.symbols()),
+        }
+        out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+        return
     run_id = sdk.new_run("production")
     run_started = time.time()
     board = sdk.run(run_id=run_id)
@@ -205,8 +251,10 @@ class MemorySampler(threading.Thread):
         return max(s[1] for s in inside), max(s[2] for s in inside)
 
 
-def measure(symbols: int, years: int, executor: str) -> dict[str, Any]:
-    """Run one child for ``symbols`` and return its stage times and memory."""
+def run_child(
+    symbols: int, years: int, executor: str, mode: str
+) -> tuple[dict[str, Any], MemorySampler]:
+    """Run one child process in a fresh temporary folder; its result and memory samples."""
     with tempfile.TemporaryDirectory(prefix="qscale") as scratch:
         folder = Path(scratch)
         out = folder / "result.json"
@@ -228,6 +276,8 @@ def measure(symbols: int, years: int, executor: str) -> dict[str, Any]:
             str(folder),
             "--out",
             str(out),
+            "--mode",
+            mode,
         ]
         process = subprocess.Popen(command, env=env)
         sampler = MemorySampler(process.pid)
@@ -236,8 +286,43 @@ def measure(symbols: int, years: int, executor: str) -> dict[str, Any]:
         sampler.done.set()
         sampler.join()
         if code != 0:
-            raise SystemExit(f"the {symbols}-symbol run failed (exit code {code})")
+            raise SystemExit(f"the {symbols}-symbol {mode} run failed (exit code {code})")
         result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return result, sampler
+
+
+def hydrate_parts(result: dict[str, Any]) -> dict[str, float]:
+    """Where the hydration run's seconds went, from its event log's timestamps."""
+    hydrate = result["hydrate"]
+    (step,) = [w for w in result["hydrate_steps"] if w["step"] == "market_data"]
+    hydrated = step.get("hydrated", step["end"])
+    return {
+        "Dagster run creation (a planned event per symbol)": step["start"] - hydrate["start"],
+        "fetch, validate, write (hydrate_symbols)": hydrated - step["start"],
+        "per-symbol events (materializations)": step["end"] - hydrated,
+        "rest (definitions, summary query)": hydrate["end"] - step["end"],
+    }
+
+
+def measure_hydration(symbols: int, years: int, executor: str, mode: str) -> dict[str, Any]:
+    """Hydrate ``symbols`` in a child (``mode`` ``hydrate``: synthetic, ``files``: CSV files)."""
+    result, sampler = run_child(symbols, years, executor, mode)
+    if result["stored_symbols"] != symbols:
+        raise SystemExit(f"{mode}: {result['stored_symbols']} of {symbols} symbols stored")
+    hydrate = result["hydrate"]
+    return {
+        "symbols": symbols,
+        "years": years,
+        "source": result["source"],
+        "seconds": hydrate["end"] - hydrate["start"],
+        "peak_rss_gib": sampler.peak(hydrate["start"], hydrate["end"])[0] / GIB,
+        "hydrate_parts": hydrate_parts(result),
+    }
+
+
+def measure(symbols: int, years: int, executor: str) -> dict[str, Any]:
+    """Run one child for ``symbols`` and return its stage times and memory."""
+    result, sampler = run_child(symbols, years, executor, "full")
     seconds = dict.fromkeys(STAGES, 0.0)
     peaks = dict.fromkeys(STAGES, 0)
     hydrate = result["hydrate"]
@@ -251,14 +336,6 @@ def measure(symbols: int, years: int, executor: str) -> dict[str, Any]:
         peaks[stage] = max(peaks[stage], sampler.peak(step["start"], step["end"])[0])
     production = result["production"]
     process_peak, tree_peak = sampler.peak()
-    (step,) = [w for w in result["hydrate_steps"] if w["step"] == "market_data"]
-    hydrated = step.get("hydrated", step["end"])
-    hydrate_parts = {
-        "Dagster run creation (a planned event per symbol)": step["start"] - hydrate["start"],
-        "fetch, validate, write (hydrate_symbols)": hydrated - step["start"],
-        "per-symbol events (materializations)": step["end"] - hydrated,
-        "rest (definitions, summary query)": hydrate["end"] - step["end"],
-    }
     return {
         "symbols": symbols,
         "years": years,
@@ -271,7 +348,7 @@ def measure(symbols: int, years: int, executor: str) -> dict[str, Any]:
         "strategies": result["strategies"],
         "best": result["best"],
         "steps": {s["step"]: s["end"] - s["start"] for s in result["steps"]},
-        "hydrate_parts": hydrate_parts,
+        "hydrate_parts": hydrate_parts(result),
     }
 
 
@@ -312,6 +389,38 @@ def hydrate_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def sources_table(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
+    """Markdown table: hydration from the synthetic source and from CSV files, per size."""
+    header = "| hydrate | " + " | ".join(
+        f"{s['symbols']:,} synthetic | {s['symbols']:,} CSV files" for s, _ in pairs
+    )
+    lines = [header + " |", "| --- |" + " --- | --- |" * len(pairs)]
+    for part in pairs[0][0]["hydrate_parts"]:
+        cells = [
+            f"{s['hydrate_parts'][part]:.1f} s | {f['hydrate_parts'][part]:.1f} s" for s, f in pairs
+        ]
+        lines.append(f"| {part} | " + " | ".join(cells) + " |")
+    cells = [f"**{s['seconds']:.1f} s** | **{f['seconds']:.1f} s**" for s, f in pairs]
+    lines.append("| **hydrate (one run)** | " + " | ".join(cells) + " |")
+    cells = [f"{s['peak_rss_gib']:.2f} GB | {f['peak_rss_gib']:.2f} GB" for s, f in pairs]
+    lines.append("| peak RSS, any process | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def files_verdict(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[str]:
+    """The files source's hydration time against the synthetic source's, per size."""
+    lines = []
+    for synthetic, files in pairs:
+        ratio = files["seconds"] / max(synthetic["seconds"], 1e-9)
+        met = "met" if ratio <= FILES_TARGET_RATIO else "MISSED"
+        lines.append(
+            f"{files['symbols']:,} CSV files: {files['seconds']:.1f} s vs "
+            f"{synthetic['seconds']:.1f} s synthetic, {ratio:.2f}x "
+            f"({met}: at most {FILES_TARGET_RATIO:g}x)"
+        )
+    return lines
+
+
 def verdict(results: list[dict[str, Any]]) -> list[str]:
     """Which targets were met."""
     lines = []
@@ -343,26 +452,51 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, nargs="+", default=sorted(TARGETS))
     parser.add_argument("--years", type=int, default=YEARS)
     parser.add_argument("--executor", default="local", choices=["serial", "local", "ray"])
+    parser.add_argument(
+        "--hydration-only",
+        action="store_true",
+        help="only hydrate each size from the synthetic source and from as many CSV files "
+        "(no production run)",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="full", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        child(args.child, args.years, args.executor, args.folder, args.out)
+        child(args.child, args.years, args.executor, args.folder, args.out, args.mode)
         return
     results = []
+    pairs = []
     for symbols in args.symbols:
         print(f"{symbols:,} symbols x {args.years} years ...", flush=True)
-        results.append(measure(symbols, args.years, args.executor))
-        print(json.dumps(results[-1]["steps"], indent=1), flush=True)
-        print(json.dumps(results[-1]["hydrate_parts"], indent=1), flush=True)
+        if args.hydration_only:
+            synthetic = measure_hydration(symbols, args.years, args.executor, "hydrate")
+        else:
+            results.append(measure(symbols, args.years, args.executor))
+            print(json.dumps(results[-1]["steps"], indent=1), flush=True)
+            print(json.dumps(results[-1]["hydrate_parts"], indent=1), flush=True)
+            synthetic = {**results[-1], "seconds": results[-1]["seconds"]["hydrate"]}
+            synthetic["peak_rss_gib"] = results[-1]["stage_peak_rss_gib"]["hydrate"]
+        print(f"{symbols:,} CSV files x {args.years} years ...", flush=True)
+        pairs.append((synthetic, measure_hydration(symbols, args.years, args.executor, "files")))
+        print(json.dumps(pairs[-1][1]["hydrate_parts"], indent=1), flush=True)
+    if results:
+        print()
+        print(table(results))
+        print()
+        print(hydrate_table(results))
     print()
-    print(table(results))
+    print(sources_table(pairs))
     print()
-    print(hydrate_table(results))
-    print()
-    print("\n".join(verdict(results)))
+    print("\n".join([*(verdict(results) if results else []), *files_verdict(pairs)]))
     RESULTS.parent.mkdir(exist_ok=True)
+    if args.hydration_only:
+        document: Any = [{"synthetic": s, "files": f} for s, f in pairs]
+        HYDRATION_RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        return
+    for result, (_, files) in zip(results, pairs, strict=True):
+        result["files_hydrate"] = files
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
 

@@ -5,11 +5,24 @@ and ``symbol`` (``market_data``) can be filtered and grouped on like any other c
 
     query("SELECT run_id, count(*) FROM features GROUP BY run_id", root=root)
 
+JSON document assets (``run_manifest``, ``run_requests``, ``quarantine``, ``market_data_status``)
+get a view too, one row per document (or per object of a document that is a list), with the
+partition column from the path as well::
+
+    query("SELECT symbol, reason FROM quarantine", root=root)
+
+Their columns are the documents' top-level keys, typed from every document (not guessed from a
+sample: JSON text that looks like a date or a time stays text): all strings VARCHAR, all whole
+numbers BIGINT, all numbers DOUBLE, all booleans BOOLEAN, lists of one such type a list of it;
+objects and anything mixed are DuckDB ``JSON`` (``settings->>'top_n'``).
+
 What keeps it safe:
 
 - **Damaged files are left out, one by one.** A view is built over the files whose Parquet magic
   bytes and footer length are sound (12 bytes read per file); if DuckDB still cannot build the
-  view, every footer of that asset is parsed and the failing files are left out as well. Left-out
+  view, every footer of that asset is parsed and the failing files are left out as well. A JSON
+  document that does not parse is left out the same way (documents are small: each is read
+  when its view is built). Left-out
   files are logged as a warning and listed in :attr:`AssetViews.damaged`, so a damaged file hides
   its own partition and nothing else. Damage inside the data pages is found only by a query that
   reads that file, and by :func:`lakehouse.integrity.scan`.
@@ -22,10 +35,11 @@ What keeps it safe:
   not read the footers of 10,000 symbol files.
 """
 
+import json
 import logging
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +54,7 @@ from lakehouse.integrity import (
     metadata_problem,
     partition_dirs,
 )
-from lakehouse.store import PARQUET_FILE, LakehouseStore
+from lakehouse.store import JSON_FILE, PARQUET_FILE, LakehouseStore
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +65,9 @@ CATALOG_LISTING_WORDS = frozenset({"show", "information_schema", "pg_catalog", "
 CATALOG_FUNCTION_PREFIX = "duckdb_"
 """``duckdb_views()``, ``duckdb_tables()``, ``duckdb_columns()``: they also list the views."""
 DAMAGED_LISTED_AT_MOST = 20
+JSON_COLUMN = "JSON"
+"""DuckDB type of a document key whose values are objects or of mixed types."""
+BIGINT_RANGE = range(-(2**63), 2**63)
 QUOTED_STATEMENT_CHARS = 80
 
 
@@ -65,6 +82,8 @@ class AssetViews:
     files: dict[str, list[Path]]
     """Asset name -> its readable ``part-0.parquet`` files (absolute paths, sorted)."""
     damaged: list[DamagedFile]
+    documents: dict[str, list[Path]] = field(default_factory=dict)
+    """Asset name -> its ``document.json`` files, for assets without Parquet files (sorted)."""
 
 
 def asset_views(root: str | Path, assets: Collection[str] | None = None) -> AssetViews:
@@ -79,11 +98,13 @@ def asset_views(root: str | Path, assets: Collection[str] | None = None) -> Asse
     """
     wanted = None if assets is None else frozenset([assets] if isinstance(assets, str) else assets)
     files: dict[str, list[Path]] = {}
+    documents: dict[str, list[Path]] = {}
     damaged: list[DamagedFile] = []
     for asset_dir in asset_dirs(_absolute_root(root)):
         if wanted is not None and asset_dir.name not in wanted:
             continue
         readable = []
+        written = [asset_dir / JSON_FILE, *(d / JSON_FILE for d in partition_dirs(asset_dir))]
         for partition_dir in partition_dirs(asset_dir):
             path = partition_dir / PARQUET_FILE
             try:
@@ -98,7 +119,9 @@ def asset_views(root: str | Path, assets: Collection[str] | None = None) -> Asse
                 damaged.append(damaged_file(path, problem))
         if readable:
             files[asset_dir.name] = readable
-    return AssetViews(files, damaged)
+        elif listed := [path for path in written if path.is_file()]:
+            documents[asset_dir.name] = listed
+    return AssetViews(files, damaged, documents)
 
 
 def open_catalog(
@@ -153,6 +176,7 @@ def _open(
     con = duckdb.connect(":memory:")
     try:
         damaged = views.damaged + _create_views(con, views.files)
+        damaged += _create_document_views(con, views.documents)
         _lock_down(con, _absolute_root(root))
     except BaseException:
         con.close()
@@ -196,6 +220,86 @@ def _view_sql(name: str, paths: list[Path]) -> str:
         f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet([{listed}], '
         "hive_partitioning = true, hive_types_autocast = false, union_by_name = true)"
     )
+
+
+def _create_document_views(
+    con: duckdb.DuckDBPyConnection, documents: dict[str, list[Path]]
+) -> list[DamagedFile]:
+    """One view per JSON document asset; documents that do not parse are left out."""
+    damaged: list[DamagedFile] = []
+    for name, paths in documents.items():
+        rows: list[Any] = []
+        readable: list[Path] = []
+        for path in paths:
+            try:
+                document = json.loads(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                continue  # pruned meanwhile
+            except (OSError, ValueError) as error:
+                damaged.append(damaged_file(path, f"{type(error).__name__}: {error}"))
+                continue
+            rows += document if isinstance(document, list) else [document]
+            readable.append(path)
+        columns = _document_columns(rows, readable)
+        if not columns:
+            logger.debug("no view over %s: its documents are not objects with keys", name)
+            continue
+        sql = _document_view_sql(name, readable, columns)
+        try:
+            con.execute(sql)
+        except duckdb.Error as error:
+            error.add_note(f"while building the lakehouse view {name!r} over {len(readable)} files")
+            raise
+    return damaged
+
+
+def _document_columns(rows: list[Any], paths: list[Path]) -> dict[str, str]:
+    """DuckDB type of every top-level key of ``rows`` (see the module docstring).
+
+    A key that the path already gives (``run_id=...``, ``symbol=...``) is left to the path.
+    Empty when a row is not an object (a document that is a list of numbers, say): no view.
+    """
+    if not all(isinstance(row, dict) for row in rows):
+        return {}
+    from_path = {
+        folder.name.split("=", 1)[0]
+        for folder in (path.parent for path in paths)
+        if "=" in folder.name
+    }
+    keys = dict.fromkeys(key for row in rows for key in row if key not in from_path)
+    return {key: _sql_type([row.get(key) for row in rows]) for key in keys}
+
+
+def _sql_type(values: list[Any]) -> str:
+    """The DuckDB type that holds every one of ``values`` (parsed JSON) as it is."""
+    present = [value for value in values if value is not None]
+    if all(isinstance(value, str) for value in present):
+        return "VARCHAR"
+    if all(isinstance(value, bool) for value in present):
+        return "BOOLEAN"
+    numbers = [value for value in present if not isinstance(value, bool)]
+    if len(numbers) == len(present) and all(isinstance(v, int) for v in numbers):
+        return "BIGINT" if all(value in BIGINT_RANGE for value in numbers) else JSON_COLUMN
+    if len(numbers) == len(present) and all(isinstance(v, int | float) for v in numbers):
+        return "DOUBLE"
+    if all(isinstance(value, list) for value in present):
+        element = _sql_type([item for value in present for item in value])
+        return JSON_COLUMN if element == JSON_COLUMN else f"{element}[]"
+    return JSON_COLUMN
+
+
+def _document_view_sql(name: str, paths: list[Path], columns: dict[str, str]) -> str:
+    listed = ", ".join(_sql_text(str(path)) for path in paths)
+    typed = ", ".join(f"{_sql_text(key)}: {_sql_text(kind)}" for key, kind in columns.items())
+    return (
+        f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_json([{listed}], '
+        f"columns = {{{typed}}}, auto_detect = false, format = 'auto', "
+        "hive_partitioning = true, hive_types_autocast = false)"
+    )
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _lock_down(con: duckdb.DuckDBPyConnection, root: Path) -> None:

@@ -187,14 +187,5 @@ def record_status(
     return document
 
 
-def vanished_symbols(store: LakehouseStore, source_name: str) -> dict[str, Any]:
-    """The vanished symbols recorded for ``source_name`` (empty if none were recorded)."""
-    folder = store.asset_dir(STATUS_DOCUMENT)
-    if not (folder / "document.json").exists():
-        return {}
-    recorded: dict[str, Any] = store.read_document(folder).get(source_name, {}).get("vanished", {})
-    return recorded
-
-
 def _iso(value: Any) -> str | None:
     return None if pd.isna(value) else str(pd.Timestamp(value).date())

@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     # Hydration
     source: SourceName = Field("bundled", description="Where `hydrate` reads market data.")
     source_path: Path | None = Field(
-        None, description="Folder of `<SYMBOL>.csv|.parquet` files for the `files` source."
+        None, description="Folder of `<SYMBOL>.csv|.parquet` files; required by the `files` source."
     )
     synthetic_symbols: int = Field(50, ge=1, description="Symbols the synthetic source makes.")
     synthetic_years: int = Field(10, ge=1, description="Years of daily bars it makes.")
@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         None, description="Restrict the universe to these symbols (None: every hydrated symbol)."
     )
     start_date: date | None = Field(
-        date(2016, 1, 1), description="First date used by a run (None: all)."
+        date(2016, 1, 1), description="First date used by a run (None: all); not after `end_date`."
     )
     end_date: date | None = Field(None, description="Last date used by a run (None: all).")
     min_history: int = Field(
@@ -162,7 +162,11 @@ class Settings(BaseSettings):
     window_mode: WindowMode = Field("rolling", description="`rolling` or `expanding` training.")
     cost_bps: float = Field(5.0, ge=0, description="Cost per unit turnover, in basis points.")
     drift: bool = Field(True, description="Let weights drift with prices between rebalances.")
-    executor: ExecutorName = Field("local", description="Where windows run.")
+    executor: ExecutorName = Field(
+        "local",
+        description="Where the tournament's windows run: in the run's process (`serial`), a "
+        "pool of processes (`local`) or Ray (`ray`).",
+    )
     workers: int | None = Field(
         None, ge=1, description="Processes for `local`, CPUs of a local Ray (None: cores)."
     )

@@ -31,6 +31,7 @@ BACKFILL_POLICY_BETA_WARNING = (
 )
 """Dagster's BetaWarning about ``market_data``'s single-run backfill policy, filtered here."""
 DISTRIBUTION = "quant-lakehouse"
+RUN_ID_HELP = "a run id, YYYYMMDD-HHMMSS-xxxx (`quant runs` lists them)"
 Handler = Callable[[argparse.Namespace, Output], int]
 
 
@@ -137,18 +138,18 @@ def build_parser() -> argparse.ArgumentParser:
     show = add(
         "show", commands.show, "one run: leaderboard, settings changed, data span; or one asset"
     )
-    show.add_argument("run_id", metavar="RUN_ID")
+    show.add_argument("run_id", metavar="RUN_ID", help=RUN_ID_HELP)
     show.add_argument("asset", metavar="ASSET", nargs="?", help="print this stored asset instead")
     _limit(show)
     load = add("load", commands.load, "print one run's stored asset (same as `show RUN_ID ASSET`)")
-    load.add_argument("asset", metavar="ASSET")
-    load.add_argument("run_id", metavar="RUN_ID")
+    load.add_argument("asset", metavar="ASSET", help="a stored asset, e.g. leaderboard")
+    load.add_argument("run_id", metavar="RUN_ID", help=RUN_ID_HELP)
     _limit(load)
     compare = add(
         "compare", commands.compare, "two runs' leaderboards side by side, and differing settings"
     )
-    compare.add_argument("run_a", metavar="RUN_A")
-    compare.add_argument("run_b", metavar="RUN_B")
+    compare.add_argument("run_a", metavar="RUN_A", help="the first run (a)")
+    compare.add_argument("run_b", metavar="RUN_B", help="the second run (b); differences are b - a")
     query = add(
         "query",
         commands.query,
@@ -181,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--wait", action="store_true", help="wait until the daemon has run it (needs make dev)"
     )
     report = add("report", commands.report, "write a run's self-contained HTML tear-sheet")
-    report.add_argument("run_id", metavar="RUN_ID")
+    report.add_argument("run_id", metavar="RUN_ID", help=RUN_ID_HELP)
     report.add_argument(
         "--out", metavar="FILE", help="also write it here (default: beside the run)"
     )

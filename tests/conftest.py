@@ -10,10 +10,19 @@ import pandas as pd
 import pytest
 
 from lakehouse import LakehouseStore
-from quant_assets.hydration import BundledSource, hydrate_symbol
+from quant_assets.hydration import BundledSource, HydrationReport, MarketDataSource, hydrate_symbols
 
 SMALL_SYMBOLS = ["AAPL", "JNJ", "KO", "MSFT", "PG", "XOM"]
 """Six bundled symbols, enough for every stage and fast."""
+
+
+def hydrate_cleanly(
+    store: LakehouseStore, source: MarketDataSource, symbols: list[str]
+) -> dict[str, HydrationReport]:
+    """Hydrate ``symbols`` the production way (``hydrate_symbols``); none may be quarantined."""
+    outcome = hydrate_symbols(store, source, symbols)
+    assert not outcome.quarantined, outcome.quarantined
+    return {report.symbol: report for report in outcome.reports}
 
 
 @pytest.fixture(scope="session")
@@ -38,8 +47,7 @@ def hydrated_root(tmp_path_factory: pytest.TempPathFactory, bundled_source: Bund
     """A lakehouse holding SMALL_SYMBOLS, hydrated once per session. Treat as read-only."""
     root = tmp_path_factory.mktemp("lakehouse")
     store = LakehouseStore(root)
-    for symbol in SMALL_SYMBOLS:
-        hydrate_symbol(store, bundled_source, symbol)
+    hydrate_cleanly(store, bundled_source, SMALL_SYMBOLS)
     return root
 
 

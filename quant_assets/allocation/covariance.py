@@ -41,17 +41,6 @@ def sample_variances(returns: FloatArray) -> FloatArray:
     return np.asarray(np.einsum("ij,ij->j", centered, centered) / (days - 1), dtype=np.float64)
 
 
-def condition_number(covariance: FloatArray) -> float:
-    """Largest over smallest eigenvalue; ``inf`` when singular, indefinite or not finite."""
-    if not np.isfinite(covariance).all():
-        return float("inf")
-    eigenvalues = np.linalg.eigvalsh(covariance)
-    smallest, largest = float(eigenvalues[0]), float(eigenvalues[-1])
-    if smallest <= 0.0 or largest <= 0.0:
-        return float("inf")
-    return largest / smallest
-
-
 def correlation_spectrum(covariance: FloatArray) -> tuple[float, float] | None:
     """Smallest and largest eigenvalue of the correlation matrix of ``covariance``.
 

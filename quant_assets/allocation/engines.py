@@ -3,9 +3,9 @@
 Every engine receives the training returns of the assets it may hold (days x assets, simple
 returns), the settings, and the window's moments (:class:`Moments`): the covariance estimated
 and hardened by :class:`~quant_assets.allocation.guard.SolverGuard`, so all engines of a window
-see the same matrix, or the variances alone. Each engine declares what it reads
-(``needs_covariance``, ``needs_variances``); the guard checks the covariance's conditioning only
-for engines that need it. Engines return raw weights; the guard judges them.
+see the same matrix, or the variances alone. Each engine declares whether it reads the
+covariance (``needs_covariance``); the guard checks the covariance's conditioning only for
+engines that do. Engines return raw weights; the guard judges them.
 
 Choices: minimum variance is our own exact active-set solver (exact, and about 25x faster than
 skfolio's interior-point path on these sizes); maximum Sharpe uses scipy's SLSQP on means shrunk
@@ -60,8 +60,6 @@ class Engine:
     """False for engines that hold the whole eligible universe instead of the selection."""
     needs_covariance: ClassVar[bool] = False
     """True for engines that read ``moments.covariance`` (the guard checks its conditioning)."""
-    needs_variances: ClassVar[bool] = False
-    """True for engines that read ``moments.variances`` only."""
 
     def weights(self, returns: FloatArray, settings: Settings, moments: Moments) -> FloatArray:
         """Weights for the columns of ``returns`` (they sum to one)."""
@@ -84,7 +82,6 @@ class InverseVolatility(Engine):
     """Weights proportional to ``1 / volatility``, capped at ``max_weight``."""
 
     name: ClassVar[EngineName] = "inverse_volatility"
-    needs_variances: ClassVar[bool] = True
 
     def weights(self, returns: FloatArray, settings: Settings, moments: Moments) -> FloatArray:
         """Inverse training volatility, normalised and capped."""

@@ -25,9 +25,10 @@
 3. **Fallback.** A vetoed engine falls back along ``engine -> inverse_volatility ->
    equal_weight`` (:data:`FALLBACK_CHAIN`); every veto is recorded with its engine and reason.
 
-Engines declare what they read (``needs_covariance``, ``needs_variances``): the covariance is
-estimated and hardened only when an engine tried in the window needs it, so the covariance-free
-baselines (``market``, ``equal_weight``) cost nothing on universes of thousands of symbols.
+Engines declare whether they read the covariance (``needs_covariance``); it is estimated and
+hardened only when an engine tried in the window reads it (:class:`WindowMoments` computes each
+moment on first use), so the covariance-free baselines (``market``, ``equal_weight``) cost
+nothing on universes of thousands of symbols.
 """
 
 from dataclasses import dataclass, field
@@ -148,16 +149,11 @@ class SolverGuard:
             return f"too concentrated: {holdings:.3g} effective holdings, fewer than {limit:.3g}"
         return None
 
-    def allocate(self, engine: str, returns: pd.DataFrame) -> Allocation:
-        """Weights of ``engine`` on ``returns`` (days x symbols), guarded.
+    def allocate_values(self, engine: str, returns: FloatArray, symbols: list[str]) -> Allocation:
+        """Weights of ``engine`` on ``returns`` (days x ``symbols``), guarded.
 
         With no symbols to hold the allocation is empty and ``engine_used`` is ``"cash"``.
         """
-        symbols = [str(s) for s in returns.columns]
-        return self.allocate_values(engine, returns.to_numpy(dtype=np.float64), symbols)
-
-    def allocate_values(self, engine: str, returns: FloatArray, symbols: list[str]) -> Allocation:
-        """:meth:`allocate` on a plain array of returns (days x ``symbols``)."""
         index = pd.Index(symbols, dtype=object, name="symbol")
         if len(symbols) == 0:
             return Allocation(engine, CASH, pd.Series(dtype="float64", index=index))

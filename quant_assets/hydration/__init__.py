@@ -4,7 +4,6 @@ from quant_assets.hydration.bars import DataQualityError, canonical_bars
 from quant_assets.hydration.hydrate import (
     HydrationOutcome,
     HydrationReport,
-    hydrate_symbol,
     hydrate_symbols,
     merge_bars,
 )
@@ -27,7 +26,6 @@ __all__ = [
     "SyntheticSource",
     "YFinanceSource",
     "canonical_bars",
-    "hydrate_symbol",
     "hydrate_symbols",
     "make_source",
     "merge_bars",

@@ -16,7 +16,6 @@ column and rows and saying what to do. The rules:
 """
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 BAR_COLUMNS = column_names(MarketDataContract)
 """Columns of a stored symbol: ``date`` (datetime64[ns], unique, ascending) and float64 prices."""
-OPTIONAL_BAR_COLUMNS = ("open", "high", "low", "volume")
 REQUIRED_BAR_COLUMNS = ("date", "close")
 DATE_DTYPE = "datetime64[ns]"
 EMPTY_CLOSES_ATTR = "empty_closes"
@@ -40,8 +38,9 @@ NO_ZONE = "no zone"
 EARLIEST_DATE = pd.Timestamp("1800-01-01")
 LATEST_DATE = pd.Timestamp("2200-12-31")
 """Dates a daily bar may carry (well inside what datetime64[ns] can hold)."""
-_ZONE_SUFFIX = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 _DAY_NS = 86_400 * 10**9
+PLAIN_DATE_FORMAT = "%Y-%m-%d"
+"""The date format of the CSV files pandas writes (and most people do): parsed without guessing."""
 
 
 class DataQualityError(ValueError):
@@ -129,7 +128,8 @@ def canonical_bars(
     """Return ``frame`` as canonical bars, or raise :class:`DataQualityError` saying what is wrong.
 
     A frame that is already canonical in all but name is taken as it is (the same result,
-    fast); any other is parsed and checked cell by cell (:func:`parse_bars`).
+    fast), and so is one that only needs its ``YYYY-MM-DD`` text dates parsed (a plain CSV
+    file); any other is parsed and checked cell by cell (:func:`parse_bars`).
 
     Parameters
     ----------
@@ -147,6 +147,9 @@ def canonical_bars(
         counts rows dropped for an empty close.
     """
     ready = _already_canonical(frame)
+    if ready is None:
+        typed = _with_plain_dates(frame)
+        ready = None if typed is None else _already_canonical(typed)
     if ready is not None:
         return ready
     return parse_bars(frame, source=source, symbol=symbol, file=file)
@@ -264,6 +267,28 @@ def _already_canonical(frame: pd.DataFrame) -> pd.DataFrame | None:
     bars = pd.DataFrame(columns)
     bars.attrs[EMPTY_CLOSES_ATTR] = 0
     return bars
+
+
+def _with_plain_dates(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """``frame`` with its text dates parsed when all are written :data:`PLAIN_DATE_FORMAT`.
+
+    Integer prices or volumes become float64, as the long path makes them. The result is for
+    :func:`_already_canonical`, which still checks everything it checks; None (the long path
+    decides) when the dates are not text in exactly that form, or column names repeat.
+    """
+    if "date" not in frame.columns or not frame.columns.is_unique:
+        return None
+    date = frame["date"]
+    if not pd.api.types.is_string_dtype(date.dtype):
+        return None
+    try:
+        typed: dict[str, pd.Series] = {"date": pd.to_datetime(date, format=PLAIN_DATE_FORMAT)}
+    except (ValueError, TypeError, OverflowError):
+        return None
+    for column in BAR_COLUMNS[1:]:
+        if column in frame.columns and pd.api.types.is_integer_dtype(frame[column].dtype):
+            typed[column] = frame[column].astype("float64")
+    return frame.assign(**typed)
 
 
 def _parse_dates(values: pd.Series, error: Any) -> pd.Series:

@@ -15,8 +15,8 @@ says how many stored closes changed (``restated_rows``) and by which factor
 history changed in some other way). A single corrected value stays a logged correction.
 
 **Validation.** What would be stored (stored history merged with what the source sent) must pass
-:func:`~quant_assets.hydration.validation.validate_bars`; otherwise :func:`hydrate_symbol`
-raises :class:`~quant_assets.hydration.bars.DataQualityError` and writes nothing.
+:func:`~quant_assets.hydration.validation.validate_bars`; otherwise the symbol is refused
+(:class:`~quant_assets.hydration.bars.DataQualityError`) and nothing of it is written.
 :func:`hydrate_symbols` hydrates many symbols, each on its own: a refused symbol is recorded in
 the quarantine (:mod:`quant_assets.hydration.quarantine`) and the others go on.
 """
@@ -136,23 +136,6 @@ class SymbolUpdate:
     merged: pd.DataFrame
     changed: bool
     report: HydrationReport
-
-
-def hydrate_symbol(
-    store: LakehouseStore, source: MarketDataSource, symbol: str, *, full: bool = False
-) -> HydrationReport:
-    """Fetch what ``symbol`` is missing from ``source``, validate, and merge it into the lakehouse.
-
-    Raises
-    ------
-    DataQualityError
-        The source's bars, or the history they would make, cannot be stored; nothing is written.
-    """
-    stored, start = stored_and_start(store, symbol, full)
-    update = symbol_update(store, source, symbol, stored, start, source.fetch(symbol, start=start))
-    if update.changed:
-        store.write_frame(update.merged, store.symbol_dir(symbol))
-    return update.report
 
 
 def stored_and_start(

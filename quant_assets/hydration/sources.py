@@ -8,6 +8,7 @@ assets read the lakehouse, never a source. The online source (Yahoo Finance) liv
 
 import importlib.resources
 import logging
+import threading
 import warnings
 from datetime import date
 from functools import cached_property
@@ -105,6 +106,13 @@ class FilesSource:
     read (empty, not UTF-8, malformed CSV, unreadable Parquet) or a symbol with two files raises
     :class:`~quant_assets.hydration.bars.DataQualityError` naming the file, for that symbol only.
     Files whose name is not a valid symbol are skipped with a warning.
+
+    The folder is listed once, on first use, into a symbol -> file(s) index that the instance
+    keeps: hydrating N files lists the folder once, not once per symbol and call. Files added,
+    renamed or removed after that are not seen by this instance (a file removed meanwhile fails
+    when read); every hydration and freshness check builds a new source
+    (:func:`make_source`), so each sees the folder as it is when it starts. A file REWRITTEN in
+    place is read as it is when fetched, and :meth:`fingerprint` sees its new size and time.
     """
 
     name = "files"
@@ -116,8 +124,18 @@ class FilesSource:
                 f"source 'files': folder {self.folder} does not exist; set QUANT_SOURCE_PATH "
                 "or pass path= to hydrate"
             )
+        self._index: dict[str, list[Path]] | None = None
+        self._index_lock = threading.Lock()  # hydration fetches on a thread pool
 
     def _files(self) -> dict[str, list[Path]]:
+        """Symbol -> its file(s), sorted; the folder is listed on the first call only."""
+        if self._index is None:
+            with self._index_lock:
+                if self._index is None:
+                    self._index = self._list_folder()
+        return self._index
+
+    def _list_folder(self) -> dict[str, list[Path]]:
         found: dict[str, list[Path]] = {}
         for path in sorted(self.folder.iterdir()):
             if path.suffix.lower() in FILE_SUFFIXES and not path.name.startswith("."):

@@ -15,8 +15,9 @@ import pytest
 
 from lakehouse import LakehouseStore
 from quant_assets.freshness import stale_symbols
-from quant_assets.hydration import BundledSource, hydrate_symbol
+from quant_assets.hydration import BundledSource
 from quant_sdk import QuantSDK
+from tests.conftest import hydrate_cleanly
 from tests.processes import stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,8 +37,7 @@ def _stale_lakehouse(tmp_path: Path) -> tuple[Path, LakehouseStore, pd.DataFrame
         instance.all_instigator_state()
         instance.get_dynamic_partitions("symbols")
     store = LakehouseStore(tmp_path / "lakehouse")
-    for symbol in ("JNJ", "KO", "PG"):
-        hydrate_symbol(store, BundledSource(), symbol)
+    hydrate_cleanly(store, BundledSource(), ["JNJ", "KO", "PG"])
     full = store.read_frame(store.symbol_dir("KO"))
     store.write_frame(full.iloc[:-20], store.symbol_dir("KO"))
     assert stale_symbols(store, BundledSource()).set_index("symbol").loc["KO", "status"] == "stale"

@@ -9,9 +9,10 @@ import pytest
 
 from dagster_defs import build_definitions
 from lakehouse import LakehouseStore, new_run_id
-from quant_assets.hydration import FilesSource, hydrate_symbol
+from quant_assets.hydration import FilesSource
 from quant_assets.provenance import write_run_request
 from quant_assets.settings import Settings
+from tests.conftest import hydrate_cleanly
 
 SYMBOLS = ["AAPL", "JNJ", "KO", "MSFT", "PG", "XOM", "WMT", "BAC"]
 LATE, DEAD, DIES_LATER = "AAPL", "XOM", "BAC"
@@ -32,8 +33,7 @@ def _run(tmp: Path, closes: pd.DataFrame) -> dict[str, pd.DataFrame]:
     _write(tmp / "source", closes)
     store = LakehouseStore(tmp / "lakehouse")
     source = FilesSource(tmp / "source")
-    for symbol in source.symbols():
-        hydrate_symbol(store, source, symbol)
+    hydrate_cleanly(store, source, source.symbols())
     base = Settings(data_root=tmp / "lakehouse", executor="serial")
     run_id = new_run_id()
     write_run_request(store, run_id, base, "canary", RUN)

@@ -7,6 +7,7 @@ import pytest
 
 from dagster_defs import build_definitions
 from lakehouse import LakehouseStore, new_run_id
+from lakehouse.catalog import query
 from quant_assets.assets import discovery as discovery_assets
 from quant_assets.provenance import write_run_request
 from quant_assets.settings import Settings
@@ -44,6 +45,13 @@ def test_production_job_on_real_data(hydrated_root: Path):
     assert manifest["profile"] == "canary" and manifest["settings"]["min_history"] == 252
     assert sorted(manifest["inputs"]["market_data"]) == sorted(SMALL_SYMBOLS)
     assert manifest["packages"]["dagster"] == dg.__version__
+    by_sql = query(
+        "SELECT run_id, profile, settings->>'min_history' AS min_history FROM run_manifest "
+        "WHERE run_id = ?",
+        [run_id],
+        root=hydrated_root,
+    )
+    assert by_sql.values.tolist() == [[run_id, "canary", "252"]]
     universe = store.read_frame(store.run_dir("universe", run_id))
     assert universe["eligible"].all() and sorted(universe["symbol"]) == sorted(SMALL_SYMBOLS)
     features = store.read_frame(store.run_dir("features", run_id))

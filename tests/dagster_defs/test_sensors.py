@@ -17,10 +17,11 @@ from dagster_defs.sensors import (
 )
 from dagster_defs.tags import AUTO_SYNC_TAG
 from lakehouse import LakehouseStore
-from quant_assets.hydration import FilesSource, hydrate_symbol
+from quant_assets.hydration import FilesSource
 from quant_assets.provenance import read_run_request
 from quant_assets.settings import Settings
 from quant_sdk import QuantSDK
+from tests.conftest import hydrate_cleanly
 
 DAYS = ["2024-01-02", "2024-01-03", "2024-01-04"]
 
@@ -35,8 +36,7 @@ def synced(dagster_env: Path):
         frame.to_csv(source_dir / f"{symbol}.csv", index=False)
     settings = Settings(data_root=dagster_env / "lakehouse", source="files", source_path=source_dir)
     store = LakehouseStore(settings.data_root)
-    for symbol in ("AAA", "BBB"):
-        hydrate_symbol(store, FilesSource(source_dir), symbol)
+    hydrate_cleanly(store, FilesSource(source_dir), ["AAA", "BBB"])
     bbb = store.read_frame(store.symbol_dir("BBB"))
     store.write_frame(bbb.iloc[:1], store.symbol_dir("BBB"))
     defs = build_definitions(settings)

@@ -67,7 +67,7 @@ def test_joins_across_views_and_table_listing(lake: LakehouseStore):
     )
     assert joined["total"].tolist() == [2.0 + 102.0, 2.0 + 100.0, 2.0 + 101.0]  # 0700, AAPL, MSFT
     listed = query("SHOW TABLES", root=lake.root)
-    assert sorted(listed["name"]) == ["features", "market_data"]
+    assert sorted(listed["name"]) == ["features", "market_data", "run_manifest"]
     described = query("DESCRIBE features", root=lake.root)
     assert set(described["column_name"]) == {"x", "noise", "run_id"}
 
@@ -174,3 +174,75 @@ def test_missing_or_empty_lakehouse(tmp_path: Path):
     assert query("SELECT 42 AS x", root=tmp_path / "absent")["x"].tolist() == [42]
     (tmp_path / "lake" / "features" / f"run_id={RUNS[0]}").mkdir(parents=True)
     assert asset_views(tmp_path / "lake") == asset_views(tmp_path / "absent")
+
+
+def test_json_documents_are_views_with_their_partition_column(lake: LakehouseStore):
+    quarantine = lake.asset_dir("quarantine")
+    lake.write_document(
+        {"symbol": "BAD", "reason": "non-numeric `close`", "rows": [1, 4], "values": ["abc"]},
+        quarantine / "symbol=BAD",
+    )
+    lake.write_document(  # text that DuckDB's sampling would take for a TIME stays text
+        {
+            "symbol": "0700",
+            "reason": "empty file",
+            "rows": [],
+            "values": None,
+            "fingerprint": "12:34",
+        },
+        quarantine / "symbol=0700",
+    )
+    lake.write_document(
+        {"run_id": RUNS[1], "settings": {"top_n": 5, "engines": ["hrp"]}, "sharpe": 1},
+        lake.run_dir("run_manifest", RUNS[1]),
+    )
+    lake.write_document({"files": {"vanished": {}}}, lake.asset_dir("market_data_status"))
+    assert sorted(asset_views(lake.root).documents) == [
+        "market_data_status",
+        "quarantine",
+        "run_manifest",
+    ]
+    refused = query(
+        'SELECT symbol, reason, rows, "values", fingerprint FROM quarantine ORDER BY symbol',
+        root=lake.root,
+    )
+    assert refused["symbol"].tolist() == ["0700", "BAD"]
+    assert refused["reason"].tolist() == ["empty file", "non-numeric `close`"]
+    assert [list(rows) for rows in refused["rows"]] == [[], [1, 4]]
+    assert refused["fingerprint"].tolist()[0] == "12:34"
+    runs = query(
+        "SELECT run_id, settings->>'top_n' AS top_n, sharpe, a FROM run_manifest ORDER BY run_id",
+        root=lake.root,
+    )
+    assert runs["run_id"].tolist() == RUNS[:2]  # from the path, for the document without one
+    assert runs["top_n"].tolist()[1] == "5" and runs["a"].tolist()[0] == 1
+    types = query("DESCRIBE run_manifest", root=lake.root).set_index("column_name")["column_type"]
+    assert types.to_dict() == {
+        "a": "BIGINT",
+        "settings": "JSON",
+        "sharpe": "BIGINT",
+        "run_id": "VARCHAR",
+    }
+    status = query("SELECT files->'vanished' AS vanished FROM market_data_status", root=lake.root)
+    assert status["vanished"].tolist() == ["{}"]
+
+
+def test_a_damaged_document_hides_only_itself(lake: LakehouseStore, caplog):
+    lake.write_document({"a": 2}, lake.run_dir("run_manifest", RUNS[1]))
+    damaged = lake.run_dir("run_manifest", RUNS[1]) / "document.json"
+    damaged.write_text('{"a": 2, "b', encoding="utf-8")  # cut short
+    with caplog.at_level(logging.WARNING, logger="lakehouse.catalog"):
+        runs = query("SELECT run_id, a FROM run_manifest", root=lake.root)
+    assert runs.to_dict("list") == {"run_id": [RUNS[0]], "a": [1]}
+    assert str(damaged) in caplog.text
+
+
+def test_document_views_are_locked_down_like_the_rest(lake: LakehouseStore):
+    with open_catalog(lake.root, assets=["run_manifest"]) as con:
+        assert con.execute("SELECT a FROM run_manifest").fetchall() == [(1,)]
+        with pytest.raises(duckdb.PermissionException):
+            con.execute("SELECT * FROM read_json('/etc/hostname')")
+        with pytest.raises(duckdb.InvalidInputException, match="configuration"):
+            con.execute("SET enable_external_access = true")
+    with pytest.raises(ReadOnlyQueryError, match="read-only"):
+        query("COPY run_manifest TO '{}'".format(lake.root / "x.json"), root=lake.root)

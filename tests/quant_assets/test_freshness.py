@@ -1,6 +1,7 @@
 import logging
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -9,22 +10,22 @@ import pytest
 
 from lakehouse import LakehouseStore
 from quant_assets.freshness import (
+    STATUS_DOCUMENT,
     needing_hydration,
     record_status,
     stale_symbols,
     stored_last_dates,
-    vanished_symbols,
 )
 from quant_assets.hydration import (
     BundledSource,
     FilesSource,
     SyntheticSource,
     YFinanceSource,
-    hydrate_symbol,
     hydrate_symbols,
 )
 from quant_assets.hydration.sources import last_completed_weekday
 from quant_assets.settings import Settings
+from tests.conftest import hydrate_cleanly
 
 
 def _csv(folder: Path, symbol: str, dates: list[str], closes: list[float]) -> None:
@@ -46,8 +47,7 @@ def files_lake(tmp_path: Path) -> tuple[LakehouseStore, Path]:
     for symbol in ("AAA", "BBB", "CCC", "DDD"):
         _csv(source_dir, symbol, days, [10.0, 11.0, 12.0])
     store = LakehouseStore(tmp_path / "lake")
-    for symbol in ("AAA", "BBB", "DDD"):
-        hydrate_symbol(store, FilesSource(source_dir), symbol)
+    hydrate_cleanly(store, FilesSource(source_dir), ["AAA", "BBB", "DDD"])
     _truncate(store, "BBB", 2)
     (source_dir / "DDD.csv").unlink()
     return store, source_dir
@@ -69,6 +69,15 @@ def test_stale_new_fresh_vanished(files_lake):
     # settings name the source as well
     by_settings = stale_symbols(store.root, Settings(source="files", source_path=source_dir))
     pd.testing.assert_frame_equal(by_settings, status)
+
+
+def vanished_symbols(store: LakehouseStore, source_name: str) -> dict[str, Any]:
+    """The vanished symbols recorded for ``source_name``, read from the status document."""
+    folder = store.asset_dir(STATUS_DOCUMENT)
+    if not (folder / "document.json").exists():
+        return {}
+    recorded: dict[str, Any] = store.read_document(folder).get(source_name, {}).get("vanished", {})
+    return recorded
 
 
 def test_vanished_symbols_are_recorded_not_deleted(files_lake, caplog):
@@ -93,12 +102,12 @@ def test_vanished_symbols_are_recorded_not_deleted(files_lake, caplog):
 
 def test_rehydrating_a_stale_symbol_makes_it_fresh_and_exact(tmp_path, bundled_source):
     store = LakehouseStore(tmp_path)
-    hydrate_symbol(store, bundled_source, "KO")
+    hydrate_cleanly(store, bundled_source, ["KO"])
     full = _truncate(store, "KO", 30)
     status = stale_symbols(store, bundled_source).set_index("symbol")
     assert status.loc["KO", "status"] == "stale"
     assert str(status.loc["KO", "source_last"].date()) == "2022-12-28"
-    report = hydrate_symbol(store, bundled_source, "KO")
+    report = hydrate_cleanly(store, bundled_source, ["KO"])["KO"]
     assert (report.new_rows, report.corrected_rows) == (30, 0)
     pd.testing.assert_frame_equal(store.read_frame(store.symbol_dir("KO")), full)
     assert stale_symbols(store, bundled_source).set_index("symbol").loc["KO", "status"] == "fresh"
@@ -108,7 +117,7 @@ def test_a_correction_in_a_stale_symbol_is_replaced_and_logged(files_lake, caplo
     store, source_dir = files_lake
     _csv(source_dir, "BBB", ["2024-01-02", "2024-01-03", "2024-01-04"], [9.5, 11.0, 12.0])
     with caplog.at_level(logging.WARNING):
-        report = hydrate_symbol(store, FilesSource(source_dir), "BBB")
+        report = hydrate_cleanly(store, FilesSource(source_dir), ["BBB"])["BBB"]
     assert (report.new_rows, report.corrected_rows) == (2, 1)
     assert "BBB 2024-01-02: source corrected close 10.0 -> 9.5" in caplog.text
     status = stale_symbols(store, FilesSource(source_dir)).set_index("symbol")

@@ -7,10 +7,11 @@ import pytest
 
 from dagster_defs.instance import dagster_instance
 from lakehouse import new_run_id
-from quant_assets.hydration import FilesSource, hydrate_symbol
+from quant_assets.hydration import FilesSource
 from quant_assets.settings import Settings
 from quant_sdk import QuantSDK
 from quant_sdk.cli import main
+from tests.conftest import hydrate_cleanly
 
 
 @pytest.fixture
@@ -25,8 +26,7 @@ def files_sdk(dagster_env: Path, bundled_closes: pd.DataFrame) -> QuantSDK:
         )
     settings = Settings(data_root=dagster_env / "lakehouse", source="files", source_path=source_dir)
     sdk = QuantSDK(settings=settings)
-    for symbol in ("KO", "PG"):
-        hydrate_symbol(sdk.store, FilesSource(source_dir), symbol)
+    hydrate_cleanly(sdk.store, FilesSource(source_dir), ["KO", "PG"])
     pg = sdk.store.read_frame(sdk.store.symbol_dir("PG"))
     sdk.store.write_frame(pg.iloc[:-5], sdk.store.symbol_dir("PG"))
     with dagster_instance() as instance:
@@ -72,8 +72,8 @@ def test_backfill_stale_launches_one_backfill_of_exactly_the_stale_and_new(
 
 
 def test_backfill_stale_returns_none_when_fresh(files_sdk):
-    for symbol in ("JNJ", "MSFT", "PG"):
-        hydrate_symbol(files_sdk.store, FilesSource(files_sdk.settings.source_path), symbol)
+    source = FilesSource(files_sdk.settings.source_path)
+    hydrate_cleanly(files_sdk.store, source, ["JNJ", "MSFT", "PG"])
     assert files_sdk.backfill_stale() is None
     with dagster_instance() as instance:
         assert instance.get_backfills() == []

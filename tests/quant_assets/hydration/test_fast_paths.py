@@ -1,6 +1,7 @@
 """Property-based: the array fast paths of hydration agree with the long paths they skip.
 
-``canonical_bars`` takes an already-typed frame as it is (``_already_canonical``) and
+``canonical_bars`` takes an already-typed frame as it is (``_already_canonical``), and a frame
+whose text dates are all ``YYYY-MM-DD`` after parsing only them (``_with_plain_dates``);
 ``validate_bars`` skips pandera for plainly valid bars (``plainly_valid``). Whatever frame
 they are given, a short cut taken gives exactly the long path's result.
 """
@@ -14,7 +15,13 @@ from hypothesis import strategies as st
 
 from quant_assets.contracts import MarketDataContract
 from quant_assets.hydration import DataQualityError, SyntheticSource
-from quant_assets.hydration.bars import BAR_COLUMNS, _already_canonical, parse_bars
+from quant_assets.hydration.bars import (
+    BAR_COLUMNS,
+    _already_canonical,
+    _with_plain_dates,
+    canonical_bars,
+    parse_bars,
+)
 from quant_assets.hydration.validation import plainly_valid
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -73,6 +80,48 @@ def test_the_short_cut_gives_what_parsing_gives(frame: pd.DataFrame):
     event("short cut")
     pd.testing.assert_frame_equal(ready, parsed, check_exact=True)
     assert ready.attrs == parsed.attrs
+
+
+@st.composite
+def text_frames(draw) -> pd.DataFrame:
+    """:func:`typed_frames` as a CSV file reads: text dates in some format, whole numbers int."""
+    frame = draw(typed_frames())
+    written = draw(
+        st.sampled_from(["%Y-%m-%d", "%Y-%m-%d", "%Y-%m-%d %H:%M", "%d/%m/%Y", "%Y%m%d", "%Y-%m"])
+    )
+    dates = frame["date"].dt.strftime(written).astype("str")
+    if len(dates) and draw(st.integers(0, 4)) == 0:
+        dates.iloc[draw(st.integers(0, len(dates) - 1))] = draw(
+            st.sampled_from(["", " 2024-01-05", "2024-01-05 ", "2024-13-01", "nope", "2024-1-7"])
+        )
+    frame = frame.assign(date=dates.astype(draw(st.sampled_from(["str", "object"]))))
+    for column in ("volume", "close"):
+        values = frame[column] if column in frame else None
+        if values is not None and values.notna().all() and draw(st.booleans()):
+            frame[column] = np.floor(values.clip(-1e6, 1e6)).astype("int64")
+    return frame
+
+
+@PROPERTY
+@given(frame=text_frames())
+def test_the_short_cut_for_text_dates_gives_what_parsing_gives(frame: pd.DataFrame):
+    taken = _with_plain_dates(frame)
+    taken = None if taken is None else _already_canonical(taken)
+    try:
+        parsed = parse_bars(frame, source="test", symbol="SYM")
+    except DataQualityError:
+        event("refused")
+        assert taken is None
+        with pytest.raises(DataQualityError):
+            canonical_bars(frame, source="test", symbol="SYM")
+        return
+    if taken is None:
+        event("parsed the long way")
+        return
+    event("short cut")
+    pd.testing.assert_frame_equal(taken, parsed, check_exact=True)
+    pd.testing.assert_frame_equal(canonical_bars(frame, source="test", symbol="SYM"), parsed)
+    assert taken.attrs == parsed.attrs
 
 
 @PROPERTY

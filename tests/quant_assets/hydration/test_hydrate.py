@@ -7,8 +7,13 @@ import pandas as pd
 import pytest
 
 from lakehouse import LakehouseStore
-from quant_assets.hydration import FilesSource, canonical_bars, hydrate_symbol
+from quant_assets.hydration import FilesSource, HydrationReport, MarketDataSource, canonical_bars
 from quant_assets.hydration.hydrate import REFETCH_OVERLAP_DAYS
+from tests.conftest import hydrate_cleanly
+
+
+def hydrate_one(store: LakehouseStore, source: MarketDataSource, symbol: str) -> HydrationReport:
+    return hydrate_cleanly(store, source, [symbol])[symbol]
 
 
 def _write(folder: Path, dates: list[str], closes: list[float]) -> None:
@@ -20,17 +25,17 @@ def test_incremental_idempotent_and_corrections(tmp_path: Path, caplog):
     source_dir.mkdir()
     store = LakehouseStore(tmp_path / "lake")
     _write(source_dir, ["2024-01-02", "2024-01-03"], [10.0, 11.0])
-    first = hydrate_symbol(store, FilesSource(source_dir), "ABC")
+    first = hydrate_one(store, FilesSource(source_dir), "ABC")
     assert (first.rows_before, first.rows_after, first.new_rows) == (0, 2, 2)
 
     mtime = store.symbol_path("ABC").stat().st_mtime_ns
-    again = hydrate_symbol(store, FilesSource(source_dir), "ABC")
+    again = hydrate_one(store, FilesSource(source_dir), "ABC")
     assert (again.new_rows, again.corrected_rows) == (0, 0)
     assert store.symbol_path("ABC").stat().st_mtime_ns == mtime  # nothing rewritten
 
     _write(source_dir, ["2024-01-02", "2024-01-03", "2024-01-04"], [10.0, 11.5, 12.0])
     with caplog.at_level(logging.WARNING):
-        update = hydrate_symbol(store, FilesSource(source_dir), "ABC")
+        update = hydrate_one(store, FilesSource(source_dir), "ABC")
     assert (update.new_rows, update.corrected_rows, update.last_date) == (1, 1, "2024-01-04")
     assert "corrected close 11.0 -> 11.5" in caplog.text
     stored = store.read_frame(store.symbol_dir("ABC"))
@@ -55,8 +60,8 @@ def test_incremental_fetch_asks_only_for_recent_dates(tmp_path: Path, bundled_so
         def last_date(self, symbol):
             return bundled_source.last_date(symbol)
 
-    hydrate_symbol(store, Recording(), "KO")
-    hydrate_symbol(store, Recording(), "KO")
+    hydrate_one(store, Recording(), "KO")
+    hydrate_one(store, Recording(), "KO")
     assert starts[0] is None
     assert starts[1] is not None and date(2022, 12, 1) < starts[1] < date(2022, 12, 28)
 
@@ -100,11 +105,11 @@ def _closes(n: int) -> list[float]:
 def test_a_restated_history_replaces_the_stored_one_never_splices(tmp_path: Path, caplog):
     store = LakehouseStore(tmp_path)
     vendor = RescalingSource(_closes(60))
-    hydrate_symbol(store, vendor, "ADJ")
+    hydrate_one(store, vendor, "ADJ")
     vendor.restate(0.98)  # a dividend: every past close x0.98
     vendor.append([156.0, 157.0])
     with caplog.at_level(logging.WARNING):
-        report = hydrate_symbol(store, vendor, "ADJ")
+        report = hydrate_one(store, vendor, "ADJ")
     assert vendor.starts[-1] is None and vendor.starts[-2] is not None  # overlap, then all
     assert report.restated_rows == 60 and report.restatement_factor == pytest.approx(0.98)
     assert (report.new_rows, report.corrected_rows, report.rows_after) == (2, 0, 62)
@@ -114,16 +119,16 @@ def test_a_restated_history_replaces_the_stored_one_never_splices(tmp_path: Path
     returns = stored["close"].pct_change().dropna()
     assert returns.abs().max() <= 0.0101  # no fake jump (2%) at a seam
     assert "restated its history (60 stored closes changed, factor 0.98)" in caplog.text
-    again = hydrate_symbol(store, vendor, "ADJ")  # idempotent afterwards
+    again = hydrate_one(store, vendor, "ADJ")  # idempotent afterwards
     assert (again.new_rows, again.corrected_rows, again.restated_rows) == (0, 0, 0)
 
 
 def test_a_history_changed_without_a_common_factor_is_replaced_with_no_factor(tmp_path: Path):
     store = LakehouseStore(tmp_path)
     vendor = RescalingSource(_closes(40))
-    hydrate_symbol(store, vendor, "ADJ")
+    hydrate_one(store, vendor, "ADJ")
     vendor.bars["close"] = vendor.bars["close"] * np.linspace(0.9, 0.99, 40)
-    report = hydrate_symbol(store, vendor, "ADJ")
+    report = hydrate_one(store, vendor, "ADJ")
     assert report.restated_rows == 40 and report.restatement_factor is None
     np.testing.assert_allclose(
         store.read_frame(store.symbol_dir("ADJ"))["close"], vendor.bars["close"], rtol=1e-12
@@ -134,12 +139,12 @@ def test_a_history_changed_without_a_common_factor_is_replaced_with_no_factor(tm
 def test_a_single_corrected_value_stays_a_logged_correction(tmp_path: Path, caplog, where):
     store = LakehouseStore(tmp_path)
     vendor = RescalingSource(_closes(40))
-    hydrate_symbol(store, vendor, "ADJ")
+    hydrate_one(store, vendor, "ADJ")
     overlap_start = vendor.bars["date"].iloc[-1] - pd.Timedelta(days=REFETCH_OVERLAP_DAYS)
     first = int(vendor.bars.index[vendor.bars["date"] >= overlap_start][0])
     vendor.bars.loc[first if where == "first" else len(vendor.bars) - 1, "close"] = 500.0
     with caplog.at_level(logging.WARNING):
-        report = hydrate_symbol(store, vendor, "ADJ")
+        report = hydrate_one(store, vendor, "ADJ")
     assert (report.corrected_rows, report.restated_rows, report.restatement_factor) == (1, 0, None)
     assert "source corrected close" in caplog.text and "restated" not in caplog.text
     stored = store.read_frame(store.symbol_dir("ADJ"))

@@ -1,14 +1,13 @@
 import os
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
 from lakehouse import LakehouseStore
+from lakehouse.catalog import query
 from quant_assets.hydration import FilesSource, hydrate_symbols
 from quant_assets.hydration.quarantine import (
-    QUARANTINE,
     entry,
     quarantined,
     release,
@@ -51,10 +50,12 @@ def test_bad_symbols_are_quarantined_good_ones_written(lake):
     assert entry(store, "BAD") == {**bad, "message": bad["message"]}
     table = quarantined(store)
     assert table["symbol"].tolist() == ["BAD"] and table["rows"].tolist() == [[1]]
-    glob = str(store.asset_dir(QUARANTINE) / "symbol=*" / "document.json")
-    with duckdb.connect() as con:  # queryable as a table too
-        sql = f"SELECT symbol, \"column\" FROM read_json_auto('{glob}')"
-        assert con.execute(sql).fetchall() == [("BAD", "close")]
+    sql = 'SELECT symbol, reason, "column", rows FROM quarantine'  # the lakehouse's SQL view
+    by_sql = query(sql, root=store.root)
+    assert by_sql[["symbol", "reason", "column"]].values.tolist() == [
+        ["BAD", bad["reason"], "close"]
+    ]
+    assert list(by_sql["rows"].iloc[0]) == [1]
 
 
 def test_stored_good_data_is_never_replaced_by_refused_data_and_a_fix_releases_it(lake):

@@ -5,12 +5,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lakehouse import LakehouseStore
 from quant_assets.hydration import (
     BundledSource,
     DataQualityError,
     FilesSource,
     SyntheticSource,
     YFinanceSource,
+    hydrate_symbols,
     make_source,
 )
 from quant_assets.settings import Settings
@@ -113,3 +115,38 @@ def test_make_source_follows_settings(tmp_path: Path):
     assert make_source(Settings(source="files", source_path=tmp_path)).name == "files"
     with pytest.raises(ValueError, match=r"needs symbols.*--symbols-file"):
         make_source(Settings(source="yfinance"))
+
+
+def test_files_source_lists_its_folder_once_per_instance(tmp_path: Path, monkeypatch):
+    """Hydrating N files lists the folder once (it was listed 3 times per symbol: O(N^2))."""
+    source_dir = tmp_path / "source"
+    source_dir.mkdir()
+    days = ["2024-01-02", "2024-01-03", "2024-01-04"]
+    symbols = [f"S{number:03d}" for number in range(40)]
+    for symbol in symbols:
+        pd.DataFrame({"date": days, "close": [10.0, 11.0, 12.0]}).to_csv(
+            source_dir / f"{symbol}.csv", index=False
+        )
+    (source_dir / "BAD.csv").write_text("date,close\n2024-01-02,-5\n")  # quarantined
+    listed: list[Path] = []
+    iterdir = Path.iterdir
+
+    def spy(self: Path):
+        if self == source_dir:
+            listed.append(self)
+        return iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", spy)
+    store = LakehouseStore(tmp_path / "lake")
+    source = FilesSource(source_dir)
+    outcome = hydrate_symbols(store, source, [*symbols, "BAD"])
+    assert len(outcome.reports) == 40
+    [refused] = outcome.quarantined
+    assert refused["file"] == str(source_dir / "BAD.csv") and refused["fingerprint"]
+    assert source.symbols() == sorted([*symbols, "BAD"])
+    assert len(listed) == 1
+
+    (source_dir / "NEW.csv").write_text("date,close\n2024-01-02,1\n")
+    assert "NEW" not in source.symbols()  # the instance keeps its index
+    assert "NEW" in FilesSource(source_dir).symbols()  # a new source sees the folder as it is
+    assert len(listed) == 2

@@ -14,7 +14,6 @@ import pytest
 
 from lakehouse import LakehouseStore
 from quant_assets.freshness import stale_symbols
-from quant_assets.hydration import hydrate_symbol
 from quant_assets.hydration.bars import BAR_COLUMNS, canonical_bars
 from quant_assets.hydration.synthetic import (
     ACQUISITION_PREMIUM_RANGE,
@@ -25,6 +24,7 @@ from quant_assets.hydration.synthetic import (
     MIN_LISTED_DAYS,
     SyntheticSource,
 )
+from tests.conftest import hydrate_cleanly
 
 END = date(2024, 12, 31)
 N_SYMBOLS, YEARS, SEED = 200, 5, 7
@@ -178,8 +178,8 @@ def test_a_hydrated_delisted_symbol_is_fresh_not_stale(source: SyntheticSource, 
     listed = next(p for p in map(source.profile, source.symbols()) if p.fate == "listed")
     store = LakehouseStore(tmp_path)
     for profile in (delisted, listed):
-        first = hydrate_symbol(store, source, profile.symbol)
+        first = hydrate_cleanly(store, source, [profile.symbol])[profile.symbol]
         assert first.last_date == str(profile.last_date)
-        assert hydrate_symbol(store, source, profile.symbol).new_rows == 0
+        assert hydrate_cleanly(store, source, [profile.symbol])[profile.symbol].new_rows == 0
     status = stale_symbols(store, source).set_index("symbol")["status"]
     assert status[delisted.symbol] == status[listed.symbol] == "fresh"
