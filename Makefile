@@ -54,15 +54,19 @@ postgresql:  ## install Debian's PostgreSQL (apt) unless pg_ctl is already there
 	$(PG_CTL_FOUND) || { s=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 		$$s apt-get update && $$s apt-get install -y postgresql; }
 
+# team-up starts the daemon and the webserver each in its own session with `setsid -f`, not `&`:
+# a background job ignores SIGINT, which Dagster's processes stop on; each pid file holds the
+# session's leader, which team-down signals with its whole group.
 team-up: install postgresql  ## a team's Dagster on a local PostgreSQL: database, daemon, webserver on :$(PORT)
 	mkdir -p $(TEAM_DIR)
 	$(BIN)/quant team-home --home $(TEAM_HOME) --postgres-url \
 		"$$($(BIN)/python -m quant_sdk.local_postgres start $(TEAM_DIR)/postgres --port $(PG_PORT))"
 	DAGSTER_HOME=$(TEAM_HOME) $(BIN)/dagster instance info >/dev/null  # creates the tables once
-	DAGSTER_HOME=$(TEAM_HOME) setsid $(BIN)/dagster-daemon run -w workspace.yaml \
-		>$(TEAM_DIR)/daemon.log 2>&1 & echo $$! >$(TEAM_DIR)/daemon.pid
-	DAGSTER_HOME=$(TEAM_HOME) setsid $(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 \
-		-p $(PORT) >$(TEAM_DIR)/webserver.log 2>&1 & echo $$! >$(TEAM_DIR)/webserver.pid
+	DAGSTER_HOME=$(TEAM_HOME) setsid -f sh -c 'echo $$$$ >$(TEAM_DIR)/daemon.pid; \
+		exec $(BIN)/dagster-daemon run -w workspace.yaml >$(TEAM_DIR)/daemon.log 2>&1'
+	DAGSTER_HOME=$(TEAM_HOME) setsid -f sh -c 'echo $$$$ >$(TEAM_DIR)/webserver.pid; \
+		exec $(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p $(PORT) \
+		>$(TEAM_DIR)/webserver.log 2>&1'
 	@echo "team Dagster starting on http://127.0.0.1:$(PORT) (logs in $(TEAM_DIR)); then:"
 	@echo "  export QUANT_DAGSTER_URL=http://127.0.0.1:$(PORT) DAGSTER_HOME=$(TEAM_HOME) \\"
 	@echo "    QUANT_DATA_ROOT=$(QUANT_DATA_ROOT)"
@@ -70,8 +74,11 @@ team-up: install postgresql  ## a team's Dagster on a local PostgreSQL: database
 
 team-down:  ## stop the webserver, daemon and PostgreSQL of `make team-up` (data kept)
 	for name in webserver daemon; do \
-		test -f $(TEAM_DIR)/$$name.pid && kill -TERM -- -$$(cat $(TEAM_DIR)/$$name.pid) 2>/dev/null; \
-		rm -f $(TEAM_DIR)/$$name.pid; done; true
+		pid=$$(cat $(TEAM_DIR)/$$name.pid 2>/dev/null) || continue; \
+		kill -s TERM -- -$$pid 2>/dev/null; \
+		for second in $$(seq 60); do kill -s 0 -- -$$pid 2>/dev/null || break; sleep 1; done; \
+		kill -s KILL -- -$$pid 2>/dev/null; rm -f $(TEAM_DIR)/$$name.pid; \
+	done; true
 	$(BIN)/python -m quant_sdk.local_postgres stop $(TEAM_DIR)/postgres
 
 sql: install  ## run a DuckDB query over every asset: make sql Q="SELECT ..."
