@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hydrate.add_argument("--path", metavar="DIR", help="folder of <SYMBOL>.csv|.parquet (files)")
     hydrate.add_argument("--full", action="store_true", help="re-fetch whole histories")
+    _submit_options(hydrate)
     _limit(hydrate)
 
     screen = add(
@@ -109,16 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = add("run", commands.run, "run the production job for a new run id; print its leaderboard")
     _settings_options(run)
     run.add_argument("--run-id", metavar="ID", help="(re)materialize an existing run instead")
-    run.add_argument(
-        "--submit",
-        action="store_true",
-        help="queue the run on the team's Dagster (through its webserver) and return",
-    )
-    run.add_argument(
-        "--dagster-url",
-        metavar="URL",
-        help="the team's Dagster webserver for --submit (default: $QUANT_DAGSTER_URL)",
-    )
+    _submit_options(run)
     team_home = add(
         "team-home",
         commands.team_home,
@@ -264,6 +256,19 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override a setting, value as JSON (top_n=5, engines='[\"hrp\"]'); repeatable",
+    )
+
+
+def _submit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--submit",
+        action="store_true",
+        help="queue the run(s) on the team's Dagster (through its webserver) and return",
+    )
+    parser.add_argument(
+        "--dagster-url",
+        metavar="URL",
+        help="the team's Dagster webserver for --submit (default: $QUANT_DAGSTER_URL)",
     )
 
 

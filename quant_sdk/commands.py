@@ -122,7 +122,17 @@ def hydrate(args: argparse.Namespace, out: Output) -> int:
     symbols = [s.strip() for s in args.symbols.split(",") if s.strip()] if args.symbols else None
     if args.symbols_file:
         symbols = _symbols_of_file(args.symbols_file)
-    stored = make_sdk(args).hydrate(args.source, symbols, args.path, full=args.full)
+    sdk = make_sdk(args)
+    if args.submit:
+        _require_dagster_url(sdk)
+        submitted = sdk.submit_hydration(args.source, symbols, args.path, full=args.full)
+        if out.json_mode:
+            out.json([vars(run) for run in submitted])
+        else:
+            for run in submitted:
+                out.line(f"hydration {run.run_id}: Dagster run {run.dagster_run_id} (queued)")
+        return EXIT_OK
+    stored = sdk.hydrate(args.source, symbols, args.path, full=args.full)
     if out.json_mode:
         out.json(stored)
     else:
@@ -201,11 +211,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
 
 def _submit(sdk: "QuantSDK", args: argparse.Namespace, out: Output) -> int:
     """``quant run --submit``: queue the run on the team's Dagster; print both run ids."""
-    if sdk.dagster_url is None:
-        raise UsageError(
-            "--submit needs the address of the team's Dagster webserver",
-            hint=f"pass --dagster-url http://HOST:3000 or set {DAGSTER_URL_ENV}",
-        )
+    _require_dagster_url(sdk)
     profile = args.profile or DEFAULT_PROFILE
     submitted = sdk.submit(profile, run_id=args.run_id, **parse_overrides(args.set))
     if out.json_mode:
@@ -219,6 +225,14 @@ def _submit(sdk: "QuantSDK", args: argparse.Namespace, out: Output) -> int:
         ]
     )
     return EXIT_OK
+
+
+def _require_dagster_url(sdk: "QuantSDK") -> None:
+    if sdk.dagster_url is None:
+        raise UsageError(
+            "--submit needs the address of the team's Dagster webserver",
+            hint=f"pass --dagster-url http://HOST:3000 or set {DAGSTER_URL_ENV}",
+        )
 
 
 def team_home(args: argparse.Namespace, out: Output) -> int:

@@ -18,7 +18,7 @@ from dagster_defs.instance import (
 from dagster_defs.tags import PARTITION_TAG, PROFILE_TAG, RANGE_END_TAG, RANGE_START_TAG
 from lakehouse import LakehouseStore, new_run_id, validate_run_id, validate_symbol
 from lakehouse.catalog import query as catalog_query
-from lakehouse.store import RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
+from lakehouse.store import MARKET_DATA, RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
 from quant_assets.assets.hydration import hydration_run_config
 from quant_assets.hydration import make_source
 from quant_assets.hydration.screener import (
@@ -65,6 +65,7 @@ from quant_sdk.submission import DagsterWebserver, SubmittedRun
 logger = logging.getLogger(__name__)
 
 PRODUCTION_JOB = "production"
+HYDRATE_JOB = "hydrate"
 __all__ = ["QuantSDK", "RunFailedError", "SubmittedRun"]
 
 
@@ -139,6 +140,15 @@ class QuantSDK(LakehouseMaintenance):
             job, instance, {**tags, **process_tags()}, run_config, self.dagster_log_level
         )
 
+    def _webserver(self) -> DagsterWebserver:
+        """The team's webserver at ``dagster_url``; ``ValueError`` saying how to set it."""
+        if self.dagster_url is None:
+            raise ValueError(
+                "submitting needs the team's Dagster webserver: QuantSDK(dagster_url=...) or "
+                "QUANT_DAGSTER_URL for `quant run --submit`"
+            )
+        return DagsterWebserver(self.dagster_url)
+
     # Hydration ------------------------------------------------------------------------------
 
     def hydrate(
@@ -181,6 +191,44 @@ class QuantSDK(LakehouseMaintenance):
             "ORDER BY symbol",
             [wanted],
         )
+
+    def submit_hydration(
+        self,
+        source: str | None = None,
+        symbols: list[str] | None = None,
+        path: str | None = None,
+        full: bool = False,
+    ) -> list[SubmittedRun]:
+        """Queue the hydration of ``symbols`` on the team's Dagster (see :meth:`hydrate`); return.
+
+        New ``symbols`` partitions are added through the webserver, then one ``hydrate`` run is
+        submitted per contiguous partition range (usually one). The team's queue runs one
+        ``market_data`` writer at a time. The source (and ``path``) must be readable where the
+        daemon runs the hydration.
+        """
+        overrides: dict[str, Any] = {}
+        if source:
+            overrides["source"] = source
+        if path:
+            overrides["source_path"] = path
+        settings = self.settings.clone(**overrides)
+        wanted = [validate_symbol(s) for s in (symbols or make_source(settings, symbols).symbols())]
+        webserver = self._webserver()
+        order = webserver.partition_keys(MARKET_DATA)
+        known = set(order)
+        for symbol in wanted:
+            if symbol not in known:
+                webserver.add_partition(HYDRATE_JOB, SYMBOL_PARTITIONS, symbol)
+                order.append(symbol)  # a dynamic partition is added at the end
+                known.add(symbol)
+        config = hydration_run_config(settings, full=full).to_config_dict()  # type: ignore[no-untyped-call]
+        submitted = []
+        for first, last in contiguous_ranges(wanted, order):
+            tags = {RANGE_START_TAG: first, RANGE_END_TAG: last}
+            dagster_run_id = webserver.submit(HYDRATE_JOB, tags, config)
+            logger.info("hydration %s..%s queued (Dagster run %s)", first, last, dagster_run_id)
+            submitted.append(SubmittedRun(f"{first}..{last}", dagster_run_id, HYDRATE_JOB))
+        return submitted
 
     def screen(
         self,
@@ -253,12 +301,7 @@ class QuantSDK(LakehouseMaintenance):
         ``dagster_url``; the daemon launches it when the queue lets it. Follow it in the UI,
         :meth:`runs` or ``DagsterWebserver(url).wait(dagster_run_id, timeout)``.
         """
-        if self.dagster_url is None:
-            raise ValueError(
-                "submitting needs the team's Dagster webserver: QuantSDK(dagster_url=...) or "
-                "QUANT_DAGSTER_URL for `quant run --submit`"
-            )
-        webserver = DagsterWebserver(self.dagster_url)
+        webserver = self._webserver()
         if run_id is None:
             run_id = new_run_id()
             write_run_request(self.store, run_id, self.settings, profile, overrides)

@@ -52,6 +52,14 @@ mutation AddDynamicPartition(
   }
 }
 """
+ASSET_PARTITIONS_QUERY = """
+query AssetPartitions($assetKey: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $assetKey) {
+    __typename
+    ... on AssetNode { partitionKeys }
+  }
+}
+"""
 ADDED = frozenset({"AddDynamicPartitionSuccess", "DuplicateDynamicPartitionError"})
 """Outcomes that leave the partition registered (a duplicate was already there)."""
 
@@ -124,6 +132,15 @@ class DagsterWebserver:
                 f"{self.url} did not add partition {key!r} to {partitions}: "
                 f"{outcome.get('message', outcome['__typename'])}"
             )
+
+    def partition_keys(self, asset: str) -> list[str]:
+        """The partition keys of ``asset``, in the instance's order ([] if it has none)."""
+        found = self._graphql(ASSET_PARTITIONS_QUERY, {"assetKey": {"path": [asset]}})
+        node = found["assetNodeOrError"]
+        if node["__typename"] != "AssetNode":
+            raise WebserverError(f"{self.url} has no asset {asset!r}: {node['__typename']}")
+        keys: list[str] = node["partitionKeys"]
+        return keys
 
     def status(self, dagster_run_id: str) -> dg.DagsterRunStatus:
         """The run's status as the instance records it (``QUEUED``, ``STARTED``, ...)."""

@@ -23,11 +23,12 @@ import pytest
 import yaml
 
 from dagster_defs.definitions import build_definitions
-from dagster_defs.tags import MARKET_DATA_WRITES, RANGE_END_TAG, RANGE_START_TAG, WRITES_TAG
+from dagster_defs.tags import MARKET_DATA_WRITES, WRITES_TAG
 from dagster_defs.team import MARKET_DATA_WRITERS, team_dagster_yaml, write_team_home
-from quant_assets.assets.hydration import hydration_run_config
 from quant_assets.settings import Settings
 from quant_sdk import QuantSDK
+from quant_sdk.cli import main
+from quant_sdk.commands import DAGSTER_URL_ENV, EXIT_USAGE
 from quant_sdk.submission import DagsterWebserver
 from tests.conftest import SMALL_SYMBOLS
 from tests.processes import stop_process_group
@@ -36,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STARTUP_SECONDS = 180
 RUN_SECONDS = 600
+SUBMITTED_SYMBOLS = [*SMALL_SYMBOLS, "JPM"]
+"""The submitted hydrations add JPM (a new partition, added through the webserver)."""
 
 
 def test_the_team_yaml_names_postgres_the_queue_and_one_market_data_writer():
@@ -75,6 +78,16 @@ def test_an_instance_opens_on_the_team_yaml(local_postgres: str, tmp_path: Path)
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         instance.add_dynamic_partitions("team_test", ["a"])
         assert instance.get_dynamic_partitions("team_test") == ["a"]
+
+
+def test_submit_without_a_webserver_address_says_how_to_give_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    monkeypatch.delenv(DAGSTER_URL_ENV, raising=False)
+    for command in (["run", "--submit"], ["hydrate", "--submit"]):
+        assert main([*command, "--root", str(tmp_path)]) == EXIT_USAGE
+        error = capsys.readouterr().err
+        assert "--submit needs the address" in error and DAGSTER_URL_ENV in error
 
 
 def clean_environment(**values: str) -> dict[str, str]:
@@ -125,7 +138,7 @@ def test_two_submissions_run_through_the_queue_and_equal_the_laptop_mode(
         monkeypatch.delenv(name)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "laptop_home"))
     laptop = QuantSDK(settings=Settings(data_root=tmp_path / "laptop_lake"))
-    laptop.hydrate("bundled", SMALL_SYMBOLS)
+    laptop.hydrate("bundled", SUBMITTED_SYMBOLS)
     expected = laptop.run("canary")
 
     home = write_team_home(tmp_path / "team_home", local_postgres)
@@ -144,9 +157,13 @@ def test_two_submissions_run_through_the_queue_and_equal_the_laptop_mode(
         wait_for_webserver(url, tmp_path / "webserver.log")
         webserver = DagsterWebserver(url)
 
-        hydration = hydration_run_config(Settings(source="bundled"), full=True).to_config_dict()  # type: ignore[no-untyped-call]
-        symbol_range = {RANGE_START_TAG: SMALL_SYMBOLS[0], RANGE_END_TAG: SMALL_SYMBOLS[-1]}
-        hydrations = [webserver.submit("hydrate", symbol_range, hydration) for _ in range(2)]
+        submitter = QuantSDK(settings=Settings(data_root=lake), dagster_url=url)
+        hydrations = [
+            run.dagster_run_id
+            for _ in range(2)
+            for run in submitter.submit_hydration("bundled", SUBMITTED_SYMBOLS, full=True)
+        ]
+        assert len(hydrations) == 2  # one range each: JPM was added after XOM
 
         submitters = []
         for name in ("alice", "bob"):
@@ -189,6 +206,7 @@ def test_two_submissions_run_through_the_queue_and_equal_the_laptop_mode(
     assert all(runs[run_id]["status"] == "complete" for run_id in graphql)
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_dynamic_partitions("symbols") == SUBMITTED_SYMBOLS
         for dagster_run_id in [*hydrations, *dagster_run_ids]:
             enqueued = instance.all_logs(dagster_run_id, of_type=dg.DagsterEventType.RUN_ENQUEUED)
             assert enqueued, f"run {dagster_run_id} did not go through the queue"
