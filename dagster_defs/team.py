@@ -8,7 +8,8 @@
 - ``QueuedRunCoordinator``: a submitted run waits in Dagster's queue until the daemon launches
   it, at most :data:`MAX_CONCURRENT_RUNS` at once and one run that writes ``market_data``
   (tag :data:`~dagster_defs.tags.WRITES_TAG`) at a time, so a manual hydration, a backfill
-  and ``auto_sync`` never rewrite the same symbol together;
+  and ``auto_sync`` never rewrite the same symbol together; the ``market_data`` concurrency
+  pool (:data:`POOL_LIMIT`) holds the same limit at the step level, for runs without the tag;
 - run monitoring: a run whose worker died is marked failed by the daemon, on any host (the
   host-and-pid check of :mod:`dagster_defs.instance` is for the laptop mode only).
 
@@ -28,6 +29,9 @@ MAX_CONCURRENT_RUNS = 4
 """Runs the daemon keeps in progress at once; more wait in the queue."""
 MARKET_DATA_WRITERS = 1
 """Runs that write ``market_data`` at once (hydrations, backfills, ``auto_sync``)."""
+POOL_LIMIT = 1
+"""Steps of one concurrency pool in progress at once, across runs: ``market_data`` is the one
+pool (``pool=`` on the asset), so even a run without the tag never writes it beside another."""
 RUN_START_TIMEOUT_SECONDS = 180
 """A launched run that has not started after this long is marked failed by run monitoring."""
 RUN_MONITORING_POLL_SECONDS = 30
@@ -68,20 +72,24 @@ storage:
 run_coordinator:
   module: dagster.core.run_coordinator
   class: QueuedRunCoordinator
-  config:
+concurrency:
+  runs:
     max_concurrent_runs: {max_concurrent_runs}
     tag_concurrency_limits:
       - key: {writes_tag}
         value: {market_data_writes}
         limit: {market_data_writers}
+  pools:
+    default_limit: {pool_limit}
 run_monitoring:
   enabled: true
   start_timeout_seconds: {start_timeout}
   poll_interval_seconds: {poll_interval}
   max_resume_run_attempts: 0
 """
-"""The team ``dagster.yaml``; ``max_resume_run_attempts: 0`` because the default run launcher
-cannot resume a run (run monitoring marks it failed instead)."""
+"""The team ``dagster.yaml``: the queue's limits under ``concurrency`` (Dagster refuses them
+under ``run_coordinator`` beside a ``concurrency`` section); ``max_resume_run_attempts: 0``
+because the default run launcher cannot resume a run (run monitoring marks it failed)."""
 
 
 def team_dagster_yaml(postgres_url: str) -> str:
@@ -92,6 +100,7 @@ def team_dagster_yaml(postgres_url: str) -> str:
         writes_tag=json.dumps(WRITES_TAG),
         market_data_writes=json.dumps(MARKET_DATA_WRITES),
         market_data_writers=MARKET_DATA_WRITERS,
+        pool_limit=POOL_LIMIT,
         start_timeout=RUN_START_TIMEOUT_SECONDS,
         poll_interval=RUN_MONITORING_POLL_SECONDS,
     )

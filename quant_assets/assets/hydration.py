@@ -26,6 +26,7 @@ while the good ones stay materialized.
 
 import warnings
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
@@ -45,6 +46,14 @@ PROGRESS_EVERY = 500
 REPORT_ROWS = 50
 """Rows of the run's report and quarantine tables shown in metadata."""
 QUARANTINE_CHECK = "market_data_not_quarantined"
+MARKET_DATA_POOL = MARKET_DATA
+"""The concurrency pool of ``market_data``'s writes: a team's instance lets one step in at once
+(``concurrency: pools`` in :mod:`dagster_defs.team`); without a limit (the laptop) it is free."""
+MARKET_DATA_FRESHNESS = dg.FreshnessPolicy.time_window(
+    warn_window=timedelta(days=2), fail_window=timedelta(days=4)
+)
+"""The UI shows ``market_data`` late (warn) two days after its last materialization and failed
+after four: a daily sync over a long weekend stays within it."""
 
 
 class HydrationConfig(dg.Config):
@@ -112,6 +121,8 @@ def _entry_metadata(entry: dict[str, Any]) -> dict[str, Any]:
     kinds={"parquet"},
     owners=OWNERS,
     code_version="hydration-2",
+    pool=MARKET_DATA_POOL,
+    freshness_policy=MARKET_DATA_FRESHNESS,
     description=(
         "Daily bars per symbol (date, open, high, low, close, volume), validated and merged "
         "incrementally from the configured source into `market_data/symbol=<SYM>/part-0.parquet`."
