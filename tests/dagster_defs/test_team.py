@@ -24,7 +24,13 @@ import yaml
 
 from dagster_defs.definitions import build_definitions
 from dagster_defs.tags import MARKET_DATA_WRITES, WRITES_TAG
-from dagster_defs.team import MARKET_DATA_WRITERS, team_dagster_yaml, write_team_home
+from dagster_defs.team import (
+    MARKET_DATA_WRITERS,
+    POOL_LIMIT,
+    team_dagster_yaml,
+    write_team_home,
+)
+from quant_assets.assets.hydration import MARKET_DATA_POOL
 from quant_assets.settings import Settings
 from quant_sdk import QuantSDK
 from quant_sdk.cli import main
@@ -46,11 +52,11 @@ def test_the_team_yaml_names_postgres_the_queue_and_one_market_data_writer():
     assert config["storage"]["postgres"]["postgres_url"] == (
         "postgresql+psycopg2://alice:s3cret@db.example.com:5432/dg"
     )
-    coordinator = config["run_coordinator"]
-    assert coordinator["class"] == "QueuedRunCoordinator"
-    assert coordinator["config"]["tag_concurrency_limits"] == [
+    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert config["concurrency"]["runs"]["tag_concurrency_limits"] == [
         {"key": WRITES_TAG, "value": MARKET_DATA_WRITES, "limit": MARKET_DATA_WRITERS}
     ]
+    assert config["concurrency"]["pools"] == {"default_limit": POOL_LIMIT}
     assert config["run_monitoring"]["enabled"] is True
     assert config["telemetry"] == {"enabled": False}
 
@@ -63,10 +69,16 @@ def test_a_url_that_is_not_a_postgres_database_is_refused(url: str):
         team_dagster_yaml(url)
 
 
-def test_every_market_data_writer_carries_the_limited_tag():
+def test_every_market_data_writer_carries_the_limited_tag_and_the_pool():
     defs = build_definitions(Settings())
     assert defs.resolve_job_def("hydrate").tags[WRITES_TAG] == MARKET_DATA_WRITES
     assert WRITES_TAG not in defs.resolve_job_def("production").tags
+    (market_data,) = [
+        spec for spec in defs.resolve_all_asset_specs() if spec.key.path == ["market_data"]
+    ]
+    assert market_data.freshness_policy is not None
+    pools = defs.resolve_asset_graph().get(market_data.key).pools
+    assert pools == {MARKET_DATA_POOL}
 
 
 def test_an_instance_opens_on_the_team_yaml(local_postgres: str, tmp_path: Path):
@@ -76,6 +88,8 @@ def test_an_instance_opens_on_the_team_yaml(local_postgres: str, tmp_path: Path)
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        limits = instance.get_concurrency_config().run_queue_config
+        assert limits is not None and limits.tag_concurrency_limits[0]["limit"] == 1
         instance.add_dynamic_partitions("team_test", ["a"])
         assert instance.get_dynamic_partitions("team_test") == ["a"]
 
