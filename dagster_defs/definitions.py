@@ -12,6 +12,7 @@ from quant_assets.assets import (
     discovery,
     features,
     hydration,
+    overfitting,
     regimes,
     report,
     selection,
@@ -34,6 +35,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         selection.defs,
         allocation.defs,
         tournament.defs,
+        overfitting.defs,
         report.defs,
         dg.Definitions(jobs=[production, hydrate, new_run], resources=build_resources(settings)),
         dg.Definitions(

@@ -340,6 +340,43 @@ class RunLeaderboardContract(LeaderboardContract):
     beta: Series[float] = pa.Field(nullable=True)
     tracking_error: Series[float] = pa.Field(nullable=True)
     information_ratio: Series[float] = pa.Field(nullable=True)
+    # Is it luck? (quant_assets.overfitting.leaderboard_luck)
+    closes_hash: Series[str]
+    psr: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    n_trials: Series[int] = pa.Field(ge=0)
+    dsr: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    effective_trials: Series[float] = pa.Field(nullable=True, ge=1)
+    dsr_effective: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    min_track_record: Series[float] = pa.Field(nullable=True, gt=0)
+    sharpe_low: Series[float] = pa.Field(nullable=True)
+    sharpe_high: Series[float] = pa.Field(nullable=True)
+    annual_return_low: Series[float] = pa.Field(nullable=True, ge=-1)
+    annual_return_high: Series[float] = pa.Field(nullable=True, ge=-1)
+    max_drawdown_low: Series[float] = pa.Field(nullable=True, le=0, ge=-1)
+    max_drawdown_high: Series[float] = pa.Field(nullable=True, le=0, ge=-1)
+    spa_pvalue: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+
+
+class OverfittingContract(pa.DataFrameModel):
+    """A run's CSCV: one row per split, the run's PBO and its best strategy's DSR on each."""
+
+    split: Series[int] = pa.Field(ge=0, unique=True)
+    winner: Series[str]
+    in_sample_sharpe: Series[float] = pa.Field(nullable=True)
+    out_of_sample_sharpe: Series[float] = pa.Field(nullable=True)
+    logit: Series[float]
+    pbo: Series[float] = pa.Field(ge=0, le=1)
+    probability_of_loss: Series[float] = pa.Field(ge=0, le=1)
+    degradation_slope: Series[float] = pa.Field(nullable=True)
+    degradation_intercept: Series[float] = pa.Field(nullable=True)
+    n_blocks: Series[int] = pa.Field(ge=2)
+    n_strategies: Series[int] = pa.Field(ge=2)
+    best_strategy: Series[str]
+    best_dsr: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    n_trials: Series[int] = pa.Field(ge=0)
+
+    class Config:
+        strict = True
 
 
 class TournamentGuardContract(pa.DataFrameModel):

@@ -162,6 +162,12 @@ class Settings(BaseSettings):
     window_mode: WindowMode = Field("rolling", description="`rolling` or `expanding` training.")
     cost_bps: float = Field(5.0, ge=0, description="Cost per unit turnover, in basis points.")
     drift: bool = Field(True, description="Let weights drift with prices between rebalances.")
+    pbo_blocks: int = Field(
+        16,
+        ge=2,
+        multiple_of=2,
+        description="Blocks S of the out-of-sample dates in the PBO's cross-validation (even).",
+    )
     executor: ExecutorName = Field(
         "local",
         description="Where the tournament's windows run: in the run's process (`serial`), a "

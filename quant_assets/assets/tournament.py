@@ -12,6 +12,7 @@ import pandas as pd
 from dagster_ray import LocalRay
 
 from lakehouse.frames import StoredFrame
+from lakehouse.hashing import get_df_hash
 from quant_assets.assets.checks import contract_checks
 from quant_assets.assets.metadata import frame_metadata
 from quant_assets.assets.partitions import OWNERS, run_id_partitions
@@ -27,6 +28,8 @@ from quant_assets.contracts import (
     TournamentWindowsContract,
 )
 from quant_assets.frames import closes_to_wide
+from quant_assets.overfitting.leaderboard_luck import luck_columns
+from quant_assets.overfitting.trials import CLOSES_HASH, earlier_trials
 from quant_assets.provenance import settings_of
 from quant_assets.settings import Settings
 from quant_assets.tearsheet import benchmark_returns, relative_leaderboard, tearsheet_path
@@ -42,7 +45,7 @@ from quant_assets.tournament.reporting import leaderboard as score_strategies
 from quant_assets.tournament.reporting import simulate
 from quant_assets.tournament.walk_forward import plan_windows, validate_prices
 
-TOURNAMENT_CODE_VERSION = "tournament-3"
+TOURNAMENT_CODE_VERSION = "tournament-4"
 EQUITY_TITLE = "Out-of-sample equity, after costs"
 
 
@@ -191,6 +194,7 @@ def tournament_report(
     board = relative_leaderboard(
         score_strategies(returns, window_results, profiles), returns, benchmark_returns()
     )
+    board = with_luck(board, returns, profiles, get_df_hash(prices), lakehouse, context)
     long = returns_to_long(returns)
     equity_figure = equity_and_drawdown_figure(
         returns, None, strategy_colors(list(returns.columns)), EQUITY_TITLE
@@ -216,6 +220,28 @@ def tournament_report(
             ),
         },
     )
+
+
+def with_luck(
+    board: pd.DataFrame,
+    returns: pd.DataFrame,
+    profiles: dict[str, Settings],
+    closes_hash: str,
+    lakehouse: LakehouseResource,
+    context: dg.AssetExecutionContext,
+) -> pd.DataFrame:
+    """The leaderboard with its closes hash and luck columns, trials of earlier runs counted."""
+    board = board.assign(**{CLOSES_HASH: closes_hash})
+    if board.empty:
+        return pd.concat([board, luck_columns(board, returns, profiles)], axis=1)
+    earlier = [
+        earlier_trials(lakehouse.root, closes_hash, first, last, context.partition_key)
+        for first, last in board[["first_date", "last_date"]].drop_duplicates().to_numpy()
+    ]
+    trials = pd.concat(earlier, axis=1) if earlier else None
+    if trials is not None and trials.shape[1]:
+        context.log.info("%d trials of earlier runs on the same closes and dates", trials.shape[1])
+    return pd.concat([board, luck_columns(board, returns, profiles, trials)], axis=1)
 
 
 def returns_to_long(returns: pd.DataFrame) -> pd.DataFrame:

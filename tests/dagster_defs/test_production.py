@@ -1,3 +1,4 @@
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -9,8 +10,11 @@ from dagster_defs import build_definitions
 from lakehouse import LakehouseStore, new_run_id
 from lakehouse.catalog import query
 from quant_assets.assets import discovery as discovery_assets
+from quant_assets.assets.overfitting import LUCK_CHECK
+from quant_assets.overfitting.leaderboard_luck import LUCK_COLUMNS, distinct_trials
 from quant_assets.provenance import write_run_request
 from quant_assets.settings import Settings
+from quant_assets.tearsheet.analytics import returns_wide
 from tests.conftest import SMALL_SYMBOLS
 
 FAST = {"start_date": date(2019, 1, 1), "min_history": 252}
@@ -73,13 +77,43 @@ def test_production_job_on_real_data(hydrated_root: Path):
     returns = store.read_frame(store.run_dir("tournament_returns", run_id))
     assert returns["date"].min() == windows["test_start"].min()
     checks = _checks(result)
-    assert checks and all(checks.values())
+    assert checks and all(passed for name, passed in checks.items() if name != LUCK_CHECK)
     assert {
         "universe_matches_contract",
         "features_passes_audit",
         "tournament_weights_passes_audit",
         "leaderboard_matches_contract",
+        "overfitting_matches_contract",
+        LUCK_CHECK,
     } <= set(checks)
+    # is the winner luck? per strategy in the leaderboard, per run in `overfitting`
+    assert set(LUCK_COLUMNS) | {"closes_hash"} <= set(leaderboard.columns)
+    assert leaderboard["psr"].between(0, 1).all() and leaderboard["dsr"].between(0, 1).all()
+    assert (leaderboard["dsr"] <= leaderboard["psr"]).all()
+    # a trial is a distinct series: with 6 symbols, equal_weight of all of them is the market
+    distinct = distinct_trials(returns_wide(returns)).shape[1]
+    assert distinct < len(canary.engines)
+    assert (leaderboard["n_trials"] >= distinct).all()  # earlier runs on these data may add
+    assert (leaderboard["sharpe_low"] < leaderboard["sharpe"]).all()
+    assert (leaderboard["sharpe"] < leaderboard["sharpe_high"]).all()
+    # against the market baseline; NaN for it and for equal_weight, the same series here
+    tested = leaderboard.set_index("engine")["spa_pvalue"]
+    assert tested[["market", "equal_weight"]].isna().all()
+    assert tested.drop(["market", "equal_weight"]).between(0, 1).all()
+    overfitting = store.read_frame(store.run_dir("overfitting", run_id))
+    assert len(overfitting) == 12_870 and overfitting["n_blocks"].eq(16).all()
+    assert overfitting["pbo"].nunique() == 1 and 0 <= overfitting["pbo"].iloc[0] <= 1
+    assert overfitting["pbo"].iloc[0] == (overfitting["logit"] <= 0).mean()
+    best = leaderboard.iloc[0]
+    assert overfitting["best_dsr"].iloc[0] == best["dsr"]
+    luck = next(
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.asset_check_evaluation_data.check_name == LUCK_CHECK
+    )
+    assert luck.metadata["best_dsr"].value == best["dsr"]
+    assert luck.passed == (overfitting["pbo"].iloc[0] <= 0.5 and best["dsr"] >= 0.95)
     metadata = next(
         m.metadata
         for m in result.asset_materializations_for_node("tournament_report")
@@ -156,3 +190,30 @@ def test_production_on_ray_through_dagster_ray_matches_local(
         store.read_frame(store.run_dir("leaderboard", ray_id)),
         store.read_frame(store.run_dir("leaderboard", local_id)),
     )
+
+
+def test_trials_across_runs_on_the_same_closes_and_dates(hydrated_root: Path, tmp_path: Path):
+    """Two runs on the same data and dates deflate by both; a run on other dates does not."""
+    root = tmp_path / "lakehouse"
+    shutil.copytree(hydrated_root / "market_data", root / "market_data")
+    store = LakehouseStore(root)
+
+    def run_and_read(**overrides) -> tuple[pd.DataFrame, pd.DataFrame]:
+        result, run_id = _run(root, **overrides)
+        assert result.success
+        board = store.read_frame(store.run_dir("leaderboard", run_id))
+        returns = returns_wide(store.read_frame(store.run_dir("tournament_returns", run_id)))
+        return board, returns
+
+    first, first_returns = run_and_read(top_n=2)
+    assert first["n_trials"].eq(distinct_trials(first_returns).shape[1]).all()
+    second, second_returns = run_and_read(top_n=3)
+    assert second["closes_hash"].iloc[0] == first["closes_hash"].iloc[0]
+    both = pd.concat([second_returns, first_returns.add_prefix("first/")], axis=1)
+    assert second["n_trials"].eq(distinct_trials(both).shape[1]).all()
+    assert distinct_trials(both).shape[1] > distinct_trials(second_returns).shape[1]
+    # the DSR of a strategy deflates by every trial: more trials of the same spread, lower DSR
+    assert (second["effective_trials"] <= second["n_trials"]).all()
+    later, later_returns = run_and_read(start_date=date(2019, 7, 1))
+    assert later["closes_hash"].iloc[0] != first["closes_hash"].iloc[0]
+    assert later["n_trials"].eq(distinct_trials(later_returns).shape[1]).all()
