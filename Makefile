@@ -21,10 +21,10 @@ PG_CTL_FOUND := command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev,online]'
+	$(BIN)/python -m pip install -q -e '.[dev,online]' -e ./examples
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the project with its dev tools
@@ -133,6 +133,7 @@ bench: install  ## benchmarks against the reference libraries, printed as ratios
 	$(BIN)/python benchmarks/bench_event_log.py
 	$(BIN)/python benchmarks/bench_freshness.py
 	$(BIN)/python benchmarks/bench_overfitting.py
+	$(BIN)/python benchmarks/bench_sweep.py
 
 bench-scale: install  ## hydrate and run `production` on 1,000 and 5,000 synthetic symbols: time and memory per stage
 	$(BIN)/python benchmarks/bench_scale.py

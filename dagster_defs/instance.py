@@ -127,10 +127,22 @@ def fail_abandoned_runs(instance: dg.DagsterInstance) -> list[str]:
     runs = instance.get_runs(dg.RunsFilter(statuses=list(IN_PROGRESS), tags={HOST_TAG: host}))
     failed = []
     for run in runs:
-        pid = int(run.tags.get(PID_TAG, "0"))
-        if pid and not psutil.pid_exists(pid):
-            instance.report_run_failed(
-                run, message=f"the process that ran it (pid {pid} on {host}) is gone: killed"
-            )
+        reason = abandoned_reason(run)
+        if reason is not None:
+            instance.report_run_failed(run, message=reason)
             failed.append(run.run_id)
     return failed
+
+
+def abandoned_reason(run: dg.DagsterRun) -> str | None:
+    """Why ``run`` is dead though Dagster says it is in progress, or None (judged, not written).
+
+    Only an in-progress run executed by an SDK process of this host can be judged: its process
+    (the ``quant/pid`` tag) no longer exists. Daemon runs are left to Dagster's run monitoring.
+    """
+    if run.status not in IN_PROGRESS or run.tags.get(HOST_TAG) != socket.gethostname():
+        return None
+    pid = int(run.tags.get(PID_TAG, "0"))
+    if not pid or psutil.pid_exists(pid):
+        return None
+    return f"the process that ran it (pid {pid} on {run.tags[HOST_TAG]}) is gone: killed"

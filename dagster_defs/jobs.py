@@ -2,16 +2,33 @@
 
 import dagster as dg
 
-from dagster_defs.tags import MARKET_DATA_WRITES, WRITES_TAG
+from dagster_defs.tags import MARKET_DATA_WRITES, PARTITION_TAG, WRITES_TAG
+from quant_assets.assets.discovery import MISSING_RUN_ID
 from quant_assets.assets.hydration import market_data
 
 RUN_GROUPS = ("discovery", "features", "regimes", "selection", "allocation", "tournament")
 """Asset groups partitioned by run_id, in pipeline order."""
 
+
+@dg.failure_hook
+def hint_to_mint_a_run_id(context: dg.HookContext) -> None:
+    """When a step of a run without a ``run_id`` partition fails, say how to mint one.
+
+    Dagster fails the first step (``run_manifest``) before its body runs when the instance has
+    history of its inputs ("Cannot access partition_key for a non-partitioned run"); without
+    history, the body fails with the same hint itself (a ``dg.Failure``, not repeated here).
+    """
+    run = context.instance.get_run_by_id(context.run_id)
+    if run is None or PARTITION_TAG in run.tags or isinstance(context.op_exception, dg.Failure):
+        return
+    context.log.error(MISSING_RUN_ID)
+
+
 production = dg.define_asset_job(
     "production",
     selection=dg.AssetSelection.groups(*RUN_GROUPS),
     executor_def=dg.in_process_executor,
+    hooks={hint_to_mint_a_run_id},
     description="Discovery to tournament for one run_id partition, on the hydrated lakehouse.",
 )
 

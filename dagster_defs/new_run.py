@@ -1,10 +1,11 @@
 """A new run from the Dagster UI alone: the ``new_run`` job and the ``requested_runs`` sensor.
 
-A UI user launches ``new_run`` from its launchpad, with the profile and any setting overrides
-as run config (:class:`NewRunConfig`). Its one op, ``mint_run_id``, validates them on top of the
-code location's settings (a bad one fails the run naming the setting), mints a run id, freezes
-the run request beside the run's assets (as ``QuantSDK.new_run`` does; the ``run_manifest``
-asset records it) and registers the ``run_id`` partition.
+A UI user launches ``new_run`` from its launchpad, with the profile, any setting overrides and
+optionally a sweep's grid as run config (:class:`NewRunConfig`). Its one op, ``mint_run_id``,
+validates them on top of the code location's settings (a bad one fails the run naming the
+setting), mints a run id, freezes the run request beside the run's assets (as
+``QuantSDK.new_run`` does; the ``run_manifest`` asset records it) and registers the ``run_id``
+partition.
 
 An op has no public way to launch another job, so the ``requested_runs`` sensor does: a Dagster
 run-status sensor on ``new_run``'s successes, RUNNING by default and evaluated every few seconds by
@@ -32,6 +33,7 @@ from lakehouse.store import RUN_ID_PARTITIONS
 from quant_assets.assets.resources import LakehouseResource, SettingsResource
 from quant_assets.provenance import read_run_request, write_run_request
 from quant_assets.settings import Settings
+from quant_assets.sweep import SweepError, sweep_profiles
 
 NEW_RUN_JOB = "new_run"
 MINT_OP = "mint_run_id"
@@ -56,6 +58,10 @@ class SettingOverrides(dg.PermissiveConfig):
     """Any settings by name, e.g. ``min_history: 252`` or ``engines: [hrp, market]``."""
 
 
+class SettingGrid(dg.PermissiveConfig):
+    """A sweep: settings by name, each with its values, e.g. ``top_n: [5, 10, 20]``."""
+
+
 class NewRunConfig(dg.Config):
     """What a UI user chooses for a new run: a profile and setting overrides on top of it."""
 
@@ -71,6 +77,14 @@ class NewRunConfig(dg.Config):
         description=(
             "Settings applied on top of the profile, by name, e.g. `start_date: 2019-01-01` and "
             "`min_history: 252`; validated like `quant run --set`. Empty: the profile as is."
+        ),
+    )
+    grid: SettingGrid = Field(
+        default_factory=SettingGrid,
+        description=(
+            "A sweep, like `quant sweep --grid`: settings with lists of values, e.g. "
+            "`top_n: [5, 10, 20]` and `max_weight: [0.1, 0.2]`; every combination is a profile "
+            "of the run's tournament (`top_n=5,max_weight=0.1`). Empty: one profile."
         ),
     )
 
@@ -133,12 +147,20 @@ def mint_run_id(
 ) -> dg.Output[None]:
     """Validate the request, mint its run id, record the run request, register the partition."""
     overrides = config.overrides.model_dump()
+    grid = config.grid.model_dump()
     settings = requested_settings(base_settings.settings, config.profile, overrides)
+    if grid:
+        try:
+            sweep_profiles(settings, grid)
+        except SweepError as error:
+            raise _invalid(str(error).rstrip("."), "grid") from None
     record = context.instance.get_run_record_by_id(context.run_id)
     if record is None:
         raise RuntimeError(f"Dagster has no record of its own run {context.run_id}")
     run_id = minted_run_id(context.run_id, record.create_timestamp)
-    write_run_request(lakehouse.store, run_id, base_settings.settings, config.profile, overrides)
+    write_run_request(
+        lakehouse.store, run_id, base_settings.settings, config.profile, overrides, grid or None
+    )
     context.instance.add_dynamic_partitions(RUN_ID_PARTITIONS, [run_id])
     context.log.info(
         f"run {run_id} requested ({config.profile} profile, overrides {overrides}); the "
@@ -150,6 +172,7 @@ def mint_run_id(
             "run_id": run_id,
             "profile": config.profile,
             "overrides": dg.MetadataValue.json(overrides),
+            "grid": dg.MetadataValue.json(grid),
             "settings_hash": settings.content_hash(),
             "settings": dg.MetadataValue.json(settings.snapshot()),
         },

@@ -27,7 +27,10 @@ What keeps it safe:
   its own partition and nothing else. Damage inside the data pages is found only by a query that
   reads that file, and by :func:`lakehouse.integrity.scan`.
 - **Connections are locked down.** Once the views exist, DuckDB may open files under the root
-  only, and its configuration is locked so SQL cannot undo that.
+  only, and its configuration is locked so SQL cannot undo that. Its temporary folder (which
+  DuckDB adds to the readable directories) is :data:`DUCKDB_TEMP_FOLDER` under the root, not
+  ``<cwd>/.tmp``: no view can name it (not an asset name), and it is only created if a query
+  spills to disk. Symbolic links are never followed into a view (:mod:`lakehouse.integrity`).
 - **Queries are read-only.** :func:`query` accepts SELECT statements only (WITH, FROM-first,
   DESCRIBE, SHOW and SUMMARIZE are SELECTs to DuckDB): DuckDB would still let ``COPY ... TO``
   write inside the root.
@@ -69,6 +72,8 @@ JSON_COLUMN = "JSON"
 """DuckDB type of a document key whose values are objects or of mixed types."""
 BIGINT_RANGE = range(-(2**63), 2**63)
 QUOTED_STATEMENT_CHARS = 80
+DUCKDB_TEMP_FOLDER = "_duckdb_temp"
+"""DuckDB's spill folder, under the root (``_`` first: never an asset, never a view)."""
 
 
 class ReadOnlyQueryError(ValueError):
@@ -107,6 +112,9 @@ def asset_views(root: str | Path, assets: Collection[str] | None = None) -> Asse
         written = [asset_dir / JSON_FILE, *(d / JSON_FILE for d in partition_dirs(asset_dir))]
         for partition_dir in partition_dirs(asset_dir):
             path = partition_dir / PARQUET_FILE
+            if path.is_symlink():
+                damaged.append(damaged_file(path, "a symbolic link: planted, left out"))
+                continue
             try:
                 problem = footer_problem(path)
             except FileNotFoundError:
@@ -303,6 +311,8 @@ def _sql_text(text: str) -> str:
 
 
 def _lock_down(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+    # DuckDB adds its temp folder to the readable directories: keep it inside the root.
+    con.execute("SET temp_directory = ?", [str(root / DUCKDB_TEMP_FOLDER)])
     # DuckDB 2.0.1 refuses allowed_directories once external access is off: this order only.
     con.execute("SET allowed_directories = ?", [[str(root)]])
     con.execute("SET enable_external_access = false")

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lakehouse.hashing import FrameHasher
-from lakehouse.store import PARQUET_FILE, atomic_write, parquet_writer
+from lakehouse.store import PARQUET_FILE, publish_parquet
 
 SUMMARY_TAIL_ROWS = 10
 """Rows of the frame's end kept by :class:`FrameSummary` (a preview)."""
@@ -96,28 +96,20 @@ def write_frame_chunks(chunks: Iterable[pd.DataFrame], folder: Path) -> WrittenF
     hasher = FrameHasher()
     columns: list[str] = []
 
-    def write(temporary: str) -> None:
-        writer: pq.ParquetWriter | None = None
+    def tables() -> Iterator[pa.Table]:
         schema: pa.Schema | None = None
-        try:
-            for chunk in chunks:
-                frame = chunk.reset_index(drop=True)
-                if schema is None:
-                    schema = pa.Schema.from_pandas(frame, preserve_index=False)
-                    columns.extend(str(c) for c in frame.columns)
-                    writer = parquet_writer(temporary, schema)
-                table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-                if len(frame) and writer is not None:  # empty chunks add no row group
-                    writer.write_table(table, row_group_size=len(frame))
-                summary.update(frame)
-                hasher.update(frame)
-        finally:
-            if writer is not None:
-                writer.close()
+        for chunk in chunks:
+            frame = chunk.reset_index(drop=True)
+            if schema is None:
+                schema = pa.Schema.from_pandas(frame, preserve_index=False)
+                columns.extend(str(c) for c in frame.columns)
+            summary.update(frame)
+            hasher.update(frame)
+            yield pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
         if schema is None:
             raise ValueError(f"no chunks to write at {path}: give at least one (empty) frame")
 
-    atomic_write(path, write)
+    publish_parquet(path, tables(), row_group_per_table=True)
     return WrittenFrame(path, columns, summary, hasher.hexdigest())
 
 

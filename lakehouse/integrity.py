@@ -33,6 +33,7 @@ from lakehouse.store import (
     PARQUET_FILE,
     LakehouseStore,
     checksum_path,
+    parquet_seal,
     recorded_checksum,
     validate_asset_name,
 )
@@ -166,14 +167,37 @@ def scan(root: str | Path) -> list[DamagedFile]:
 
 
 def checksum_problem(path: Path) -> str | None:
-    """Why ``path``'s bytes are not the ones the store wrote, or None (also without a record)."""
+    """Why ``path`` is not the data the store wrote for its place, or None.
+
+    A Parquet file is judged by :func:`~lakehouse.store.parquet_seal` (the checksum in its
+    footer, or an older file's sidecar, and the asset and partition it was written for); a JSON
+    document by its sidecar. A file without any checksum is a finding, never a pass: nothing
+    says it is what the store wrote.
+    """
+    if path.name == PARQUET_FILE:
+        try:
+            seal = parquet_seal(path)
+        except READ_ERRORS as error:
+            return _described(error)
+        if seal.sound:
+            return None
+        return f"{seal.detail} ({seal.state}: {_SEAL_CAUSES[seal.state]})"
     recorded = recorded_checksum(path)
-    if recorded is None or recorded == file_sha256(path):
+    if recorded is None:
+        return f"no checksum recorded with the data ({_SEAL_CAUSES['unsealed']})"
+    if recorded == file_sha256(path):
         return None
     return (
         "content differs from the checksum recorded when it was written (changed outside the "
         "platform, or a write was interrupted)"
     )
+
+
+_SEAL_CAUSES = {
+    "unsealed": "written outside the platform, or its record was lost; re-create it",
+    "tampered": "changed outside the platform, or a write was interrupted",
+    "misplaced": "another partition's file copied over this one",
+}
 
 
 def quarantine_file(path: str | Path, now: datetime | None = None) -> Path:
@@ -217,18 +241,67 @@ def quarantine_file(path: str | Path, now: datetime | None = None) -> Path:
     return destination
 
 
+def planted_links(root: str | Path) -> list[Path]:
+    """Symbolic links where the lakehouse has asset or partition folders or stored files, sorted.
+
+    The store never writes one: a link was planted (it could point anywhere). Listings and
+    views leave them out (:func:`asset_dirs`, :func:`partition_dirs`, :func:`stored_files`).
+    """
+    base = LakehouseStore(root).root
+    found = [
+        path
+        for path in _entries(base)
+        if path.is_symlink() and ASSET_NAME_PATTERN.fullmatch(path.name)
+    ]
+    for asset_dir in asset_dirs(base):
+        found += [path for path in _entries(asset_dir) if path.is_symlink()]
+        for folder in [asset_dir, *partition_dirs(asset_dir)]:
+            found += [folder / name for name in STORED_FILES if (folder / name).is_symlink()]
+    return sorted(found)
+
+
+def quarantine_link(path: str | Path, now: datetime | None = None) -> Path:
+    """Move a planted symbolic link (not its target) under ``<root>/_damaged/``; the new path."""
+    link = Path(path).absolute()
+    if not link.is_symlink():
+        raise ValueError(f"{link} is not a symbolic link")
+    if link.name in STORED_FILES:
+        described = damaged_file(link, "")
+        root = link.parent.parent if described.partition is None else link.parent.parent.parent
+        destination_dir = root / DAMAGED_FOLDER / described.asset / (described.partition or "")
+    elif PARTITION_SEPARATOR in link.name:
+        root = link.parent.parent
+        destination_dir = root / DAMAGED_FOLDER / link.parent.name
+    else:
+        root = link.parent
+        destination_dir = root / DAMAGED_FOLDER
+    stamp = (now or datetime.now(UTC)).strftime(QUARANTINE_STAMP)
+    destination = destination_dir / f"{stamp}-{link.name}"
+    destination_dir.mkdir(parents=True, exist_ok=True)
+    os.replace(link, destination)
+    return destination
+
+
 def _files_in(folder: Path) -> Iterator[Path]:
     for name in STORED_FILES:
         path = folder / name
-        if path.is_file():
+        if path.is_file() and not path.is_symlink():
             yield path
 
 
-def _sorted_dirs(folder: Path) -> list[Path]:
+def _entries(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     with os.scandir(folder) as entries:
-        return sorted(Path(entry.path) for entry in entries if entry.is_dir())
+        return [Path(entry.path) for entry in entries]
+
+
+def _sorted_dirs(folder: Path) -> list[Path]:
+    """Real sub-folders of ``folder`` (a symbolic link to a folder is not one), sorted."""
+    if not folder.is_dir():
+        return []
+    with os.scandir(folder) as entries:
+        return sorted(Path(entry.path) for entry in entries if entry.is_dir(follow_symlinks=False))
 
 
 def _remove_if_empty(folder: Path) -> None:

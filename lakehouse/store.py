@@ -7,20 +7,37 @@ Layout (``root`` is the caller's ``settings.data_root``)::
     <root>/market_data/symbol=<SYM>/part-0.parquet hydrated symbols
 
 Every write goes to a temporary file in the destination folder and is published with
-:func:`os.replace`, so a reader never sees a half-written file. Each published file gets a
-``<name>.sha256`` beside it (``sha256sum`` format), so damage or a change made outside the
-platform can be told from the data the platform wrote (``quant doctor``). Run ids and symbols
-are validated before any path is built from them.
+:func:`os.replace`, so a reader never sees a half-written file. Run ids and symbols are validated
+before any path is built from them.
+
+**Checksums travel with the data.** A Parquet file carries, in its footer's key-value metadata,
+the SHA-256 of every byte before its footer (the magic and every column chunk: all the data),
+hashed as the bytes are written (:data:`CONTENT_CHECKSUM_KEY`), and the asset and partition it
+was written for (:data:`ASSET_KEY`, :data:`PARTITION_KEY`). One :func:`os.replace` publishes data
+and checksum together, so neither can exist without the other; :func:`parquet_seal` recomputes
+the hash and compares the recorded identity with the file's path, so a file copied over another
+partition's is told apart. Files written before this carry a ``<name>.sha256`` sidecar
+(``sha256sum`` format) instead: they are still verified by it, and re-hydration rewrites them
+with the checksum inside. A JSON document keeps a sidecar, written BEFORE the document, so a
+document never exists without its record (a write cut between the two leaves a record that does
+not match: a finding, never a pass).
+
+A write that fails (a full disk, a read-only file system) raises :class:`LakehouseWriteError`
+naming the file and the operating system's reason.
 """
 
+import contextlib
+import errno
+import hashlib
 import json
 import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -45,7 +62,28 @@ RUN_ID_FOLDER_KEY = "run_id"
 PARTITION_FOLDER_KEYS = {RUN_ID_PARTITIONS: RUN_ID_FOLDER_KEY, SYMBOL_PARTITIONS: "symbol"}
 """Partitions name -> hive key of its folders (``run_id=<id>``, ``symbol=<SYM>``)."""
 CHECKSUM_SUFFIX = ".sha256"
-"""``part-0.parquet.sha256`` records the SHA-256 of the bytes the store wrote."""
+"""``document.json.sha256`` (and ``part-0.parquet.sha256`` of files written before checksums
+moved into the footer) records the SHA-256 of the bytes the store wrote."""
+CONTENT_CHECKSUM_KEY = "lakehouse.content_sha256"
+"""Footer key: SHA-256 of the Parquet file's bytes before its footer (all its data pages)."""
+ASSET_KEY = "lakehouse.asset"
+PARTITION_KEY = "lakehouse.partition"
+"""Footer keys: the asset folder and partition folder (``symbol=KO``; empty if unpartitioned)
+the file was written for."""
+FOOTER_TAIL_BYTES = 8
+"""A Parquet file ends with its footer's length (4 bytes, little-endian) and ``PAR1``."""
+HASH_CHUNK_BYTES = 1 << 20
+READ_ERRORS = (OSError, ValueError, ArrowException)
+"""What reading a damaged Parquet file (or its footer) raises."""
+SEALED, LEGACY, UNSEALED, TAMPERED, MISPLACED = (
+    "sealed",
+    "legacy",
+    "unsealed",
+    "tampered",
+    "misplaced",
+)
+""":func:`parquet_seal` states: checksum inside and matching; sidecar (older file) matching; no
+checksum at all; data not matching its checksum; written for another asset or partition."""
 PLAIN_DTYPES = frozenset(np.dtype(name) for name in ("float64", "int64", "bool", "datetime64[ns]"))
 """Column dtypes a frame may have to be written without pandas metadata (:func:`is_plain_frame`)."""
 TEMP_FILE_PREFIX = "."
@@ -86,16 +124,17 @@ class LakehouseStore:
 
     # Frames and documents -------------------------------------------------------------------
 
-    def write_frame(self, df: pd.DataFrame, folder: Path) -> Path:
-        """Atomically write ``df`` as ``folder/part-0.parquet`` (:func:`parquet_writer`)."""
+    def write_frame(
+        self, df: pd.DataFrame, folder: Path, metadata: Mapping[str, str] | None = None
+    ) -> Path:
+        """Atomically write ``df`` as ``folder/part-0.parquet`` and return the path.
+
+        ``metadata`` goes into the footer beside the checksum and identity (e.g. where the data
+        came from). Float columns are not dictionary-encoded (prices rarely repeat: the
+        dictionary only costs time and bytes: :func:`dictionary_columns`).
+        """
         path = folder / PARQUET_FILE
-        table = frame_to_arrow(df)
-
-        def write(temporary: str) -> None:
-            with parquet_writer(temporary, table.schema) as writer:
-                writer.write_table(table)
-
-        atomic_write(path, write)
+        publish_parquet(path, [frame_to_arrow(df)], metadata)
         return path
 
     def read_frame(self, folder: Path) -> pd.DataFrame:
@@ -119,8 +158,12 @@ class LakehouseStore:
     def write_document(self, document: Any, folder: Path) -> Path:
         """Atomically write a JSON-ready ``document`` as ``folder/document.json``."""
         path = folder / JSON_FILE
-        text = json.dumps(document, indent=2, sort_keys=True, default=_json_default)
-        atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
+        text = json.dumps(document, indent=2, sort_keys=True, default=_json_default) + "\n"
+        data = text.encode("utf-8")
+        record = f"{hashlib.sha256(data).hexdigest()}  {path.name}\n"
+        with _naming_the_file(path):
+            publish(checksum_path(path), lambda tmp: _write_text(tmp, record, "utf-8"))
+            publish(path, lambda tmp: Path(tmp).write_bytes(data))
         return path
 
     def has_document(self, folder: Path) -> bool:
@@ -217,16 +260,6 @@ def is_plain_frame(df: pd.DataFrame) -> bool:
     )
 
 
-def parquet_writer(path: str, schema: pa.Schema) -> pq.ParquetWriter:
-    """The one way the lakehouse writes Parquet: every column but floats dictionary-encoded.
-
-    Floats (prices, returns, features) rarely repeat, so a dictionary only costs time and bytes;
-    strings, dates and integers (symbols, labels) repeat and shrink with one.
-    """
-    encoded = [field.name for field in schema if not pa.types.is_floating(field.type)]
-    return pq.ParquetWriter(path, schema, use_dictionary=encoded)
-
-
 def checksum_path(path: Path) -> Path:
     """Where the recorded checksum of the stored file ``path`` lives."""
     return path.with_name(path.name + CHECKSUM_SUFFIX)
@@ -240,21 +273,243 @@ def recorded_checksum(path: Path) -> str | None:
     return sidecar.read_text(encoding="utf-8").split(maxsplit=1)[0]
 
 
-def atomic_write(path: Path, write: Callable[[str], object]) -> None:
-    """Run ``write(temporary_path)`` beside ``path``, publish it, and record its checksum.
+def dictionary_columns(schema: pa.Schema) -> list[str]:
+    """The lakehouse's Parquet policy: every column but floats dictionary-encoded.
 
-    The temporary file is removed if ``write`` raises, so ``path`` is either the old file or
-    the complete new one (:func:`publish`). The published bytes' SHA-256 is then recorded
-    beside it (:func:`checksum_path`), published the same way.
+    Floats (prices, returns, features) rarely repeat, so a dictionary only costs time and bytes;
+    strings, dates and integers (symbols, labels) repeat and shrink with one.
     """
-    checksum: list[str] = []
+    return [field.name for field in schema if not pa.types.is_floating(field.type)]
 
-    def write_and_hash(temporary: str) -> None:
+
+def parquet_writer(path: str, schema: pa.Schema) -> pq.ParquetWriter:
+    """A plain Parquet writer with the lakehouse's policy (:func:`dictionary_columns`).
+
+    Stored frames go through :func:`publish_parquet` instead (checksum and identity sealed in).
+    """
+    return pq.ParquetWriter(path, schema, use_dictionary=dictionary_columns(schema))
+
+
+def atomic_write(path: Path, write: Callable[[str], object]) -> None:
+    """Run ``write(temporary_path)`` beside ``path``; record its checksum; then publish it.
+
+    The sidecar (:func:`checksum_path`) is published BEFORE the file, so the file never exists
+    without its record (a write cut between the two leaves a record that does not match: a
+    finding). Stored Parquet files carry their checksum inside instead (:func:`publish_parquet`).
+    """
+
+    def record_then_write(temporary: str) -> None:
         write(temporary)
-        checksum.append(f"{file_sha256(Path(temporary))}  {path.name}\n")
+        record = f"{file_sha256(Path(temporary))}  {path.name}\n"
+        publish(checksum_path(path), lambda sidecar: _write_text(sidecar, record, "utf-8"))
 
-    publish(path, write_and_hash)
-    publish(checksum_path(path), lambda temporary: _write_text(temporary, checksum[0], "utf-8"))
+    with _naming_the_file(path):
+        publish(path, record_then_write)
+
+
+class LakehouseWriteError(OSError):
+    """A file of the lakehouse could not be written; names the file and the system's reason.
+
+    ``errno`` is the operating system's (``ENOSPC``, ``EROFS``, ``EACCES``...); nothing was
+    published (the previous file, if any, is intact).
+    """
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        code = error.errno
+        reason = os.strerror(code) if code else str(error)
+        super().__init__(code, f"cannot write {path}: {reason}")
+        self.path = path
+        self.message = f"cannot write {path}: {reason}"
+
+    def __str__(self) -> str:
+        """``cannot write <path>: No space left on device``."""
+        return self.message
+
+
+NO_WRITE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EIO}
+)
+"""Errors of the platform's own storage (full, read-only, not permitted, failing disk)."""
+
+
+class _HashingStream:
+    """A binary file that hashes every byte written through it (pyarrow writes into it)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.digest = hashlib.sha256()
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self._stream.write(data)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def close(self) -> None:
+        self.closed = True  # the caller closes the real file
+
+    def writable(self) -> bool:
+        return True
+
+
+class SealedParquetWriter:
+    """Writes one Parquet file whose footer holds the checksum of its data and its identity.
+
+    Every byte before the footer goes through a hash as pyarrow writes it; :meth:`close` puts
+    the digest (:data:`CONTENT_CHECKSUM_KEY`) and ``metadata`` into the footer, then writes it.
+    """
+
+    def __init__(self, stream: BinaryIO, schema: pa.Schema) -> None:
+        self._sink = _HashingStream(stream)
+        self._writer = pq.ParquetWriter(
+            self._sink, schema, use_dictionary=dictionary_columns(schema)
+        )
+
+    def write_table(self, table: pa.Table, row_group_size: int | None = None) -> None:
+        """Write ``table`` as one or more row groups."""
+        self._writer.write_table(table, row_group_size=row_group_size)
+
+    def close(self, metadata: Mapping[str, str]) -> None:
+        """Seal the file: checksum and ``metadata`` into the footer; write the footer."""
+        self._writer.add_key_value_metadata(
+            {**metadata, CONTENT_CHECKSUM_KEY: self._sink.digest.hexdigest()}
+        )
+        self._writer.close()
+
+    def abort(self) -> None:
+        """Close without sealing (the temporary file is removed by the caller)."""
+        with contextlib.suppress(Exception):
+            self._writer.close()
+
+
+def parquet_identity(path: Path) -> dict[str, str]:
+    """The asset and partition folder ``path`` (``<root>/<asset>/[<k>=<v>/]<file>``) is for."""
+    folder = path.parent
+    if "=" in folder.name:
+        return {ASSET_KEY: folder.parent.name, PARTITION_KEY: folder.name}
+    return {ASSET_KEY: folder.name, PARTITION_KEY: ""}
+
+
+def publish_parquet(
+    path: Path,
+    tables: Iterable[pa.Table],
+    metadata: Mapping[str, str] | None = None,
+    *,
+    row_group_per_table: bool = False,
+) -> None:
+    """Write ``tables`` (the schema of the first) as the sealed Parquet file ``path``, atomically.
+
+    Empty tables add no row group. The footer holds the data's checksum, the identity of
+    ``path`` (:func:`parquet_identity`) and ``metadata``; one :func:`os.replace` publishes it,
+    then an older file's sidecar is removed (the checksum is inside now).
+
+    Raises
+    ------
+    ValueError
+        ``tables`` is empty (give at least one, possibly empty, table).
+    LakehouseWriteError
+        The file could not be written (nothing is published).
+    """
+    sealed = {**(metadata or {}), **parquet_identity(path)}
+
+    def write(temporary: str) -> None:
+        with open(temporary, "wb") as stream:
+            writer: SealedParquetWriter | None = None
+            try:
+                for table in tables:
+                    if writer is None:
+                        writer = SealedParquetWriter(stream, table.schema)
+                    if table.num_rows:
+                        size = table.num_rows if row_group_per_table else None
+                        writer.write_table(table, row_group_size=size)
+                if writer is None:
+                    raise ValueError(f"no table to write at {path}: give at least one")
+                writer.close(sealed)
+            except BaseException:
+                if writer is not None:
+                    writer.abort()
+                raise
+
+    with _naming_the_file(path):
+        publish(path, write)
+        checksum_path(path).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Seal:
+    """Whether a stored Parquet file is the data the store wrote for its place (see states)."""
+
+    state: str
+    detail: str = ""
+
+    @property
+    def sound(self) -> bool:
+        """Data matches its checksum (inside, or a legacy sidecar) and belongs where it is."""
+        return self.state in (SEALED, LEGACY)
+
+
+def footer_metadata(path: Path) -> dict[str, str]:
+    """The key-value metadata of a Parquet file's footer (raises if the footer is unreadable)."""
+    raw = pq.read_metadata(path).metadata or {}
+    return {key.decode(): value.decode(errors="replace") for key, value in raw.items()}
+
+
+def parquet_seal(path: Path) -> Seal:
+    """Recompute the checksum of a stored Parquet file and check its identity against its path.
+
+    Raises what reading the footer raises (a damaged file: ``OSError``, ``ArrowException``).
+    """
+    recorded = footer_metadata(path)
+    checksum = recorded.get(CONTENT_CHECKSUM_KEY)
+    if checksum is None:
+        sidecar = recorded_checksum(path)
+        if sidecar is None:
+            return Seal(UNSEALED, "no checksum recorded with the data")
+        if sidecar != file_sha256(path):
+            return Seal(TAMPERED, "content differs from its recorded checksum (sidecar)")
+        return Seal(LEGACY)
+    if checksum != data_sha256(path):
+        return Seal(TAMPERED, "content differs from the checksum in its footer")
+    expected = parquet_identity(path)
+    found = {key: recorded.get(key) for key in expected}
+    if found != expected:
+        written_for = f"{found[ASSET_KEY]}/{found[PARTITION_KEY] or '(unpartitioned)'}"
+        return Seal(MISPLACED, f"holds the data written for {written_for}, not for this place")
+    return Seal(SEALED)
+
+
+def data_sha256(path: Path) -> str:
+    """SHA-256 of a Parquet file's bytes before its footer (as the sealed writer hashed them)."""
+    with path.open("rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(size - FOOTER_TAIL_BYTES)
+        footer_length = int.from_bytes(handle.read(4), "little")
+        remaining = size - FOOTER_TAIL_BYTES - footer_length
+        handle.seek(0)
+        digest = hashlib.sha256()
+        while remaining > 0:
+            chunk = handle.read(min(HASH_CHUNK_BYTES, remaining))
+            if not chunk:
+                break
+            digest.update(chunk)
+            remaining -= len(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _naming_the_file(path: Path) -> Iterator[None]:
+    """Turn an operating system error of a write into :class:`LakehouseWriteError` on ``path``."""
+    try:
+        yield
+    except LakehouseWriteError:
+        raise
+    except OSError as error:
+        raise LakehouseWriteError(path, error) from error
 
 
 def write_text_atomically(path: str | Path, text: str, encoding: str = "utf-8") -> Path:

@@ -42,8 +42,11 @@ def strictly_increasing(df: pd.DataFrame, keys: tuple[str, ...]) -> bool:
 
 
 def column_names(contract: type[pa.DataFrameModel]) -> tuple[str, ...]:
-    """The columns of ``contract``, in order: the one list a pillar builds its frame with."""
-    return tuple(contract.to_schema().columns)
+    """The columns of ``contract``, in order: the one list a pillar builds its frame with.
+
+    Columns matched by a pattern (the signals of ``features``) are not listed.
+    """
+    return tuple(name for name, column in contract.to_schema().columns.items() if not column.regex)
 
 
 class MarketDataContract(pa.DataFrameModel):
@@ -131,6 +134,20 @@ class ClosesAudit(ClosesContract):
         return ~(per_date & (symbols > 2))
 
 
+BASE_FEATURE_COLUMNS = (
+    "date",
+    "symbol",
+    "log_return",
+    "volatility",
+    "momentum",
+    "perm_entropy",
+    "hurst",
+)
+"""The columns every ``features`` table has; signals add theirs after them."""
+SIGNAL_COLUMN_PATTERN = rf"^(?!({'|'.join(BASE_FEATURE_COLUMNS)})$)[A-Za-z_]\w*$"
+"""Names a signal's column may have: a word that is not a base column."""
+
+
 class FeaturesContract(pa.DataFrameModel):
     """Per symbol and date features; NaN marks warm-up.
 
@@ -145,6 +162,10 @@ class FeaturesContract(pa.DataFrameModel):
     momentum: Series[float] = pa.Field(nullable=True)
     perm_entropy: Series[float] = pa.Field(nullable=True)
     hurst: Series[float] = pa.Field(nullable=True)
+    signal: Series[float] = pa.Field(
+        nullable=True, alias=SIGNAL_COLUMN_PATTERN, regex=True, required=False
+    )
+    """Any other column is a signal (the run's ``signals`` setting): floats, NaN allowed."""
 
     class Config:
         strict = True
@@ -340,21 +361,22 @@ class RunLeaderboardContract(LeaderboardContract):
     beta: Series[float] = pa.Field(nullable=True)
     tracking_error: Series[float] = pa.Field(nullable=True)
     information_ratio: Series[float] = pa.Field(nullable=True)
-    # Is it luck? (quant_assets.overfitting.leaderboard_luck)
-    closes_hash: Series[str]
-    psr: Series[float] = pa.Field(nullable=True, ge=0, le=1)
-    n_trials: Series[int] = pa.Field(ge=0)
-    dsr: Series[float] = pa.Field(nullable=True, ge=0, le=1)
-    effective_trials: Series[float] = pa.Field(nullable=True, ge=1)
-    dsr_effective: Series[float] = pa.Field(nullable=True, ge=0, le=1)
-    min_track_record: Series[float] = pa.Field(nullable=True, gt=0)
-    sharpe_low: Series[float] = pa.Field(nullable=True)
-    sharpe_high: Series[float] = pa.Field(nullable=True)
-    annual_return_low: Series[float] = pa.Field(nullable=True, ge=-1)
-    annual_return_high: Series[float] = pa.Field(nullable=True, ge=-1)
-    max_drawdown_low: Series[float] = pa.Field(nullable=True, le=0, ge=-1)
-    max_drawdown_high: Series[float] = pa.Field(nullable=True, le=0, ge=-1)
-    spa_pvalue: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+    # Is it luck? (quant_assets.overfitting.leaderboard_luck). Optional: a leaderboard stored
+    # before them lacks them and is not damaged (`quant doctor`); production runs write them.
+    closes_hash: Series[str] | None = pa.Field()
+    psr: Series[float] | None = pa.Field(nullable=True, ge=0, le=1)
+    n_trials: Series[int] | None = pa.Field(ge=0)
+    dsr: Series[float] | None = pa.Field(nullable=True, ge=0, le=1)
+    effective_trials: Series[float] | None = pa.Field(nullable=True, ge=1)
+    dsr_effective: Series[float] | None = pa.Field(nullable=True, ge=0, le=1)
+    min_track_record: Series[float] | None = pa.Field(nullable=True, gt=0)
+    sharpe_low: Series[float] | None = pa.Field(nullable=True)
+    sharpe_high: Series[float] | None = pa.Field(nullable=True)
+    annual_return_low: Series[float] | None = pa.Field(nullable=True, ge=-1)
+    annual_return_high: Series[float] | None = pa.Field(nullable=True, ge=-1)
+    max_drawdown_low: Series[float] | None = pa.Field(nullable=True, le=0, ge=-1)
+    max_drawdown_high: Series[float] | None = pa.Field(nullable=True, le=0, ge=-1)
+    spa_pvalue: Series[float] | None = pa.Field(nullable=True, ge=0, le=1)
 
 
 class OverfittingContract(pa.DataFrameModel):
@@ -449,6 +471,7 @@ STORED_CONTRACTS: dict[str, type[pa.DataFrameModel]] = {
     "tournament_weights": TournamentWeightsContract,
     "tournament_returns": TournamentReturnsContract,
     "leaderboard": RunLeaderboardContract,
+    "overfitting": OverfittingContract,
     "tournament_guard": TournamentGuardContract,
     "tournament_vetoes": TournamentVetoesContract,
     "tournament_window_results": TournamentWindowResultsContract,

@@ -10,23 +10,39 @@ Three examinations, each file on its own, so one bad file never hides the others
    hydration uses, :data:`CERTAIN_PASSES`; pandera in any doubt).
 
 Repair moves each damaged file aside into ``<root>/_damaged/`` (nothing is deleted) and says how
-the partition is re-created: a ``market_data`` symbol by re-hydrating it in full (the SDK does
-it), a run's asset by re-running that run (``quant run --run-id <id>``).
+the partition is re-created: a ``market_data`` symbol by re-hydrating it in full from the source
+recorded in its file (:func:`recorded_origins`; the SDK does it), a run's asset by re-running
+that run (``quant run --run-id <id>``).
+
+Symbolic links planted in the lakehouse are findings too
+(:func:`lakehouse.integrity.planted_links`): views leave them out, and repair moves them aside.
 """
 
+import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
 
 from lakehouse import LakehouseStore
-from lakehouse.integrity import damaged_file, quarantine_file, scan, stored_files
+from lakehouse.integrity import (
+    STORED_FILES,
+    damaged_file,
+    planted_links,
+    quarantine_file,
+    quarantine_link,
+    scan,
+    stored_files,
+)
 from lakehouse.store import MARKET_DATA, PARQUET_FILE, PARTITION_FOLDER_KEYS, RUN_ID_PARTITIONS
 from quant_assets.contracts import STORED_CONTRACTS
+from quant_assets.hydration.hydrate import stored_origin
 from quant_assets.hydration.validation import plainly_valid
 
 FINDING_COLUMNS = ("asset", "partition", "path", "problem", "repair")
+LINK_REPAIR = "move the link aside (what it points to is left alone)"
 SHOWN_FAILURES = 3
 """Contract failure cases quoted in a finding."""
 CERTAIN_PASSES: dict[str, Callable[[pd.DataFrame], bool]] = {MARKET_DATA: plainly_valid}
@@ -45,6 +61,11 @@ def examine(store: LakehouseStore) -> pd.DataFrame:
     findings = {
         entry.path: (entry.asset, entry.partition, entry.error) for entry in scan(store.root)
     }
+    for link in planted_links(store.root):
+        entry = damaged_file(link if link.name in STORED_FILES else link / PARQUET_FILE, "")
+        target = os.readlink(link)
+        planted = f"symbolic link to {target}: not written by the platform; left out of views"
+        findings[link] = (entry.asset, entry.partition, planted)
     for path in stored_files(store.root):
         asset = path.parent.parent.name
         if path in findings or path.name != PARQUET_FILE or asset not in STORED_CONTRACTS:
@@ -54,7 +75,13 @@ def examine(store: LakehouseStore) -> pd.DataFrame:
             entry = damaged_file(path, problem)
             findings[path] = (entry.asset, entry.partition, problem)
     rows = [
-        (asset, partition, str(path), problem, _repair_of(asset, partition))
+        (
+            asset,
+            partition,
+            str(path),
+            problem,
+            LINK_REPAIR if path.is_symlink() else _repair_of(asset, partition),
+        )
         for path, (asset, partition, problem) in sorted(findings.items())
     ]
     return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
@@ -68,6 +95,9 @@ def repair(findings: pd.DataFrame) -> tuple[list[Path], list[str], list[str]]:
     moved, symbols, runs = [], [], []
     run_key = f"{PARTITION_FOLDER_KEYS[RUN_ID_PARTITIONS]}="
     for row in findings.itertuples():
+        if Path(row.path).is_symlink():
+            moved.append(quarantine_link(row.path))  # nothing of ours to re-create
+            continue
         if Path(row.path).exists():
             moved.append(quarantine_file(row.path))
         partition = str(row.partition or "")
@@ -76,6 +106,28 @@ def repair(findings: pd.DataFrame) -> tuple[list[Path], list[str], list[str]]:
         elif partition.startswith(run_key):
             runs.append(partition[len(run_key) :])
     return moved, sorted(set(symbols)), sorted(set(runs))
+
+
+def recorded_origins(findings: pd.DataFrame) -> dict[str, dict[str, Any] | None]:
+    """Symbol -> the source settings recorded in its (damaged) file, None when none readable."""
+    origins: dict[str, dict[str, Any] | None] = {}
+    for row in findings.itertuples():
+        partition = str(row.partition or "")
+        if row.asset == MARKET_DATA and "=" in partition:
+            origins[partition.split("=", 1)[1]] = stored_origin(Path(row.path))
+    return origins
+
+
+def by_origin(
+    symbols: list[str], origins: dict[str, dict[str, Any] | None]
+) -> dict[tuple[tuple[str, Any], ...] | None, list[str]]:
+    """``symbols`` grouped by recorded origin (as sorted items; None: not recorded), in order."""
+    groups: dict[tuple[tuple[str, Any], ...] | None, list[str]] = {}
+    for symbol in symbols:
+        origin = origins.get(symbol)
+        key = None if origin is None else tuple(sorted(origin.items()))
+        groups.setdefault(key, []).append(symbol)
+    return groups
 
 
 def _contract_problem(store: LakehouseStore, path: Path, asset: str) -> str | None:

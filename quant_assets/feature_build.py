@@ -33,8 +33,10 @@ from quant_assets.features import (
     chunk_starts,
     feature_chunks,
     sorted_symbols,
+    with_signals,
 )
 from quant_assets.settings import Settings
+from quant_assets.signals import signal_panels
 from quant_assets.tournament.ray_backend import ray_connection
 
 IN_FLIGHT_PER_CPU = 2
@@ -60,22 +62,27 @@ def _ray_chunks(
     import ray
 
     ordered = sorted_symbols(closes)
+    signals = signal_panels(ordered, settings)  # in this process: checked before any task
     symbols = [str(s) for s in ordered.columns]
     dates = ordered.index.to_numpy()
+    values = np.ascontiguousarray(ordered.to_numpy(dtype=np.float64))
     workers = settings.workers or os.cpu_count() or 1
     with ray_connection(settings, workers):
-        panel = ray.put(np.ascontiguousarray(ordered.to_numpy(dtype=np.float64)))
+        panel = ray.put(values)
         remote = ray.remote(_feature_task)
         snapshot = json.dumps(settings.snapshot())
         cpus = int(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
         starts = deque(chunk_starts(len(symbols), chunk_symbols))
-        pending: deque[Any] = deque()
+        pending: deque[tuple[int, Any]] = deque()
         while starts or pending:
             while starts and len(pending) < IN_FLIGHT_PER_CPU * max(cpus, 1):
                 start = starts.popleft()
                 stop = start + chunk_symbols
-                pending.append(remote.remote(panel, dates, symbols[start:stop], start, snapshot))
-            yield _from_arrow(ray.get(pending.popleft()))
+                task = remote.remote(panel, dates, symbols[start:stop], start, snapshot)
+                pending.append((start, task))
+            start, task = pending.popleft()
+            chunk = _from_arrow(ray.get(task))
+            yield with_signals(chunk, values[:, start : start + chunk_symbols], signals, start)
 
 
 def _feature_task(

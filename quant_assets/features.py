@@ -20,6 +20,7 @@ from lakehouse.frames import StoredFrame
 from quant_assets.calendar import TRADING_DAYS_PER_YEAR
 from quant_assets.contracts import FeaturesContract, column_names
 from quant_assets.settings import Settings
+from quant_assets.signals import SignalPanel, signal_panels
 from quant_kernels.predictability import (
     rolling_hurst_rs,
     rolling_permutation_entropy,
@@ -45,7 +46,8 @@ def compute_features(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns :data:`FEATURE_COLUMNS`, sorted by (symbol, date); rows only where the symbol has
+        Columns :data:`FEATURE_COLUMNS`, then one per signal of ``settings.signals``
+        (:mod:`quant_assets.signals`), sorted by (symbol, date); rows only where the symbol has
         a close. ``log_return`` is ``log(close_t / close_{t-1})``; ``volatility`` the annualised
         sample std of the last ``volatility_window`` log returns; ``momentum`` the simple return
         from ``t - momentum_skip - momentum_window`` to ``t - momentum_skip``;
@@ -67,12 +69,31 @@ def feature_chunks(
     whole table.
     """
     ordered = sorted_symbols(closes)
+    signals = signal_panels(ordered, settings)
     panel = ordered.to_numpy(dtype=np.float64)
     dates = ordered.index.to_numpy()
     symbols = [str(s) for s in ordered.columns]
     for start in chunk_starts(len(symbols), chunk_symbols):
         stop = start + chunk_symbols
-        yield chunk_features(panel[:, start:stop], dates, symbols[start:stop], settings)
+        chunk = chunk_features(panel[:, start:stop], dates, symbols[start:stop], settings)
+        yield with_signals(chunk, panel[:, start:stop], signals, start)
+
+
+def with_signals(
+    chunk: pd.DataFrame, block: np.ndarray, signals: list[SignalPanel], start: int
+) -> pd.DataFrame:
+    """``chunk`` with a column per signal, from the signal panels' columns of the chunk.
+
+    ``block`` is the chunk's closes (dates x its symbols), whose column ``j`` is column
+    ``start + j`` of the sorted panel; values are kept where a close is, in the chunk's
+    (symbol, date) row order.
+    """
+    if not signals:
+        return chunk
+    present = ~np.isnan(np.asarray(block, dtype=np.float64).T)  # symbols x time, row-major
+    width = block.shape[1]
+    columns = {s.column: s.values[:, start : start + width].T[present] for s in signals}
+    return chunk.assign(**columns)
 
 
 def sorted_symbols(closes: pd.DataFrame) -> pd.DataFrame:

@@ -2,10 +2,13 @@
 
 ``new_run`` writes a *run request* (profile and setting overrides) beside the run's assets; the
 ``run_manifest`` asset turns it into the run's frozen settings and records package versions, the
-git commit and the content hash of every input, so a run can be re-materialized and audited.
+git commit, the content hash of every input and every plug-in used (import path, distribution,
+version, source hash), so a run can be re-materialized and audited; a sweep's request and
+manifest also hold its grid and the settings of every point.
 """
 
 import subprocess
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -13,7 +16,9 @@ from typing import Any
 
 from lakehouse import LakehouseStore, validate_run_id
 from lakehouse.hashing import file_sha256
+from quant_assets.plugins import resolve
 from quant_assets.settings import Settings
+from quant_assets.sweep import check_grid, sweep_profiles
 
 RUN_REQUESTS = "run_requests"
 """Folder of run requests in the lakehouse (JSON, one per run id)."""
@@ -33,21 +38,33 @@ TRACKED_PACKAGES = (
 
 
 def write_run_request(
-    store: LakehouseStore, run_id: str, base: Settings, profile: str, overrides: dict[str, Any]
+    store: LakehouseStore,
+    run_id: str,
+    base: Settings,
+    profile: str,
+    overrides: dict[str, Any],
+    grid: Mapping[str, Sequence[Any]] | None = None,
 ) -> dict[str, Any]:
     """Record how ``run_id`` must be run: the profile, the overrides and the settings they give.
 
     The settings are ``base`` with the profile and the overrides applied, validated and frozen
     here, so whoever materializes the run later (the SDK, the UI, a daemon) uses exactly them.
+    With a ``grid`` (a sweep, :mod:`quant_assets.sweep`) every point is validated here too, and
+    the request records the grid and each point's settings.
     """
     settings = base.with_profile(profile, **overrides)
-    request = {
+    request: dict[str, Any] = {
         "run_id": validate_run_id(run_id),
         "profile": profile,
         "overrides": overrides,
         "settings": settings.snapshot(),
         "requested_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if grid:
+        checked = check_grid(grid)
+        points = sweep_profiles(settings, checked)
+        request["grid"] = checked
+        request["points"] = {name: point.snapshot() for name, point in points.items()}
     store.write_document(request, store.run_dir(RUN_REQUESTS, run_id))
     return request
 
@@ -78,11 +95,61 @@ def settings_of(manifest: dict[str, Any]) -> Settings:
     return Settings.model_validate(manifest["settings"])
 
 
+def profiles_of(manifest: dict[str, Any]) -> dict[str, Settings]:
+    """The tournament's profiles: the run's profile, or every point of its sweep's grid."""
+    points = manifest.get("points")
+    if points:
+        return {name: Settings.model_validate(snapshot) for name, snapshot in points.items()}
+    settings = settings_of(manifest)
+    return {settings.profile: settings}
+
+
+def plugin_records(profiles: Mapping[str, Settings]) -> list[dict[str, Any]]:
+    """What the manifest records of every plug-in the profiles use (built-ins included).
+
+    One record per plug-in (kind and name): its import path, the distribution that ships it and
+    its version, and the SHA-256 of its source file (:meth:`quant_assets.plugins.Plugin.record`).
+    """
+    named: dict[tuple[str, str], None] = {}
+    for settings in profiles.values():
+        named.update(dict.fromkeys(("engine", name) for name in settings.engines))
+        named.update(dict.fromkeys(("signal", name) for name in settings.signals))
+        named[("score", settings.score)] = None
+    return [resolve(kind, name).record() for kind, name in named]
+
+
+def plugin_changes(recorded: list[dict[str, Any]], current: list[dict[str, Any]]) -> list[str]:
+    """What changed in the plug-ins since ``recorded`` (an earlier manifest's), one line each."""
+    now = {(r["kind"], r["name"]): r for r in current}
+    changes = []
+    for before in recorded:
+        after = now.get((before["kind"], before["name"]))
+        if after is None:
+            continue
+        for field in ("import_path", "distribution", "version", "source_sha256"):
+            if before.get(field) != after.get(field):
+                changes.append(
+                    f"{before['kind']} {before['name']!r}: {field} was {before.get(field)!r}, "
+                    f"is now {after.get(field)!r}"
+                )
+    return changes
+
+
 def build_manifest(
     run_id: str, settings: Settings, store: LakehouseStore, request: dict[str, Any] | None
 ) -> dict[str, Any]:
     """Assemble the run manifest document."""
     symbols = settings.symbols if settings.symbols is not None else store.symbols()
+    sweep = (
+        {"grid": request["grid"], "points": request["points"]}
+        if request and "grid" in request
+        else {}
+    )
+    profiles = (
+        {name: Settings.model_validate(p) for name, p in sweep["points"].items()}
+        if sweep
+        else {settings.profile: settings}
+    )
     return {
         "run_id": validate_run_id(run_id),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -92,6 +159,8 @@ def build_manifest(
         "settings_hash": settings.content_hash(),
         "packages": package_versions(),
         "git": git_state(),
+        "plugins": plugin_records(profiles),
+        **sweep,
         "inputs": {
             "market_data": {
                 symbol: file_sha256(store.symbol_path(symbol))

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from quant_assets.plugins import check_name
 
 SourceName = Literal["bundled", "synthetic", "files", "yfinance"]
 ExecutorName = Literal["serial", "local", "ray"]
@@ -36,8 +39,11 @@ EngineName = Literal[
     "hrp",
     "market",
 ]
-"""Every allocation engine the platform knows, by the name settings use; each engine in
-:mod:`quant_assets.allocation.engines` declares one of these as its ``name``."""
+"""The platform's built-in allocation engines, by the name they are registered under (entry
+points of the ``quant_lakehouse.engines`` group, like any plug-in's: :mod:`quant_assets.plugins`);
+each engine in :mod:`quant_assets.allocation.engines` declares one of these as its ``name``."""
+DEFAULT_SCORE = "trend_strength"
+"""The built-in selection score (momentum over volatility; defensive in volatile regimes)."""
 ENGINE_NAMES: tuple[EngineName, ...] = get_args(EngineName)
 
 CANARY_ENGINES: tuple[EngineName, ...] = (
@@ -55,6 +61,10 @@ PRODUCTION_PROFILE: dict[str, Any] = {
     "engines": list(ENGINE_NAMES),
 }
 """What the ``production`` profile changes: the full bundled history (1990-2022), every engine."""
+MAX_COST_BPS = 1_000.0
+"""Largest ``cost_bps`` accepted: 10% of the traded value per unit turnover. Beyond it costs
+swamp any return (a rebalance could cost more than the portfolio is worth), so the leaderboard
+would rank costs, not engines."""
 STEP_FOLLOWS_TEST = (
     "windows start every `test` days (the step is not a setting): each window is scored on the "
     "`test` days after its training end, so the out-of-sample series is one continuous series "
@@ -135,11 +145,22 @@ class Settings(BaseSettings):
         "top_n", description="`top_n` holds the best-scored symbols; `all` the whole universe."
     )
     top_n: int = Field(8, ge=1, description="Symbols held by `top_n` selection.")
+    score: str = Field(
+        DEFAULT_SCORE,
+        description="Selection score, higher is better: a registered name or "
+        "`package.module:Name` (a plug-in).",
+    )
+    signals: list[str] = Field(
+        default_factory=list,
+        description="Extra feature columns, each a signal of the closes panel: registered names "
+        "or `package.module:Name` (plug-ins).",
+    )
 
     # Allocation
-    engines: list[EngineName] = Field(
-        default_factory=lambda: list(CANARY_ENGINES),
-        description="Allocation engines run by the tournament, by name.",
+    engines: list[str] = Field(
+        default_factory=lambda: [str(name) for name in CANARY_ENGINES],
+        description="Allocation engines run by the tournament: registered names or "
+        "`package.module:Name` (plug-ins, skfolio estimators too).",
     )
     covariance: CovarianceName = Field("sample", description="Covariance estimator.")
     max_weight: float = Field(0.35, gt=0, le=1, description="Largest weight of one symbol.")
@@ -160,7 +181,12 @@ class Settings(BaseSettings):
     train: int = Field(252, ge=20, description="Training days per window.")
     test: int = Field(63, ge=1, description="Out-of-sample days per window.")
     window_mode: WindowMode = Field("rolling", description="`rolling` or `expanding` training.")
-    cost_bps: float = Field(5.0, ge=0, description="Cost per unit turnover, in basis points.")
+    cost_bps: float = Field(
+        5.0,
+        ge=0,
+        le=MAX_COST_BPS,
+        description="Cost per unit turnover, in basis points (at most 1,000: 10%).",
+    )
     drift: bool = Field(True, description="Let weights drift with prices between rebalances.")
     pbo_blocks: int = Field(
         16,
@@ -197,16 +223,22 @@ class Settings(BaseSettings):
         """Only what the caller passes: ``Settings()`` never reads the environment."""
         return (init_settings,)
 
-    @field_validator("engines", mode="before")
+    @field_validator("engines", mode="after")
     @classmethod
-    def _known_engines(cls, engines: Any) -> Any:
-        if isinstance(engines, list | tuple):
-            unknown = sorted(str(e) for e in set(engines) - set(ENGINE_NAMES))
-            if unknown:
-                raise ValueError(f"unknown engines {unknown}; choose from {list(ENGINE_NAMES)}")
-            if not engines:
-                raise ValueError("`engines` must name at least one engine")
-        return engines
+    def _known_engines(cls, engines: list[str]) -> list[str]:
+        if not engines:
+            raise ValueError("`engines` must name at least one engine")
+        return _plugin_names("engine", engines)
+
+    @field_validator("signals", mode="after")
+    @classmethod
+    def _known_signals(cls, signals: list[str]) -> list[str]:
+        return _plugin_names("signal", signals)
+
+    @field_validator("score", mode="after")
+    @classmethod
+    def _known_score(cls, score: str) -> str:
+        return check_name("score", score)
 
     @model_validator(mode="before")
     @classmethod
@@ -225,6 +257,14 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown profile {self.profile!r}; choose from {sorted(PROFILES)}")
         if self.start_date and self.end_date and self.start_date > self.end_date:
             raise ValueError(f"`start_date` {self.start_date} is after `end_date` {self.end_date}")
+        if self.selection == "top_n" and self.max_weight * self.top_n < 1:
+            raise ValueError(
+                f"`max_weight` ({self.max_weight:g}) is below 1/`top_n` (1/{self.top_n} = "
+                f"{1 / self.top_n:.4g}): {self.top_n} holdings capped at {self.max_weight:.4g} "
+                f"can hold only {self.max_weight * self.top_n:.0%} of the portfolio. Raise "
+                f"`max_weight` to at least {1 / self.top_n:.4g} or `top_n` to at least "
+                f"{math.ceil(1 / self.max_weight - 1e-12)}."
+            )
         if self.source == "files" and self.source_path is None:
             raise ValueError("the `files` source needs `source_path` (QUANT_SOURCE_PATH)")
         return self
@@ -277,6 +317,14 @@ class Settings(BaseSettings):
         """Stable hash of the settings, for provenance."""
         payload = json.dumps(self.snapshot(), sort_keys=True).encode()
         return hashlib.sha256(payload).hexdigest()[:16]
+
+
+def _plugin_names(kind: str, names: list[str]) -> list[str]:
+    """``names`` when each resolves to a plug-in of ``kind`` and none repeats."""
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{kind}s {repeated} are listed more than once")
+    return [check_name(kind, name) for name in names]
 
 
 PROFILES: dict[str, dict[str, Any]] = {

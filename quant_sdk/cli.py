@@ -7,6 +7,7 @@ Dagster's own event log. Progress goes to stderr, data to stdout.
 """
 
 import argparse
+import errno
 import os
 import sys
 import traceback
@@ -31,6 +32,17 @@ BACKFILL_POLICY_BETA_WARNING = (
 )
 """Dagster's BetaWarning about ``market_data``'s single-run backfill policy, filtered here."""
 DISTRIBUTION = "quant-lakehouse"
+STORAGE_HINTS = {
+    errno.ENOSPC: "free space on that disk (or use --root elsewhere) and run again: "
+    "nothing half-written was published",
+    errno.EDQUOT: "free space within your disk quota and run again",
+    errno.EROFS: "the lakehouse is on a read-only file system: remount it writable or use --root "
+    "(read-only commands: runs, show, query, stale, doctor without --repair)",
+    errno.EACCES: "you may not write there: check the folder's owner and permissions",
+    errno.EPERM: "you may not write there: check the folder's owner and permissions",
+    errno.EIO: "the disk reported an input/output error: check it (dmesg), then `quant doctor`",
+}
+"""Hints for the platform's own storage errors, by errno: a cause, never "probably a bug"."""
 RUN_ID_HELP = "a run id, YYYYMMDD-HHMMSS-xxxx (`quant runs` lists them)"
 Handler = Callable[[argparse.Namespace, Output], int]
 
@@ -125,6 +137,22 @@ def build_parser() -> argparse.ArgumentParser:
     team_home.add_argument(
         "--home", metavar="DIR", help="the team's Dagster home (default: $DAGSTER_HOME)"
     )
+
+    sweep = add(
+        "sweep",
+        commands.sweep,
+        "run a grid of settings as one production run; print its leaderboard",
+    )
+    _settings_options(sweep)
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="a setting and its values (top_n=5,10,20; engines=hrp,min_variance); repeatable: "
+        "every combination is a point",
+    )
+    _limit(sweep)
 
     add("runs", commands.runs, "list every run: status, profile, when, best engine and Sharpe")
     show = add(
@@ -302,8 +330,10 @@ def _report(error: Exception, debug: bool) -> int:
 def _classify(error: Exception) -> tuple[int, str]:
     """(exit code, hint) for ``error``."""
     from lakehouse import InvalidRunId, InvalidSymbol
+    from lakehouse.store import NO_WRITE_ERRNOS
     from quant_assets.hydration.online import MissingExtraError, SourceUnreachable
     from quant_sdk.execution import RunFailedError
+    from quant_sdk.sdk import NothingStoredError
 
     if isinstance(error, commands.UsageError) and error.hint:
         return EXIT_USAGE, error.hint
@@ -323,6 +353,10 @@ def _classify(error: Exception) -> tuple[int, str]:
         return EXIT_USAGE, "each stored asset is a view of the same name (leaderboard, features...)"
     if isinstance(error, ValueError):
         return EXIT_USAGE, "`quant settings` lists the settings; `quant COMMAND --help` the flags"
+    if isinstance(error, NothingStoredError):
+        return EXIT_FAILED, "each refused symbol's reason is in quarantine/symbol=<SYM>/"
+    if isinstance(error, OSError) and error.errno in NO_WRITE_ERRNOS:
+        return EXIT_FAILED, STORAGE_HINTS.get(error.errno, "check the lakehouse's disk")
     if isinstance(error, RuntimeError | TimeoutError):
         return EXIT_FAILED, "see the log lines above"
     return EXIT_FAILED, f"unexpected {type(error).__name__}, probably a bug"

@@ -8,6 +8,7 @@ imported only when a handler needs it (:func:`make_sdk`), so ``quant --help`` an
 import argparse
 import json
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -186,6 +187,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
     leaderboard = sdk.run(run_id=run_id)
     from quant_assets.tearsheet import tearsheet_path  # (matplotlib: not for `quant --help`)
 
+    luck = _luck(sdk, run_id, leaderboard)
+
     example = sdk.store.run_dir("leaderboard", run_id)
     report = tearsheet_path(sdk.store, run_id)
     if out.json_mode:
@@ -194,6 +197,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 "run_id": run_id,
                 "lakehouse": str(sdk.store.root),
                 "report": str(report),
+                "luck": luck,
                 "leaderboard": leaderboard,
             }
         )
@@ -203,6 +207,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             ("run_id:", run_id),
             ("lakehouse:", f"{sdk.store.root}  (e.g. {example})"),
             ("report:", f"{report}  (open it in a browser)"),
+            *([("luck:", luck)] if luck else []),
         ]
     )
     out.table(leaderboard, title=f"{LEADERBOARD_TITLE}:")
@@ -261,6 +266,80 @@ def team_home(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def parse_grid(pairs: list[str]) -> dict[str, list[Any]]:
+    """``["top_n=5,10", "engines=hrp,min_variance"]`` -> ``{"top_n": [5, 10], "engines": [...]}``.
+
+    Values are split at commas outside brackets and read as JSON where they are JSON
+    (``5``, ``0.1``, ``["hrp","market"]``), else as strings (``hrp``, ``pkg.mod:Name?x=1``).
+    """
+    grid: dict[str, list[Any]] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key or not text:
+            raise UsageError(
+                f"--grid expects setting=value,value,..., got {pair!r}",
+                hint="e.g. --grid top_n=5,10,20 --grid max_weight=0.1,0.2",
+            )
+        if key in grid:
+            raise UsageError(f"--grid {key} is given twice", hint="list all its values once")
+        values = []
+        for item in _split_outside_brackets(text):
+            try:
+                values.append(json.loads(item))
+            except json.JSONDecodeError:
+                values.append(item)
+        grid[key] = values
+    return grid
+
+
+def _split_outside_brackets(text: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += {"[": 1, "{": 1, "]": -1, "}": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [p.strip() for p in [*parts, current] if p.strip()]
+
+
+def sweep(args: argparse.Namespace, out: Output) -> int:
+    """``quant sweep``: one production run holding every point of a grid; its leaderboard."""
+    grid = parse_grid(args.grid)
+    if not grid:
+        raise UsageError("quant sweep needs at least one --grid", hint="e.g. --grid top_n=5,10")
+    sdk = make_sdk(args)
+    run_id = sdk.new_run(args.profile or DEFAULT_PROFILE, grid=grid, **parse_overrides(args.set))
+    started = time.perf_counter()
+    leaderboard = sdk.run(run_id=run_id)
+    elapsed = time.perf_counter() - started
+    points = len(sdk.load("run_manifest", run_id).get("points", {}))
+    from quant_assets.tearsheet import tearsheet_path  # (matplotlib: not for `quant --help`)
+
+    report = tearsheet_path(sdk.store, run_id)
+    if out.json_mode:
+        out.json(
+            {
+                "run_id": run_id,
+                "points": points,
+                "seconds": round(elapsed, 2),
+                "report": str(report),
+                "leaderboard": leaderboard,
+            }
+        )
+        return EXIT_OK
+    out.fields(
+        [
+            ("run_id:", run_id),
+            ("sweep:", f"{points} points of {grid} in one run, {elapsed:.1f} s"),
+            ("report:", f"{report}  (open it in a browser)"),
+        ]
+    )
+    out.table(leaderboard, title=f"{LEADERBOARD_TITLE}:", limit=args.limit)
+    return EXIT_OK
+
+
 def runs(args: argparse.Namespace, out: Output) -> int:
     """``quant runs``: every run with its status, when it ran, and its best engine."""
     sdk = make_sdk(args)
@@ -284,8 +363,9 @@ def show(args: argparse.Namespace, out: Output) -> int:
     if args.asset:
         return _print_asset(sdk.load(args.asset, args.run_id), args, out)
     summary = sdk.show(args.run_id)
+    luck = _luck(sdk, summary.run_id, summary.leaderboard)
     if out.json_mode:
-        out.json({**_summary_fields(summary), "leaderboard": summary.leaderboard})
+        out.json({**_summary_fields(summary), "luck": luck, "leaderboard": summary.leaderboard})
         return EXIT_OK
     out.fields(
         [
@@ -296,6 +376,7 @@ def show(args: argparse.Namespace, out: Output) -> int:
             ("when", f"{_when(summary.created_at)} UTC"),
             ("data", _span(summary.data)),
             ("assets", f"{len(summary.assets)} stored: {', '.join(summary.assets)}"),
+            *([("luck", luck)] if luck else []),
         ]
     )
     out.line()
@@ -313,6 +394,9 @@ def show(args: argparse.Namespace, out: Output) -> int:
     out.line()
     if summary.leaderboard is None:
         out.line("leaderboard: not stored (see the status above)")
+    elif summary.status != "complete":
+        title = f"{LEADERBOARD_TITLE}, stored by a run that did not complete (status above):"
+        out.table(summary.leaderboard, title=title, limit=0)
     else:
         out.table(summary.leaderboard, title=f"{LEADERBOARD_TITLE}:", limit=0)
     out.line(f"\none asset in full: quant show {summary.run_id} ASSET")
@@ -438,6 +522,15 @@ def _metric_rows(side_by_side: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*keys, "metric", "a", "b", "b - a"]).astype(
         {"a": "float64", "b": "float64", "b - a": "float64"}
     )
+
+
+def _luck(sdk: "QuantSDK", run_id: str, leaderboard: pd.DataFrame | None) -> str | None:
+    """The best strategy's DSR and the run's PBO in one line (None for runs before them)."""
+    from quant_assets.overfitting.summary import luck_summary
+
+    folder = sdk.store.run_dir("overfitting", run_id)
+    overfitting = sdk.load("overfitting", run_id) if folder.exists() else None
+    return luck_summary(leaderboard, overfitting if isinstance(overfitting, pd.DataFrame) else None)
 
 
 def _summary_fields(summary: "RunSummary") -> dict[str, Any]:

@@ -20,8 +20,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_DAGSTER_LOG_LEVEL = "INFO"
 """Library users see Dagster's INFO events of the runs the SDK launches (as in the UI)."""
-STEP_ERROR_WRAPPER = "DagsterExecutionStepExecutionError"
-"""Dagster's wrapper around an exception raised in an asset; its ``cause`` is the real error."""
+STEP_ERROR_WRAPPER_PREFIX = "DagsterExecution"
+"""Dagster's wrappers around an exception raised in an asset or its IO manager
+(``DagsterExecutionStepExecutionError``, ``...HandleOutputError``, ``...LoadInputError``): the
+``cause`` is the real error, the one line the user must see (``No space left on device``)."""
 
 
 class RunFailedError(RuntimeError):
@@ -136,7 +138,11 @@ def register_partitions(instance: dg.DagsterInstance, partitions: str, keys: lis
 def _error_message(event: dg.DagsterEvent) -> str:
     """The error of a step failure in one line, unwrapped from Dagster's step-error wrapper."""
     error = getattr(event.event_specific_data, "error", None)
-    while error is not None and error.cls_name == STEP_ERROR_WRAPPER and error.cause is not None:
+    while (
+        error is not None
+        and (error.cls_name or "").startswith(STEP_ERROR_WRAPPER_PREFIX)
+        and error.cause is not None
+    ):
         error = error.cause
     if error is None:
         return "unknown error"

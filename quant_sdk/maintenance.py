@@ -6,6 +6,7 @@ run research; :class:`~quant_sdk.sdk.QuantSDK` inherits them.
 
 import logging
 from abc import ABC, abstractmethod
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -22,7 +23,7 @@ from dagster_defs.tags import BACKFILL_TAG, SOURCE_TAG
 from lakehouse import LakehouseStore
 from lakehouse.store import MARKET_DATA, RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
 from quant_assets import doctor, freshness
-from quant_assets.assets.hydration import hydration_run_config
+from quant_assets.assets.hydration import ORIGIN_METADATA, hydration_run_config
 from quant_assets.assets.partitions import run_id_partitions
 from quant_assets.settings import Settings
 from quant_sdk.execution import RunFailedError, register_partitions
@@ -57,15 +58,22 @@ class LakehouseMaintenance(ABC):
     ) -> pd.DataFrame:
         """Hydrate ``symbols`` (see :meth:`quant_sdk.sdk.QuantSDK.hydrate`)."""
 
+    @abstractmethod
+    def _hydrate_with(
+        self, settings: Settings, symbols: list[str] | None, full: bool = False
+    ) -> pd.DataFrame:
+        """Hydrate ``symbols`` from the source ``settings`` name."""
+
     def _with_source(self, source: str | None) -> Settings:
         return self.settings.clone(source=source) if source else self.settings
 
-    def stale_symbols(self, source: str | None = None) -> pd.DataFrame:
+    def stale_symbols(self, source: str | None = None, record: bool = True) -> pd.DataFrame:
         """Which symbols are stale, new, fresh or vanished, from the lakehouse alone.
 
         One DuckDB query reads every stored symbol's last date; the source (default
         ``settings.source``) says what it could provide (see :mod:`quant_assets.freshness`).
-        Vanished symbols are recorded in ``market_data_status/document.json``, never deleted.
+        Vanished symbols are recorded in ``market_data_status/document.json`` (with ``record``;
+        ``quant stale`` is read-only and passes False), never deleted.
 
         Returns
         -------
@@ -74,7 +82,8 @@ class LakehouseMaintenance(ABC):
         """
         settings = self._with_source(source)
         status = freshness.stale_symbols(self.store, settings)
-        freshness.record_status(self.store, settings.source, status)
+        if record:
+            freshness.record_status(self.store, settings.source, status)
         return status
 
     def backfill_stale(
@@ -131,7 +140,8 @@ class LakehouseMaintenance(ABC):
         """Examine every stored file (readable, untouched since written, within its contract).
 
         With ``repair``, damaged files are moved aside into ``<root>/_damaged/`` and the
-        ``market_data`` symbols among them are re-hydrated in full from the current source; a
+        ``market_data`` symbols among them are re-hydrated in full from the source recorded
+        with each (its file's footer; the current source for a file that records none); a
         damaged asset of a run is re-created by re-running it (``run(run_id=...)``), which is
         left to you as it recomputes the run on today's data. Returns the findings (see
         :func:`quant_assets.doctor.examine`), with ``repaired`` when ``repair``.
@@ -139,10 +149,20 @@ class LakehouseMaintenance(ABC):
         findings = doctor.examine(self.store)
         if not repair or findings.empty:
             return findings
+        origins = doctor.recorded_origins(findings)
+        unrecorded = [symbol for symbol, origin in origins.items() if origin is None]
+        origins.update(_origins_on_record(unrecorded))
         moved, symbols, runs = doctor.repair(findings)
         logger.warning("moved %d damaged files aside under %s", len(moved), self.store.root)
-        if symbols:
-            self.hydrate(symbols=symbols, full=True)
+        for origin, group in doctor.by_origin(symbols, origins).items():
+            if origin is None:
+                logger.warning(
+                    "%s: no source recorded with the data; re-hydrating from %s",
+                    ", ".join(group),
+                    self.settings.source,
+                )
+            settings = self.settings.clone(**dict(origin or ()))
+            self._hydrate_with(settings, group, full=True)
         for run_id in runs:
             logger.warning("run %s lost a damaged asset: re-run it with run(run_id=...)", run_id)
         findings["repaired"] = [row.asset == MARKET_DATA for row in findings.itertuples()]
@@ -182,3 +202,28 @@ class LakehouseMaintenance(ABC):
                     break
         logger.info("pruned %d runs, kept %d", len(doomed), len(ordered) - len(doomed))
         return doomed
+
+
+def _origins_on_record(symbols: list[str]) -> dict[str, dict[str, Any]]:
+    """Symbol -> the source settings on its latest materialization in Dagster (when recorded).
+
+    The fallback for a file too damaged to read its own footer.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    if not symbols:
+        return found
+    with dagster_instance() as instance:
+        for symbol in symbols:
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(
+                    asset_key=dg.AssetKey(MARKET_DATA), asset_partitions=[symbol]
+                ),
+                limit=1,
+            ).records
+            materialization = records[0].asset_materialization if records else None
+            origin = (
+                None if materialization is None else materialization.metadata.get(ORIGIN_METADATA)
+            )
+            if isinstance(origin, dg.JsonMetadataValue) and isinstance(origin.value, dict):
+                found[symbol] = dict(origin.value)
+    return found

@@ -14,8 +14,8 @@ STATUS_ORDER = ("stale", "new", "quarantined", "vanished", "fresh")
 
 
 def stale(args: argparse.Namespace, out: Output) -> int:
-    """``quant stale``: stale, new and vanished symbols, from the lakehouse alone."""
-    status = make_sdk(args).stale_symbols(args.source)
+    """``quant stale``: stale, new and vanished symbols from the lakehouse alone; writes nothing."""
+    status = make_sdk(args).stale_symbols(args.source, record=False)
     shown = status if args.all else status[status["status"] != "fresh"]
     if out.json_mode:
         out.json(shown)

@@ -6,15 +6,24 @@ closes); the status of the last Dagster run of each partition is passed in by th
 record of is still listed, from its stored assets.
 """
 
-from collections.abc import Mapping
+import os
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from lakehouse import LakehouseStore, validate_run_id
-from lakehouse.store import PARQUET_FILE, RUN_ID_FOLDER_KEY, RUN_MANIFEST
+from lakehouse.store import (
+    CHECKSUM_SUFFIX,
+    JSON_FILE,
+    PARQUET_FILE,
+    RUN_ID_FOLDER_KEY,
+    RUN_MANIFEST,
+    TEMP_FILE_PREFIX,
+)
 from quant_assets.provenance import RUN_REQUESTS
 from quant_assets.settings import Settings
 
@@ -24,15 +33,25 @@ FAILED = "failed"
 RUNNING = "running"
 REQUESTED = "requested"
 RUN_STATUSES = (COMPLETE, PARTIAL, FAILED, RUNNING, REQUESTED)
-"""``complete``: its leaderboard is stored; ``failed``: its last Dagster run failed and there is
-no leaderboard; ``running``: its last Dagster run has not finished; ``partial``: some assets are
-stored, no leaderboard, no failure on record; ``requested``: minted, nothing stored yet."""
+"""``complete``: its leaderboard is stored and its last Dagster run did not fail; ``failed``: its
+last Dagster run failed (a step, or a blocking check: a leaderboard stored by a run whose
+checks then failed is not complete) or its process died; ``running``: its last Dagster run has
+not finished and its process lives; ``partial``: some assets are stored, no leaderboard, no
+failure on record; ``requested``: minted, nothing stored yet."""
 FAILED_DAGSTER_STATUSES = frozenset({"FAILURE", "CANCELED"})
 UNFINISHED_DAGSTER_STATUSES = frozenset(
     {"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"}
 )
 LEADERBOARD = "leaderboard"
 CLOSES = "closes"
+RUN_OUTCOME = "run_outcome"
+"""Folder of the document the SDK writes when a run ends: ``status`` (``complete`` or
+``failed``), ``failures`` (``[step, error]`` pairs), ``dagster_run_id`` and ``recorded_at``. It
+marks a failed run's stored frames as such even where the Dagster instance has no record."""
+PROCESS_STEP = "process"
+"""The ``failed at`` step named when a run's process died (no step failed on record)."""
+BOOKKEEPING_ASSETS = frozenset({RUN_REQUESTS, RUN_OUTCOME})
+"""Folders of a run that record it rather than hold its results: not counted as assets."""
 RUN_COLUMNS = (
     "run_id",
     "profile",
@@ -92,9 +111,26 @@ def stored_assets(store: LakehouseStore) -> dict[str, list[str]]:
     asset_dirs = sorted(store.root.iterdir()) if store.root.is_dir() else []
     for asset_dir in (d for d in asset_dirs if d.is_dir()):
         for child in asset_dir.iterdir():
-            if child.is_dir() and child.name.startswith(prefix):
+            if child.name.startswith(prefix) and holds_stored_file(child):
                 found.setdefault(child.name[len(prefix) :], []).append(asset_dir.name)
     return dict(sorted(found.items()))
+
+
+def holds_stored_file(folder: Path) -> bool:
+    """Whether ``folder`` (a partition folder) holds a published file (Parquet, JSON, report).
+
+    An empty folder, or one holding only a temporary file or a checksum record (a write that
+    failed, e.g. on a full disk), is not a stored asset.
+    """
+    if not folder.is_dir():
+        return False
+    with os.scandir(folder) as entries:
+        return any(
+            entry.is_file()
+            and not entry.name.startswith(TEMP_FILE_PREFIX)
+            and not entry.name.endswith(CHECKSUM_SUFFIX)
+            for entry in entries
+        )
 
 
 def is_run_id(key: str) -> bool:
@@ -106,29 +142,59 @@ def is_run_id(key: str) -> bool:
     return True
 
 
-def run_status(assets: list[str], dagster_status: str | None) -> str:
-    """The status of a run from its stored ``assets`` and its last Dagster run's status."""
+def run_status(
+    assets: list[str],
+    dagster_status: str | None,
+    outcome: Mapping[str, Any] | None = None,
+    abandoned: bool = False,
+) -> str:
+    """The status of a run from its stored ``assets`` and its last Dagster run's status.
+
+    A failed Dagster run makes the run ``failed`` even when it stored a leaderboard (a blocking
+    check failed after the asset was written). Without a Dagster record, the stored
+    :data:`RUN_OUTCOME` says whether the run failed. An ``abandoned`` run (Dagster says it is in
+    progress, but the process running it is gone) is ``failed``.
+    """
+    if abandoned:
+        return FAILED
     if dagster_status in UNFINISHED_DAGSTER_STATUSES:
         return RUNNING
-    if LEADERBOARD in assets:
-        return COMPLETE
     if dagster_status in FAILED_DAGSTER_STATUSES:
         return FAILED
-    if set(assets) - {RUN_REQUESTS}:
+    if dagster_status is None and outcome is not None and outcome.get("status") == FAILED:
+        return FAILED
+    if LEADERBOARD in assets:
+        return COMPLETE
+    if set(assets) - BOOKKEEPING_ASSETS:
         return PARTIAL
     return REQUESTED
 
 
-def run_table(store: LakehouseStore, dagster_statuses: Mapping[str, str]) -> pd.DataFrame:
+def run_outcome(store: LakehouseStore, run_id: str) -> dict[str, Any] | None:
+    """The :data:`RUN_OUTCOME` document the SDK stored when ``run_id`` last ended, or None."""
+    folder = store.run_dir(RUN_OUTCOME, run_id)
+    if not (folder / JSON_FILE).is_file():
+        return None
+    document: dict[str, Any] = store.read_document(folder)
+    return document
+
+
+def run_table(
+    store: LakehouseStore,
+    dagster_statuses: Mapping[str, str],
+    abandoned: Collection[str] = (),
+) -> pd.DataFrame:
     """Every run with stored assets or a Dagster record, oldest first.
 
-    Dagster partitions whose keys are not run ids are left out.
+    Dagster partitions whose keys are not run ids are left out; runs in ``abandoned`` (their
+    process is gone, judged by the caller when it lists) are ``failed``.
 
     Returns
     -------
     DataFrame
         :data:`RUN_COLUMNS`: ``created_at`` is ISO 8601 UTC; ``best_engine`` and
         ``best_sharpe`` are the leaderboard's first row (None without a leaderboard);
+        ``best_engine`` and ``best_sharpe`` are None unless the run is ``complete``;
         ``assets`` counts stored assets (run requests not counted); ``dagster_status`` is
         the last Dagster run's status, None when the instance has no record.
     """
@@ -139,16 +205,18 @@ def run_table(store: LakehouseStore, dagster_statuses: Mapping[str, str]) -> pd.
         assets = assets_by_run.get(run_id, [])
         status = dagster_statuses.get(run_id)
         document = _manifest_or_request(store, run_id, assets)
-        best = _best_row(store, run_id) if LEADERBOARD in assets else None
+        outcome = run_outcome(store, run_id) if RUN_OUTCOME in assets else None
+        state = run_status(assets, status, outcome, abandoned=run_id in abandoned)
+        best = _best_row(store, run_id) if state == COMPLETE else None  # only complete runs rank
         rows.append(
             (
                 run_id,
                 None if document is None else document.get("profile"),
-                run_status(assets, status),
+                state,
                 _created_at(run_id, document),
                 None if best is None else best["engine"],
                 None if best is None else float(best["sharpe"]),
-                len(set(assets) - {RUN_REQUESTS}),
+                len(set(assets) - BOOKKEEPING_ASSETS),
                 status,
             )
         )
@@ -160,6 +228,7 @@ def summarize_run(
     run_id: str,
     dagster_status: str | None,
     failures: list[tuple[str, str]] | None = None,
+    abandoned: bool = False,
 ) -> RunSummary:
     """Status, data span, settings changes and leaderboard of one run.
 
@@ -180,25 +249,28 @@ def summarize_run(
         if settings is not None
         else pd.DataFrame(columns=["setting", "value", "profile_value"])
     )
+    outcome = run_outcome(store, run_id) if RUN_OUTCOME in assets else None
+    recorded = [(str(s), str(e)) for s, e in (outcome or {}).get("failures", [])]
+    status = run_status(assets, dagster_status, outcome, abandoned)
     return RunSummary(
         run_id=run_id,
         profile=None if settings is None else settings.profile,
-        status=run_status(assets, dagster_status),
+        status=status,
         created_at=_created_at(run_id, document),
-        assets=[a for a in assets if a != RUN_REQUESTS],
+        assets=[a for a in assets if a not in BOOKKEEPING_ASSETS],
         data=data_span(store, run_id, document),
         settings_changes=changes.rename(columns={"reference": "profile_value"}),
         leaderboard=_read(store, LEADERBOARD, run_id) if LEADERBOARD in assets else None,
         dagster_status=dagster_status,
         settings=settings,
-        failures=list(failures or []),
+        failures=list(failures or (recorded if status == FAILED else [])),
     )
 
 
 def stored_assets_of(store: LakehouseStore, run_id: str) -> list[str]:
-    """Names of the assets with a folder for ``run_id`` (``run_requests`` included), sorted."""
+    """Names of the assets with a stored file for ``run_id`` (``run_requests`` included), sorted."""
     asset_dirs = sorted(store.root.iterdir()) if store.root.is_dir() else []
-    return [d.name for d in asset_dirs if (d / f"{RUN_ID_FOLDER_KEY}={run_id}").is_dir()]
+    return [d.name for d in asset_dirs if holds_stored_file(d / f"{RUN_ID_FOLDER_KEY}={run_id}")]
 
 
 def settings_changes(settings: Settings, reference: Settings) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pandas as pd
 
 from dagster_defs.definitions import build_definitions
 from dagster_defs.instance import (
+    abandoned_reason,
     contiguous_ranges,
     dagster_instance,
     fail_abandoned_runs,
@@ -21,6 +23,8 @@ from lakehouse.catalog import query as catalog_query
 from lakehouse.store import MARKET_DATA, RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
 from quant_assets.assets.hydration import hydration_run_config
 from quant_assets.hydration import make_source
+from quant_assets.hydration.quarantine import QUARANTINE
+from quant_assets.hydration.quarantine import entry as quarantine_entry
 from quant_assets.hydration.screener import (
     DEFAULT_EXCHANGES,
     DEFAULT_LIMIT,
@@ -31,7 +35,13 @@ from quant_assets.hydration.screener import (
 )
 from quant_assets.hydration.symbol_lists import write_symbol_list
 from quant_assets.loading import load_closes
-from quant_assets.provenance import read_run_request, write_run_request
+from quant_assets.provenance import (
+    plugin_changes,
+    plugin_records,
+    profiles_of,
+    read_run_request,
+    write_run_request,
+)
 from quant_assets.settings import Settings
 from quant_assets.settings_sources import ENVIRONMENT, OVERRIDE, explain_settings
 from quant_assets.tearsheet import (
@@ -52,7 +62,11 @@ from quant_sdk.execution import (
 )
 from quant_sdk.maintenance import LakehouseMaintenance
 from quant_sdk.run_catalog import (
+    COMPLETE,
+    FAILED,
     FAILED_DAGSTER_STATUSES,
+    PROCESS_STEP,
+    RUN_OUTCOME,
     RunComparison,
     RunSummary,
     compare_runs,
@@ -66,7 +80,15 @@ logger = logging.getLogger(__name__)
 
 PRODUCTION_JOB = "production"
 HYDRATE_JOB = "hydrate"
-__all__ = ["QuantSDK", "RunFailedError", "SubmittedRun"]
+__all__ = ["NothingStoredError", "QuantSDK", "RunFailedError", "SubmittedRun"]
+
+
+class NothingStoredError(RuntimeError):
+    """A hydration ended with none of its symbols stored; ``refused`` counts the quarantined."""
+
+    def __init__(self, message: str, refused: int) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class QuantSDK(LakehouseMaintenance):
@@ -157,6 +179,7 @@ class QuantSDK(LakehouseMaintenance):
         symbols: list[str] | None = None,
         path: str | None = None,
         full: bool = False,
+        as_of: datetime | None = None,
     ) -> pd.DataFrame:
         """Hydrate ``symbols`` (default: all the source has) into the lakehouse via Dagster.
 
@@ -164,32 +187,63 @@ class QuantSDK(LakehouseMaintenance):
         few runs as there are contiguous partition ranges (usually one). Returns what is stored.
         An online source is checked first: offline, this raises
         :class:`~quant_assets.hydration.online.SourceUnreachable` before any Dagster run.
+        ``as_of`` is the hydration's clock (default: now): bars dated after its last completed
+        trading day are refused. Raises :class:`NothingStoredError` when no symbol is stored.
         """
         overrides: dict[str, Any] = {}
         if source:
             overrides["source"] = source
         if path:
             overrides["source_path"] = path
-        settings = self.settings.clone(**overrides)
+        return self._hydrate_with(self.settings.clone(**overrides), symbols, full, as_of)
+
+    def _hydrate_with(
+        self,
+        settings: Settings,
+        symbols: list[str] | None,
+        full: bool = False,
+        as_of: datetime | None = None,
+    ) -> pd.DataFrame:
+        """Hydrate ``symbols`` from the source ``settings`` name (see :meth:`hydrate`).
+
+        ``as_of`` is the hydration's clock (default: now): bars after its last completed
+        trading day are refused.
+
+        Raises
+        ------
+        NothingStoredError
+            None of the symbols is stored afterwards (every one refused, or none offered).
+        """
         market = make_source(settings, symbols)
         wanted = [validate_symbol(s) for s in (symbols or market.symbols())]
         check_reachable = getattr(market, "check_reachable", None)
         if callable(check_reachable):  # an online source: fail in seconds when offline
             check_reachable()
         logger.info("hydrating %s symbols from %s...", f"{len(wanted):,}", settings.source)
+        now = as_of or datetime.now(UTC)  # the hydration's clock: read here, at the edge
         with dagster_instance() as instance:
             register_partitions(instance, SYMBOL_PARTITIONS, wanted)
             order = list(instance.get_dynamic_partitions(SYMBOL_PARTITIONS))
             for first, last in contiguous_ranges(wanted, order):
                 tags = {RANGE_START_TAG: first, RANGE_END_TAG: last}
-                config = hydration_run_config(settings, full=full)
+                config = hydration_run_config(settings, full=full, as_of=now)
                 dagster_run = self._execute("hydrate", tags, instance, config, settings)
                 logger.debug("hydrated %s..%s in run %s", first, last, dagster_run)
+        stored = [s for s in wanted if self.store.symbol_path(s).is_file()]
+        if not stored:
+            refused = sum(quarantine_entry(self.store, s) is not None for s in wanted)
+            raise NothingStoredError(
+                f"no symbols stored ({refused} refused: see the quarantine, "
+                f"{self.store.asset_dir(QUARANTINE)}"
+                + ("" if wanted else f"; the {settings.source} source offered none")
+                + ")",
+                refused,
+            )
         return self.query(
             "SELECT symbol, count(*) AS rows, min(date) AS first_date, max(date) AS last_date "
             "FROM market_data WHERE symbol IN (SELECT UNNEST(?::VARCHAR[])) GROUP BY symbol "
             "ORDER BY symbol",
-            [wanted],
+            [stored],
         )
 
     def submit_hydration(
@@ -252,13 +306,19 @@ class QuantSDK(LakehouseMaintenance):
 
     # Runs -----------------------------------------------------------------------------------
 
-    def new_run(self, profile: str = "canary", **overrides: Any) -> str:
+    def new_run(
+        self,
+        profile: str = "canary",
+        grid: Mapping[str, Sequence[Any]] | None = None,
+        **overrides: Any,
+    ) -> str:
         """Mint a run id, freeze its settings in a run request, and register its partition.
 
         The run's settings are this SDK's settings with ``profile`` and ``overrides`` applied.
+        With a ``grid`` the run is a sweep: its tournament holds every point (see :meth:`sweep`).
         """
         run_id = new_run_id()
-        write_run_request(self.store, run_id, self.settings, profile, overrides)
+        write_run_request(self.store, run_id, self.settings, profile, overrides, grid)
         with dagster_instance() as instance:
             register_partitions(instance, RUN_ID_PARTITIONS, [run_id])
         return run_id
@@ -274,6 +334,8 @@ class QuantSDK(LakehouseMaintenance):
             run_id = self.new_run(profile, **overrides)
         else:
             validate_run_id(run_id)
+            for change in self.plugin_changes(run_id):
+                logger.warning("run %s: plug-in changed since it was recorded: %s", run_id, change)
         request = read_run_request(self.store, run_id)
         logger.info(
             "run %s: %s profile, job %s",
@@ -284,11 +346,13 @@ class QuantSDK(LakehouseMaintenance):
         with dagster_instance() as instance:
             register_partitions(instance, RUN_ID_PARTITIONS, [run_id])
             try:
-                self._execute(PRODUCTION_JOB, {PARTITION_TAG: run_id}, instance)
+                dagster_run_id = self._execute(PRODUCTION_JOB, {PARTITION_TAG: run_id}, instance)
             except RunFailedError as error:
+                self._record_outcome(run_id, FAILED, error.dagster_run_id, error.failures)
                 raise RunFailedError(
                     f"run {run_id}: {error}", error.dagster_run_id, error.failures
                 ) from None
+        self._record_outcome(run_id, COMPLETE, dagster_run_id, [])
         return self.load("leaderboard", run_id)
 
     def submit(
@@ -314,6 +378,56 @@ class QuantSDK(LakehouseMaintenance):
         logger.info("run %s queued (Dagster run %s)", run_id, dagster_run_id)
         return SubmittedRun(run_id, dagster_run_id, PRODUCTION_JOB)
 
+    def _record_outcome(
+        self,
+        run_id: str,
+        status: str,
+        dagster_run_id: str | None,
+        failures: list[tuple[str, str]],
+    ) -> None:
+        """Store how ``run_id`` ended (:data:`~quant_sdk.run_catalog.RUN_OUTCOME`).
+
+        A failure to store it (the disk that failed the run) is logged, never raised over the
+        run's own outcome.
+        """
+        document = {
+            "run_id": run_id,
+            "status": status,
+            "dagster_run_id": dagster_run_id,
+            "failures": [list(failure) for failure in failures],
+            "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        try:
+            self.store.write_document(document, self.store.run_dir(RUN_OUTCOME, run_id))
+        except OSError as error:
+            logger.warning("run %s: could not record its outcome (%s)", run_id, error)
+
+    def sweep(
+        self, profile: str, grid: Mapping[str, Sequence[Any]], **overrides: Any
+    ) -> pd.DataFrame:
+        """Run a grid of settings as ONE ``production`` run; return its leaderboard.
+
+        ``grid`` maps settings to values, e.g. ``{"top_n": [5, 10, 20], "max_weight": [0.1,
+        0.2]}``; every combination is a profile of the run's tournament, named after its values
+        (``top_n=5,max_weight=0.1``), on top of ``profile`` and ``overrides``. The points share
+        the run's stored assets, its leaderboard and tear-sheet, and the work that does not
+        depend on a point (:mod:`quant_assets.sweep`); the grid is in the run manifest. To keep
+        the run id: ``sdk.run(run_id=sdk.new_run(profile, grid=grid))``.
+        """
+        return self.run(run_id=self.new_run(profile, grid=grid, **overrides))
+
+    def plugin_changes(self, run_id: str) -> list[str]:
+        """What changed in the plug-ins ``run_id`` used since its manifest recorded them."""
+        folder = self.store.run_dir("run_manifest", validate_run_id(run_id))
+        if not folder.exists():
+            return []
+        manifest = self.store.read_document(folder)
+        try:
+            current = plugin_records(profiles_of(manifest))
+        except ValueError as error:  # a plug-in that is gone: the run will say so too
+            return [" ".join(str(error).split())]
+        return plugin_changes(manifest.get("plugins", []), current)
+
     def run_ids(self) -> list[str]:
         """Run ids with stored assets, oldest first."""
         return self.store.run_ids()
@@ -327,7 +441,10 @@ class QuantSDK(LakehouseMaintenance):
         """
         with dagster_instance() as instance:
             latest = last_runs(instance, PRODUCTION_JOB)
-        return run_table(self.store, {key: run.status.value for key, run in latest.items()})
+        dead = {key for key, run in latest.items() if abandoned_reason(run) is not None}
+        return run_table(
+            self.store, {key: run.status.value for key, run in latest.items()}, abandoned=dead
+        )
 
     def show(self, run_id: str) -> RunSummary:
         """One run: status, data span, settings that differ from its profile, leaderboard.
@@ -341,7 +458,10 @@ class QuantSDK(LakehouseMaintenance):
             failed = latest is not None and latest.status.value in FAILED_DAGSTER_STATUSES
             failures = step_failures(instance, latest.run_id) if failed and latest else []
         status = None if latest is None else latest.status.value
-        return summarize_run(self.store, run_id, status, failures)
+        dead = None if latest is None else abandoned_reason(latest)
+        if dead is not None:
+            failures = [(PROCESS_STEP, dead)]
+        return summarize_run(self.store, run_id, status, failures, abandoned=dead is not None)
 
     def compare(self, run_a: str, run_b: str) -> RunComparison:
         """Two runs' leaderboards side by side (B - A) and the settings that differ."""

@@ -80,7 +80,7 @@ def test_the_settings_page_gives_every_field_its_true_default_and_environment_va
     # the values the README once got wrong (issue 16)
     assert rows["top_n"][1] == "`8`" and rows["test"][1] == "`63`"
     assert rows["start_date"][1] == "`2016-01-01`"
-    assert '"market"' in rows["engines"][1] and "`market`" in rows["engines"][0]
+    assert '"market"' in rows["engines"][1] and rows["engines"][0] == "list[str]"
     assert rows["entropy_order"][2] == "`>= 2`, `<= 7`"
 
 

@@ -21,7 +21,9 @@
 2. **Sanity veto.** Weights are rejected when they hold NaN/inf, are negative, do not sum to one
    within :data:`SUM_TOLERANCE`, exceed the weight cap (``max(max_weight, 1/n)``) by more than
    :data:`SUM_TOLERANCE`, or are too concentrated: an effective number of holdings
-   ``1 / sum(w^2)`` below ``min(min_effective_holdings, n)``. An engine that raises is vetoed too.
+   ``1 / sum(w^2)`` below ``min(min_effective_holdings, n)``. An engine that raises (any
+   exception: plug-ins are run behind the guard too) or returns weights of the wrong shape is
+   vetoed too, its error as the reason.
 3. **Fallback.** A vetoed engine falls back along ``engine -> inverse_volatility ->
    equal_weight`` (:data:`FALLBACK_CHAIN`); every veto is recorded with its engine and reason.
 
@@ -31,6 +33,7 @@ moment on first use), so the covariance-free baselines (``market``, ``equal_weig
 nothing on universes of thousands of symbols.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -149,15 +152,24 @@ class SolverGuard:
             return f"too concentrated: {holdings:.3g} effective holdings, fewer than {limit:.3g}"
         return None
 
-    def allocate_values(self, engine: str, returns: FloatArray, symbols: list[str]) -> Allocation:
+    def allocate_values(
+        self,
+        engine: str,
+        returns: FloatArray,
+        symbols: list[str],
+        moments: "WindowMoments | None" = None,
+    ) -> Allocation:
         """Weights of ``engine`` on ``returns`` (days x ``symbols``), guarded.
 
         With no symbols to hold the allocation is empty and ``engine_used`` is ``"cash"``.
+        ``moments`` may be shared with other engines (and settings with the same covariance
+        estimator and ``kappa_max``) holding the same symbols in the window; it must be built
+        on these ``returns``.
         """
         index = pd.Index(symbols, dtype=object, name="symbol")
         if len(symbols) == 0:
             return Allocation(engine, CASH, pd.Series(dtype="float64", index=index))
-        moments = WindowMoments(self, returns)
+        moments = moments or WindowMoments(self, returns)
         vetoes: list[Veto] = []
         for candidate in (engine, *[e for e in FALLBACK_CHAIN if e != engine]):
             outcome = self._attempt(candidate, moments)
@@ -182,10 +194,14 @@ class SolverGuard:
                 )
         try:
             with np.errstate(all="ignore"):
-                weights = chosen.weights(moments.returns, self.settings, moments)
-        except (ArithmeticError, ValueError, RuntimeError, np.linalg.LinAlgError) as error:
-            return f"{type(error).__name__}: {error}"
-        return self.veto_reason(np.asarray(weights, dtype=np.float64)) or weights
+                raw = chosen.weights(moments.returns, self.settings, moments)
+            weights = np.asarray(raw, dtype=np.float64)
+        except Exception as error:  # any engine, plug-ins included, may fail any way: a veto
+            return " ".join(f"{type(error).__name__}: {error}".split())
+        expected = (moments.returns.shape[1],)
+        if weights.shape != expected:
+            return f"weights of shape {weights.shape}, expected {expected}"
+        return self.veto_reason(weights) or weights
 
 
 def _shrunk_condition(smallest: float, largest: float, ridge: float) -> float:
@@ -206,6 +222,18 @@ class WindowMoments:
         self.returns = returns
         self._covariance: FloatArray | None = None
         self._hardening: Hardening | None = None
+        self._memo: dict[str, FloatArray] = {}
+
+    def memo(self, key: str, compute: Callable[[], FloatArray]) -> FloatArray:
+        """``compute()`` the first time ``key`` is asked for, then the same array (a copy).
+
+        For engine results that depend on this window's returns and moments only (e.g. the
+        uncapped hierarchical risk parity weights): engines and sweep points sharing these
+        moments compute them once.
+        """
+        if key not in self._memo:
+            self._memo[key] = np.asarray(compute(), dtype=np.float64)
+        return self._memo[key].copy()
 
     @property
     def covariance(self) -> FloatArray:

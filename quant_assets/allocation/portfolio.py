@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from quant_assets.allocation.engines import get_engine
-from quant_assets.allocation.guard import Allocation, SolverGuard
+from quant_assets.allocation.engines import AnyEngine, get_engine
+from quant_assets.allocation.guard import Allocation, SolverGuard, WindowMoments
 from quant_assets.contracts import AllocationsContract, column_names
 from quant_assets.settings import Settings
+from quant_assets.sweep import GUARD_FIELDS, MOMENT_FIELDS, stage_key
 
 ALLOCATION_COLUMNS = column_names(AllocationsContract)
 
@@ -30,8 +31,47 @@ class WindowAllocation:
     allocations: dict[str, Allocation]
 
 
+class WindowCache:
+    """What one window's allocations share across engines and profiles (sweep points).
+
+    ``moments``: the hardened covariance of each set of held symbols, per covariance settings
+    (:data:`~quant_assets.sweep.MOMENT_FIELDS`), so every engine and profile holding the same
+    symbols in the window estimates and hardens it once. ``allocations``: each engine's guarded
+    allocation, per held symbols, guard settings and the settings the engine reads (its
+    ``reads``; every setting for a plug-in that does not declare them). A hit returns exactly
+    what the computation would: the same function of the same inputs.
+    """
+
+    def __init__(self) -> None:
+        self.moments: dict[tuple[str, tuple[str, ...]], WindowMoments] = {}
+        self.allocations: dict[tuple[str, ...], Allocation] = {}
+
+
+@dataclass(frozen=True)
+class AllocationKeys:
+    """The cache keys of one profile's settings (computed once per profile, not per window)."""
+
+    guard: str
+    moments: str
+    engines: dict[str, str]
+
+    @classmethod
+    def of(cls, settings: Settings) -> "AllocationKeys":
+        """The keys of ``settings``: guard, covariance, and what each engine reads."""
+        return cls(
+            guard=stage_key(settings, GUARD_FIELDS),
+            moments=stage_key(settings, MOMENT_FIELDS),
+            engines={e: _reads_key(get_engine(e), settings) for e in settings.engines},
+        )
+
+
 def allocate_window(
-    train_closes: pd.DataFrame, eligible: Iterable[str], selected: Iterable[str], settings: Settings
+    train_closes: pd.DataFrame,
+    eligible: Iterable[str],
+    selected: Iterable[str],
+    settings: Settings,
+    cache: WindowCache | None = None,
+    keys: AllocationKeys | None = None,
 ) -> WindowAllocation:
     """Guarded weights of every engine of ``settings`` from one window's training closes.
 
@@ -47,7 +87,13 @@ def allocate_window(
         Symbols chosen by selection; only the eligible ones are held.
     settings : Settings
         ``engines`` and what :class:`SolverGuard` reads.
+    cache : WindowCache, optional
+        Shared by the profiles allocating the same window (a sweep's points).
+    keys : AllocationKeys, optional
+        ``AllocationKeys.of(settings)``, when the caller has it.
     """
+    cache = cache or WindowCache()
+    keys = keys or AllocationKeys.of(settings)
     wanted = [str(s) for s in eligible]
     column_of = {symbol: i for i, symbol in enumerate(train_closes.columns.tolist())}
     block = train_closes.to_numpy(dtype=np.float64)[:, [column_of[s] for s in wanted]]
@@ -61,10 +107,28 @@ def allocate_window(
     guard = SolverGuard(settings)
     allocations: dict[str, Allocation] = {}
     for engine in settings.engines:
-        held = held_selection if get_engine(engine).uses_selection else eligible
-        columns = [position[s] for s in held]
-        allocations[engine] = guard.allocate_values(engine, returns[:, columns], held)
+        chosen_engine = get_engine(engine)
+        held = held_selection if chosen_engine.uses_selection else eligible
+        key = (engine, keys.guard, keys.engines[engine], *held)
+        if key not in cache.allocations:
+            columns = [position[s] for s in held]
+            moments = cache.moments.get((keys.moments, tuple(held)))
+            if moments is None and held:
+                moments = WindowMoments(guard, np.ascontiguousarray(returns[:, columns]))
+                cache.moments[(keys.moments, tuple(held))] = moments
+            cache.allocations[key] = guard.allocate_values(
+                engine, returns[:, columns], held, moments
+            )
+        allocations[engine] = cache.allocations[key]
     return WindowAllocation(eligible, held_selection, allocations)
+
+
+def _reads_key(engine: AnyEngine, settings: Settings) -> str:
+    """The settings ``engine`` reads, as a key: its ``reads`` if declared, else all of them."""
+    reads = getattr(engine, "reads", None)
+    if reads is None:
+        return settings.content_hash()
+    return stage_key(settings, tuple(reads))
 
 
 def current_allocations(

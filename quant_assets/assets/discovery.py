@@ -16,12 +16,18 @@ from quant_assets.discovery import discover_universe, symbols_in_scope
 from quant_assets.frames import closes_to_long
 from quant_assets.provenance import (
     build_manifest,
+    plugin_changes,
     read_run_request,
     settings_for_request,
     settings_of,
 )
 
 ALL_SYMBOLS = dg.AssetDep(market_data, partition_mapping=dg.AllPartitionMapping())
+MISSING_RUN_ID = (
+    "production needs a run_id partition: mint one with `quant new-run` and pass it, e.g. "
+    """--tags '{"dagster/partition": "<run_id>"}' (or run `quant run`)"""
+)
+"""Why a ``production`` run without a partition fails, in its first step."""
 
 
 @dg.asset(
@@ -42,16 +48,27 @@ def run_manifest(
     base_settings: SettingsResource,
 ) -> dict[str, Any]:
     """Freeze the settings and inputs of this run."""
+    if not context.has_partition_key:
+        raise dg.Failure(description=MISSING_RUN_ID)
     run_id = validate_run_id(context.partition_key)
     request = read_run_request(lakehouse.store, run_id)
     settings = settings_for_request(request, base_settings.settings)
     manifest = build_manifest(run_id, settings, lakehouse.store, request)
+    earlier = lakehouse.store.run_dir("run_manifest", run_id)
+    if earlier.exists():  # a re-run: say so when a plug-in changed since the run was recorded
+        recorded = lakehouse.store.read_document(earlier).get("plugins", [])
+        changes = plugin_changes(recorded, manifest["plugins"])
+        for change in changes:
+            context.log.warning(f"run {run_id}: plug-in changed since it was recorded: {change}")
+        manifest["plugin_changes"] = changes
     context.add_output_metadata(
         {
             "profile": settings.profile,
             "settings_hash": manifest["settings_hash"],
             "git_commit": str(manifest["git"]["commit"]),
             "inputs": len(manifest["inputs"]["market_data"]),
+            "plugins": len(manifest["plugins"]),
+            "sweep_points": len(manifest.get("points", {})),
         }
     )
     return manifest

@@ -22,11 +22,16 @@ SQLite); running the check from the UI evaluates any partitions against the quar
 The run succeeds with the refused symbols recorded as failed checks; with ``strict`` settings
 it then fails (``dg.Failure``), which marks exactly the refused partitions as failed in Dagster
 while the good ones stay materialized.
+
+Bars dated after the last completed trading day of the run's clock (``as_of`` in the run
+config, else the time Dagster created the run) are refused. A stored symbol with a one-day move
+that looks like an unadjusted split gets a failed ``market_data_has_no_unadjusted_split`` check
+(tier 2, WARN: it is stored, and said).
 """
 
 import warnings
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -37,8 +42,11 @@ from lakehouse.store import MARKET_DATA
 from lakehouse.sweep import sweep_stale_temp_files
 from quant_assets.assets.partitions import OWNERS, symbol_partitions
 from quant_assets.assets.resources import LakehouseResource, SettingsResource
+from quant_assets.calendar import last_completed_trading_day
 from quant_assets.hydration import HydrationOutcome, hydrate_symbols, make_source
 from quant_assets.hydration import quarantine as quarantine_record
+from quant_assets.hydration.hydrate import source_origin
+from quant_assets.hydration.validation import suspected_splits
 from quant_assets.settings import Settings
 
 PROGRESS_EVERY = 500
@@ -54,6 +62,9 @@ MARKET_DATA_FRESHNESS = dg.FreshnessPolicy.time_window(
 )
 """The UI shows ``market_data`` late (warn) two days after its last materialization and failed
 after four: a daily sync over a long weekend stays within it."""
+SPLIT_CHECK = "market_data_has_no_unadjusted_split"
+ORIGIN_METADATA = "origin"
+"""Materialization metadata: the source settings the symbol was hydrated with."""
 
 
 class HydrationConfig(dg.Config):
@@ -62,6 +73,11 @@ class HydrationConfig(dg.Config):
     source: str = Field("", description="bundled, synthetic, files or yfinance; empty: settings.")
     source_path: str = Field("", description="Folder of the `files` source; empty: settings.")
     full: bool = Field(False, description="Re-fetch the whole history, not only missing dates.")
+    as_of: str = Field(
+        "",
+        description="The hydration's clock (ISO 8601, UTC): bars after its last completed "
+        "trading day are refused. Empty: the time Dagster created the run.",
+    )
 
 
 def hydration_settings(config: HydrationConfig, base: Settings) -> Settings:
@@ -74,12 +90,31 @@ def hydration_settings(config: HydrationConfig, base: Settings) -> Settings:
     return base.clone(**overrides)
 
 
-def hydration_run_config(settings: Settings, full: bool = False) -> dg.RunConfig:
-    """The run config of a ``hydrate`` run reading ``settings``' source (SDK, sensor, backfill)."""
+def hydration_run_config(
+    settings: Settings, full: bool = False, as_of: datetime | None = None
+) -> dg.RunConfig:
+    """The run config of a ``hydrate`` run reading ``settings``' source (SDK, sensor, backfill).
+
+    ``as_of`` pins the run's clock (default: the time Dagster creates the run).
+    """
     config = HydrationConfig(
-        source=settings.source, source_path=str(settings.source_path or ""), full=full
+        source=settings.source,
+        source_path=str(settings.source_path or ""),
+        full=full,
+        as_of="" if as_of is None else as_of.isoformat(),
     )
     return dg.RunConfig(ops={MARKET_DATA: config})
+
+
+def hydration_clock(context: dg.AssetExecutionContext, config: HydrationConfig) -> datetime:
+    """The run's clock: ``as_of`` from its config, else when Dagster created the run."""
+    if config.as_of:
+        return datetime.fromisoformat(config.as_of)
+    record = context.instance.get_run_record_by_id(context.run.run_id)
+    if record is None or record.create_timestamp is None:
+        raise dg.Failure(description="the run has no creation time: set `as_of` in its config")
+    created: datetime = record.create_timestamp.astimezone(UTC)
+    return created
 
 
 def run_metadata(outcome: HydrationOutcome, source: str, symbols: int) -> dict[str, Any]:
@@ -147,14 +182,22 @@ def market_data(
         if done % PROGRESS_EVERY == 0 or done == total:
             context.log.info(f"hydrated {done}/{total} symbols from {source.name}")
 
+    last_day: date = last_completed_trading_day(hydration_clock(context, config))
     outcome = HydrationOutcome()
     try:
         hydrate_symbols(
-            lakehouse.store, source, symbols, full=config.full, progress=progress, outcome=outcome
+            lakehouse.store,
+            source,
+            symbols,
+            full=config.full,
+            progress=progress,
+            outcome=outcome,
+            last_completed_day=last_day,
+            origin=source_origin(settings),
         )
     finally:  # a source outage fails the run, but what was written is recorded first
         summary = run_metadata(outcome, source.name, len(symbols))
-        _record(context, outcome, summary)
+        _record(context, outcome, summary, source_origin(settings))
     if outcome.quarantined:
         names = ", ".join(e["symbol"] for e in outcome.quarantined[:REPORT_ROWS])
         message = (
@@ -169,16 +212,21 @@ def market_data(
 
 
 def _record(
-    context: dg.AssetExecutionContext, outcome: HydrationOutcome, summary: dict[str, Any]
+    context: dg.AssetExecutionContext,
+    outcome: HydrationOutcome,
+    summary: dict[str, Any],
+    origin: dict[str, Any],
 ) -> None:
     """Log each symbol's small events, then the run's summary once.
 
-    A good symbol gets a materialization (and a passed check if it left the quarantine), a
-    refused one a failed check.
+    A good symbol gets a materialization (with its ``origin``, the source settings: what
+    ``doctor --repair`` re-fetches from when the file itself is unreadable; a passed check if
+    it left the quarantine), a refused one a failed check.
     """
     for report in outcome.reports:
         numbers = report.as_dict()
         factor = numbers.pop("restatement_factor")
+        splits = list(numbers.pop("suspected_splits"))
         numbers = {k: v for k, v in numbers.items() if v is not None and k != "symbol"}
         if factor is not None:
             numbers["restatement_factor"] = float(factor)
@@ -186,9 +234,28 @@ def _record(
             dg.AssetMaterialization(
                 asset_key=context.asset_key,
                 partition=report.symbol,
-                metadata={**numbers, "dagster/row_count": report.rows_after},
+                metadata={
+                    **numbers,
+                    "dagster/row_count": report.rows_after,
+                    ORIGIN_METADATA: dg.MetadataValue.json(origin),
+                },
             )
         )
+        if splits:
+            numbers["suspected_splits"] = dg.MetadataValue.json(splits)
+            context.log.warning(f"{report.symbol}: looks like an unadjusted split: {splits}")
+            context.log_event(
+                dg.AssetCheckEvaluation(
+                    asset_key=context.asset_key,
+                    check_name=SPLIT_CHECK,
+                    passed=False,
+                    partition=report.symbol,
+                    blocking=False,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    description=_split_description(splits),
+                    metadata={"suspected_splits": dg.MetadataValue.json(splits)},
+                )
+            )
         if report.released:
             context.log_event(
                 dg.AssetCheckEvaluation(
@@ -256,4 +323,42 @@ def market_data_not_quarantined(
     )
 
 
-defs = dg.Definitions(assets=[market_data], asset_checks=[market_data_not_quarantined])
+def _split_description(splits: list[str]) -> str:
+    return (
+        f"{len(splits)} one-day move(s) by a split ratio that hold: {'; '.join(splits[:3])}. "
+        "Stored as given; if the source did not adjust for a split, runs trade it as a real move."
+    )
+
+
+@dg.asset_check(
+    asset=market_data,
+    name=SPLIT_CHECK,
+    partitions_def=symbol_partitions,
+    blocking=False,
+    description=(
+        "Tier 2: the symbol's stored closes have no one-day move by a split ratio (x2, x3, x4, "
+        "x5, x10 or inverses) that holds: such a move is kept, but may be a split the source "
+        "did not adjust for. Hydration runs record a failed (WARN) result when they store one."
+    ),
+)
+def market_data_has_no_unadjusted_split(
+    context: dg.AssetCheckExecutionContext, lakehouse: LakehouseResource
+) -> dg.AssetCheckResult:
+    """Warn when the partition's stored closes hold a move that looks like a split."""
+    store = lakehouse.store
+    bars = store.read_frame(store.symbol_dir(context.partition_key))
+    splits = suspected_splits(bars)
+    if not splits:
+        return dg.AssetCheckResult(passed=True)
+    return dg.AssetCheckResult(
+        passed=False,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=_split_description(splits),
+        metadata={"suspected_splits": dg.MetadataValue.json(splits)},
+    )
+
+
+defs = dg.Definitions(
+    assets=[market_data],
+    asset_checks=[market_data_not_quarantined, market_data_has_no_unadjusted_split],
+)

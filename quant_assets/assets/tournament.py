@@ -30,8 +30,9 @@ from quant_assets.contracts import (
 from quant_assets.frames import closes_to_wide
 from quant_assets.overfitting.leaderboard_luck import luck_columns
 from quant_assets.overfitting.trials import CLOSES_HASH, earlier_trials
-from quant_assets.provenance import settings_of
+from quant_assets.provenance import profiles_of, settings_of
 from quant_assets.settings import Settings
+from quant_assets.sweep import FEATURE_FIELDS, REGIME_FIELDS, stage_key
 from quant_assets.tearsheet import benchmark_returns, relative_leaderboard, tearsheet_path
 from quant_assets.tearsheet.figures import (
     equity_and_drawdown_figure,
@@ -50,8 +51,8 @@ EQUITY_TITLE = "Out-of-sample equity, after costs"
 
 
 def _run_profiles(run_manifest: dict[str, Any]) -> dict[str, Settings]:
-    settings = settings_of(run_manifest)
-    return {settings.profile: settings}
+    """The run's profile, or every point of its sweep."""
+    return profiles_of(run_manifest)
 
 
 def _out(description: str) -> dg.AssetOut:
@@ -70,7 +71,8 @@ def _out(description: str) -> dg.AssetOut:
     kinds={"pandas", "parquet"},
     owners=OWNERS,
     code_version=TOURNAMENT_CODE_VERSION,
-    description="Walk-forward windows (train, test, step on trading dates) of the run's profile.",
+    description="Walk-forward windows (train, test, step on trading dates) of the run's profile "
+    "(of every point of a sweep).",
 )
 def tournament_windows(
     context: dg.AssetExecutionContext, run_manifest: dict[str, Any], closes: StoredFrame
@@ -120,9 +122,16 @@ def tournament_allocations(
     parallel on the run's executor.
     """
     profiles = _run_profiles(run_manifest)
-    base = next(iter(profiles.values()))
+    base = settings_of(run_manifest)
     prices = validate_prices(closes_to_wide(closes))
-    inputs = {base.profile: CausalInputs(features, regimes)}
+    # The stored features and regimes are the run's settings'; points that change neither
+    # read them, the others compute their own (once per distinct feature and regime settings).
+    stored = stage_key(base, (*FEATURE_FIELDS, *REGIME_FIELDS))
+    inputs = {
+        name: CausalInputs(features, regimes)
+        for name, settings in profiles.items()
+        if stage_key(settings, (*FEATURE_FIELDS, *REGIME_FIELDS)) == stored
+    }
     choices = choose_holdings(prices, tournament_windows, profiles, inputs)
     connect_local_ray(context, ray_cluster, base, "tournament")
     output = execute(prices, tournament_windows, choices, profiles, base)
@@ -191,10 +200,15 @@ def tournament_report(
         tournament_vetoes,
         profiles,
     )
-    board = relative_leaderboard(
-        score_strategies(returns, window_results, profiles), returns, benchmark_returns()
+    board = with_luck(
+        score_strategies(returns, window_results, profiles),
+        returns,
+        profiles,
+        get_df_hash(prices),
+        lakehouse,
+        context,
     )
-    board = with_luck(board, returns, profiles, get_df_hash(prices), lakehouse, context)
+    board = relative_leaderboard(board, returns, benchmark_returns())
     long = returns_to_long(returns)
     equity_figure = equity_and_drawdown_figure(
         returns, None, strategy_colors(list(returns.columns)), EQUITY_TITLE

@@ -18,11 +18,21 @@ history changed in some other way). A single corrected value stays a logged corr
 :func:`~quant_assets.hydration.validation.validate_bars`; otherwise the symbol is refused
 (:class:`~quant_assets.hydration.bars.DataQualityError`) and nothing of it is written.
 :func:`hydrate_symbols` hydrates many symbols, each on its own: a refused symbol is recorded in
-the quarantine (:mod:`quant_assets.hydration.quarantine`) and the others go on.
+the quarantine (:mod:`quant_assets.hydration.quarantine`) and the others go on. Bars dated after
+the caller's last completed trading day are refused; a move that looks like an unadjusted split
+is stored with a warning (``suspected_splits`` in the report).
+
+**What a stored file says of itself.** Each symbol file's footer holds its checksum and the
+symbol it was written for (:mod:`lakehouse.store`), and the source it came from
+(:data:`ORIGIN_KEY`: the source settings, so ``doctor --repair`` re-fetches from the same
+source). A stored file that does not match its checksum, or holds another symbol's data, is
+moved aside and the symbol re-fetched in full; a file without a checksum in its footer (written
+before, or its record lost) is rewritten even when its data did not change.
 """
 
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
@@ -34,12 +44,23 @@ import pandas as pd
 
 from lakehouse import LakehouseStore
 from lakehouse.integrity import quarantine_file
-from lakehouse.store import DamagedFileError
+from lakehouse.store import (
+    LEGACY,
+    SEALED,
+    UNSEALED,
+    DamagedFileError,
+    footer_metadata,
+    parquet_seal,
+)
+from lakehouse.store import (
+    READ_ERRORS as STORE_READ_ERRORS,
+)
 from quant_assets.hydration.bars import BAR_COLUMNS, EMPTY_CLOSES_ATTR, DataQualityError
 from quant_assets.hydration.prefetch import FETCH_THREADS, fetch_all
 from quant_assets.hydration.quarantine import record, release, source_fingerprint
 from quant_assets.hydration.sources import MarketDataSource
-from quant_assets.hydration.validation import validate_bars
+from quant_assets.hydration.validation import suspected_splits, validate_bars
+from quant_assets.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +76,30 @@ HYDRATION_BATCH = 256
 """Symbols read, fetched and written together by :func:`hydrate_symbols`."""
 WRITE_THREADS = 4
 """Threads writing symbol files at once (Parquet encoding and the disk release the GIL)."""
+ORIGIN_KEY = "quant.origin"
+"""Footer key of a symbol file: JSON of the source settings it was hydrated with."""
+ORIGIN_FIELDS = ("source", "source_path", "synthetic_symbols", "synthetic_years", "synthetic_end")
+"""The settings that say which source, and which of its data, a symbol came from."""
+SEALED_ATTR = "sealed"
+"""``stored.attrs`` key: the stored file carries its checksum and identity in its footer."""
+
+
+def source_origin(settings: Settings) -> dict[str, Any]:
+    """The :data:`ORIGIN_FIELDS` of ``settings``, JSON-ready: recorded with each symbol."""
+    snapshot = settings.snapshot()
+    return {name: snapshot[name] for name in ORIGIN_FIELDS}
+
+
+def stored_origin(path: Path) -> dict[str, Any] | None:
+    """The source settings recorded in a stored symbol file's footer (None if unreadable)."""
+    try:
+        recorded = footer_metadata(path).get(ORIGIN_KEY)
+    except (*STORE_READ_ERRORS, FileNotFoundError):
+        return None
+    if recorded is None:
+        return None
+    origin: dict[str, Any] = json.loads(recorded)
+    return origin
 
 
 @dataclass(frozen=True)
@@ -75,6 +120,9 @@ class HydrationReport:
     empty_closes: int = 0
     released: bool = False
     """The symbol was in the quarantine and left it with this hydration."""
+    suspected_splits: tuple[str, ...] = ()
+    """One-day moves by a split ratio that hold (see
+    :func:`~quant_assets.hydration.validation.suspected_splits`): stored, but worth a look."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict, for metadata and logs."""
@@ -160,6 +208,7 @@ def symbol_update(
     stored: pd.DataFrame | None,
     start: date | None,
     fresh: pd.DataFrame,
+    last_completed_day: date | None = None,
 ) -> SymbolUpdate:
     """Merge ``fresh`` bars (fetched from ``start``) into ``stored`` and validate; write nothing.
 
@@ -201,7 +250,21 @@ def symbol_update(
             row.old_close,
             row.new_close,
         )
-    validate_bars(merged, source=source.name, symbol=symbol, file=source_file(source, symbol))
+    validate_bars(
+        merged,
+        source=source.name,
+        symbol=symbol,
+        file=source_file(source, symbol),
+        last_completed_day=last_completed_day,
+    )
+    splits = tuple(suspected_splits(merged))
+    for suspect in splits:
+        logger.warning(
+            "%s: a one-day move by a split ratio that holds, stored unadjusted? %s "
+            "(check the source; runs would trade it as a real move)",
+            symbol,
+            suspect,
+        )
     report = HydrationReport(
         symbol=symbol,
         source=source.name,
@@ -215,8 +278,11 @@ def symbol_update(
         restated_rows=restated_rows,
         restatement_factor=factor,
         empty_closes=empty_closes,
+        suspected_splits=splits,
     )
-    return SymbolUpdate(merged, stored is None or not merged.equals(stored), report)
+    unsealed = stored is not None and not stored.attrs.get(SEALED_ATTR, False)
+    changed = stored is None or unsealed or not merged.equals(stored)
+    return SymbolUpdate(merged, changed, report)
 
 
 def _stored_bars(store: LakehouseStore, symbol: str) -> tuple[pd.DataFrame | None, Path | None]:
@@ -225,19 +291,29 @@ def _stored_bars(store: LakehouseStore, symbol: str) -> tuple[pd.DataFrame | Non
     A stored file that cannot be read is moved aside (``<root>/_damaged/``, nothing deleted) and
     the symbol is hydrated as new, from its whole history: hydration repairs it.
     """
-    if not store.symbol_path(symbol).exists():
+    path = store.symbol_path(symbol)
+    if not path.exists():
         return None, None
     try:
-        return store.read_frame(store.symbol_dir(symbol)), None
+        stored = store.read_frame(store.symbol_dir(symbol))
+        seal = parquet_seal(path)
     except DamagedFileError as error:
-        moved = quarantine_file(error.path)
-        logger.warning(
-            "%s: the stored file was damaged (%s); moved to %s, re-hydrating its whole history",
-            symbol,
-            error.__cause__,
-            moved,
-        )
-        return None, moved
+        problem = str(error.__cause__)
+    except STORE_READ_ERRORS as error:
+        problem = f"{type(error).__name__}: {error}"
+    else:
+        if seal.state in (SEALED, LEGACY, UNSEALED):
+            stored.attrs[SEALED_ATTR] = seal.state == SEALED  # else: rewrite it sealed
+            return stored, None
+        problem = seal.detail
+    moved = quarantine_file(path)
+    logger.warning(
+        "%s: the stored file was damaged (%s); moved to %s, re-hydrating its whole history",
+        symbol,
+        problem,
+        moved,
+    )
+    return None, moved
 
 
 def hydrate_symbols(
@@ -248,6 +324,8 @@ def hydrate_symbols(
     full: bool = False,
     progress: Callable[[int, int], None] | None = None,
     outcome: HydrationOutcome | None = None,
+    last_completed_day: date | None = None,
+    origin: Mapping[str, Any] | None = None,
 ) -> HydrationOutcome:
     """Hydrate each of ``symbols`` on its own; quarantine the ones whose data is refused.
 
@@ -262,7 +340,11 @@ def hydrate_symbols(
     call, or a thread pool), each is merged and validated on its own, and the files are
     written on :data:`WRITE_THREADS` threads. A symbol is released from the quarantine and
     reported once its file is written.
+
+    ``last_completed_day`` (the caller's clock) refuses later bars; ``origin`` (see
+    :func:`source_origin`) is recorded in each written file's footer.
     """
+    metadata = None if origin is None else {ORIGIN_KEY: json.dumps(origin, sort_keys=True)}
     outcome = HydrationOutcome() if outcome is None else outcome
     done = 0
     with ThreadPoolExecutor(max(FETCH_THREADS, WRITE_THREADS)) as pool:
@@ -282,13 +364,19 @@ def hydrate_symbols(
                     if isinstance(fresh, DataQualityError):
                         raise fresh
                     stored, start = plans[symbol]
-                    update = symbol_update(store, source, symbol, stored, start, fresh)
+                    update = symbol_update(
+                        store, source, symbol, stored, start, fresh, last_completed_day
+                    )
                 except DataQualityError as error:
                     outcome.quarantined.append(_quarantine(store, source, symbol, error))
                     continue
                 folder = store.symbol_dir(symbol)
                 changed = update.changed
-                write = pool.submit(store.write_frame, update.merged, folder) if changed else None
+                write = (
+                    pool.submit(store.write_frame, update.merged, folder, metadata)
+                    if changed
+                    else None
+                )
                 writes.append((symbol, update, write))
             for symbol, update, write in writes:
                 if write is not None:

@@ -13,8 +13,8 @@ Layout: ``<root>/quarantine/symbol=<SYM>/document.json``, a JSON object with
   from automatic re-hydration until this changes (see :mod:`quant_assets.freshness`).
 
 A symbol hydrated cleanly later leaves the quarantine (its document is deleted).
-:func:`quarantined` lists every entry as a table; DuckDB reads the same documents with
-``read_json_auto('<root>/quarantine/symbol=*/document.json')``.
+:func:`quarantined` lists every entry as a table; the lakehouse's SQL has them as the
+``quarantine`` view (``SELECT symbol, reason FROM quarantine``, :mod:`lakehouse.catalog`).
 """
 
 import shutil

@@ -13,8 +13,18 @@ with what the source sent), so nothing reaches the lakehouse without passing it:
    cents among dollars, a x1000 typo) that the next day undoes is refused. The last bar has no
    next day yet, so it is judged when the next bar arrives.
 
+3. **No bar after the last completed trading day** (given by the caller: the hydration's clock),
+   so a file with bars up to 2200 is refused, naming the rows, instead of stored and traded.
+
 Failures raise :class:`~quant_assets.hydration.bars.DataQualityError` naming the rows.
+
+:func:`suspected_splits` is a warning, not a refusal: a one-day move by a split ratio (x2, x3,
+x4, x5, x10 or their inverses, within :data:`SPLIT_RATIO_TOLERANCE`) that holds the next day
+looks like a split the source did not adjust for. The bars are stored; the hydration's report
+and the ``market_data_has_no_unadjusted_split`` check (tier 2) say so before a run trades it.
 """
+
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -27,6 +37,39 @@ SPIKE_FACTOR = 5.0
 """A one-day move of at least x5 (or down to 1/5, -80%) is a spike candidate."""
 SPIKE_REVERSAL_TOLERANCE = 0.25
 """A candidate is a spike when the next close is within 25% of the close before the jump."""
+
+
+SPLIT_RATIOS = (2.0, 3.0, 4.0, 5.0, 10.0, 1 / 2, 1 / 3, 1 / 4, 1 / 5, 1 / 10)
+"""One-day close ratios of common splits (x2 is a 1:2 reverse split, 1/2 a 2-for-1 split)."""
+SPLIT_RATIO_TOLERANCE = 0.03
+"""A move is a split ratio when within 3% of one (the day's own return rides on it)."""
+SPLIT_HOLD_TOLERANCE = 0.25
+"""The move holds when the next close stays within 25% of the moved close."""
+
+
+def suspected_splits(bars: pd.DataFrame) -> list[str]:
+    """Unadjusted-split suspects: ``"2020-08-31: close 500 -> 125 (x1/4), holds"`` each.
+
+    A close at ``t`` whose ratio to ``t - 1`` is within :data:`SPLIT_RATIO_TOLERANCE` of a
+    :data:`SPLIT_RATIOS` entry and whose next close stays within :data:`SPLIT_HOLD_TOLERANCE`
+    of it (the last bar has no next day yet: judged when it arrives).
+    """
+    close = bars["close"].to_numpy(dtype="float64")
+    if close.size < 3:
+        return []
+    before, at, after = close[:-2], close[1:-1], close[2:]
+    ratio = at / before
+    ratios = np.asarray(SPLIT_RATIOS)
+    nearest = ratios[np.argmin(np.abs(ratio[:, None] / ratios[None, :] - 1.0), axis=1)]
+    near = np.abs(ratio / nearest - 1.0) <= SPLIT_RATIO_TOLERANCE
+    holds = np.abs(after / at - 1.0) <= SPLIT_HOLD_TOLERANCE
+    day = bars["date"].dt.date.to_numpy()
+    found = []
+    for t in np.flatnonzero(near & holds) + 1:
+        factor = nearest[t - 1]
+        label = f"x{factor:g}" if factor >= 1 else f"x1/{1 / factor:g}"
+        found.append(f"{day[t]}: close {close[t - 1]:g} -> {close[t]:g} ({label}), holds")
+    return found
 
 
 def spike_rows(close: np.ndarray) -> np.ndarray:
@@ -75,9 +118,14 @@ def plainly_valid(bars: pd.DataFrame) -> bool:
 
 
 def validate_bars(
-    bars: pd.DataFrame, *, source: str, symbol: str, file: str | None = None
+    bars: pd.DataFrame,
+    *,
+    source: str,
+    symbol: str,
+    file: str | None = None,
+    last_completed_day: date | None = None,
 ) -> pd.DataFrame:
-    """Return ``bars`` if they pass the contract and the spike rule, else raise.
+    """Return ``bars`` if they pass the contract, the spike rule and the date bound, else raise.
 
     Parameters
     ----------
@@ -85,6 +133,9 @@ def validate_bars(
         Canonical bars (:data:`~quant_assets.hydration.bars.BAR_COLUMNS`) about to be stored.
     source, symbol, file : str
         Named in the error.
+    last_completed_day : date, optional
+        Bars dated after it are refused (the caller's clock, see
+        :func:`quant_assets.calendar.last_completed_trading_day`); None: no bound.
 
     Raises
     ------
@@ -119,6 +170,21 @@ def validate_bars(
             rows=rows,
             action="Fix these rows at the source",
         ) from None
+    if last_completed_day is not None:
+        future = np.flatnonzero(bars["date"].to_numpy() > np.datetime64(last_completed_day, "ns"))
+        if future.size:
+            day = bars["date"].dt.date.to_numpy()
+            raise DataQualityError(
+                f"{future.size} bar(s) dated after the last completed trading day "
+                f"{last_completed_day} (from {day[future[0]]} to {day[future[-1]]})",
+                source=source,
+                symbol=symbol,
+                file=file,
+                column="date",
+                rows=[int(t) for t in future],
+                action="Remove the bars of days that have not closed yet (a wrong date format or "
+                "a placeholder?) and hydrate again",
+            )
     spikes = spike_rows(bars["close"].to_numpy())
     if spikes.size:
         close = bars["close"].to_numpy()

@@ -28,9 +28,19 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "tournament_returns": ("date", "profile", "engine", "net_return"),
     "tournament_window_results": WINDOW_RESULT_COLUMNS,
     "leaderboard": LEADERBOARD_COLUMNS,
+    "overfitting": (
+        "logit",
+        "in_sample_sharpe",
+        "out_of_sample_sharpe",
+        "pbo",
+        "degradation_slope",
+        "degradation_intercept",
+    ),
 }
 """Columns the tear-sheet reads from each stored frame."""
 REQUIRED_MANIFEST_KEYS = ("run_id", "profile", "settings")
+OPTIONAL_ASSETS = ("overfitting",)
+"""Assets a run stored before they existed lacks: the tear-sheet goes without them."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,8 @@ class TearsheetInputs:
         Per window x strategy: turnover, cost, gross and net return, vetoes.
     leaderboard : DataFrame
         One row per strategy, best Sharpe ratio first.
+    overfitting : DataFrame or None
+        The run's CSCV splits and PBO; None for a run stored before it existed.
 
     Raises
     ------
@@ -76,6 +88,7 @@ class TearsheetInputs:
     tournament_returns: pd.DataFrame
     tournament_window_results: pd.DataFrame
     leaderboard: pd.DataFrame
+    overfitting: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.run_manifest, Mapping):
@@ -85,6 +98,8 @@ class TearsheetInputs:
             raise ValueError(f"run_manifest lacks {missing_keys}: is it a run_manifest document?")
         for asset, columns in REQUIRED_COLUMNS.items():
             frame = getattr(self, asset)
+            if frame is None and asset in OPTIONAL_ASSETS:
+                continue
             if not isinstance(frame, pd.DataFrame):
                 raise ValueError(f"{asset} must be a DataFrame, got {type(frame)}")
             missing = [c for c in columns if c not in frame.columns]
@@ -126,7 +141,8 @@ def load_tearsheet_inputs(store_root: str | Path, run_id: str) -> TearsheetInput
             else:
                 loaded[asset] = store.read_frame(folder)
         except FileNotFoundError:
-            missing.append(asset)
+            if asset not in OPTIONAL_ASSETS:
+                missing.append(asset)
     if missing:
         raise FileNotFoundError(
             f"run {run_id} under {store.root} lacks {missing}: materialize its production job "

@@ -15,6 +15,7 @@ from quant_assets.tearsheet.benchmark import BENCHMARK_NAME, benchmark_returns
 from quant_assets.tearsheet.context import TearsheetContext, build_context
 from quant_assets.tearsheet.document import Section, render_document
 from quant_assets.tearsheet.inputs import TearsheetInputs
+from quant_assets.tearsheet.luck_section import luck_section
 from quant_assets.tearsheet.performance_sections import (
     equity_section,
     leaderboard_section,
@@ -34,6 +35,7 @@ from quant_assets.tearsheet.run_sections import (
 SECTION_BUILDERS: tuple[Callable[[TearsheetContext], Section], ...] = (
     summary_section,
     leaderboard_section,
+    luck_section,
     equity_section,
     monthly_section,
     rolling_sharpe_section,
@@ -48,6 +50,7 @@ SECTION_BUILDERS: tuple[Callable[[TearsheetContext], Section], ...] = (
 SECTION_IDS = (
     "summary",
     "leaderboard",
+    "luck",
     "equity",
     "monthly-returns",
     "rolling-sharpe",

@@ -16,10 +16,17 @@ import pandas as pd
 
 from lakehouse.frames import StoredFrame
 from quant_assets.features import FEATURE_COLUMNS, feature_chunks, features_on
-from quant_assets.membership import membership
+from quant_assets.membership import Membership, membership
 from quant_assets.regimes import label_regimes
-from quant_assets.selection import select_among, selected_symbols
+from quant_assets.selection import ranked_candidates, scores_of
 from quant_assets.settings import Settings
+from quant_assets.sweep import (
+    FEATURE_FIELDS,
+    MEMBERSHIP_FIELDS,
+    REGIME_FIELDS,
+    SCORE_FIELDS,
+    stage_key,
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,11 @@ def choose_holdings(
 ) -> pd.DataFrame:
     """The eligible and selected symbols of every window of every profile.
 
+    Profiles that agree on what a stage reads share its work (:mod:`quant_assets.sweep`):
+    membership is judged once per membership settings, features and regimes are computed once
+    per feature and regime settings, and each window's scores once per score settings and
+    eligible symbols; only the cut at ``top_n`` is per profile.
+
     Parameters
     ----------
     prices : DataFrame of shape (n_dates, n_symbols)
@@ -70,26 +82,48 @@ def choose_holdings(
         ``profile``, ``window``, ``eligible`` and ``selected`` (lists of symbols).
     """
     rows = []
+    memberships: dict[tuple[str, tuple[pd.Timestamp, ...]], Membership] = {}
+    causal: dict[str, CausalInputs] = {}
+    sections: dict[str, dict[pd.Timestamp, pd.DataFrame]] = {}
+    rankings: dict[tuple[str, pd.Timestamp, tuple[str, ...]], list[str]] = {}
     for profile, settings in profiles.items():
         mine = windows[windows["profile"] == profile]
         if mine.empty:
             continue
         train_ends = pd.DatetimeIndex(mine["train_end"])
-        members = membership(prices, train_ends, settings)
+        member_key = (stage_key(settings, MEMBERSHIP_FIELDS), tuple(train_ends))
+        if member_key not in memberships:
+            memberships[member_key] = membership(prices, train_ends, settings)
+        members = memberships[member_key]
         if settings.selection == "all":  # every eligible symbol: no scores, no features needed
             for row, window in enumerate(mine.itertuples(index=False)):
                 eligible = members.eligible_at(row)
                 rows.append(_choice(profile, int(window.window), eligible, eligible))
             continue
-        given = (inputs or {}).get(profile) or causal_inputs(prices, settings, train_ends)
-        sections = features_on(given.features, train_ends)
+        inputs_key = stage_key(settings, (*FEATURE_FIELDS, *REGIME_FIELDS))
+        if inputs_key not in causal:
+            given = (inputs or {}).get(profile)
+            causal[inputs_key] = given or causal_inputs(prices, settings, train_ends)
+        given = causal[inputs_key]
+        features_key = stage_key(settings, FEATURE_FIELDS)
+        wanted = train_ends.difference(pd.DatetimeIndex(list(sections.get(features_key, {}))))
+        if len(wanted):
+            sections.setdefault(features_key, {}).update(features_on(given.features, wanted))
+        section_of = sections[features_key]
         labels = given.regimes.set_index("date")["label"]
+        score_key = stage_key(settings, SCORE_FIELDS)
         empty = pd.DataFrame(columns=list(FEATURE_COLUMNS)).set_index("symbol")
         for row, window in enumerate(mine.itertuples(index=False)):
             eligible = members.eligible_at(row)
             end = pd.Timestamp(window.train_end)
-            table = select_among(sections.get(end, empty), eligible, str(labels[end]), settings)
-            rows.append(_choice(profile, int(window.window), eligible, selected_symbols(table)))
+            key = (score_key, end, tuple(eligible))
+            if key not in rankings:
+                latest = section_of.get(end, empty).reindex(pd.Index(eligible, name="symbol"))
+                rankings[key] = ranked_candidates(
+                    scores_of(latest, str(labels[end]), settings.score)
+                )
+            selected = rankings[key][: settings.top_n]
+            rows.append(_choice(profile, int(window.window), eligible, selected))
     return pd.DataFrame(rows, columns=["profile", "window", "eligible", "selected"])
 
 

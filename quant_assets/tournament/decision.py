@@ -11,7 +11,12 @@ from typing import Any
 
 import pandas as pd
 
-from quant_assets.allocation.portfolio import allocate_window
+from quant_assets.allocation.portfolio import (
+    AllocationKeys,
+    WindowAllocation,
+    WindowCache,
+    allocate_window,
+)
 from quant_assets.settings import Settings
 from quant_assets.tournament.windows import price_positions
 
@@ -25,20 +30,41 @@ def no_records() -> Records:
 
 
 def decide_window(
-    prices: pd.DataFrame, window: Mapping[str, Any], settings: Settings, profile: str
+    prices: pd.DataFrame,
+    window: Mapping[str, Any],
+    profiles: Mapping[str, Settings],
+    keys: Mapping[str, AllocationKeys] | None = None,
 ) -> Records:
-    """Allocate for one window (a row with ``eligible`` and ``selected`` symbol lists).
+    """Allocate for one window, for every profile sharing it (a sweep's points).
 
-    ``prices`` is the whole panel (dates x symbols); only the rows up to the window's training
-    end are read.
+    ``window`` is a window row whose ``choices`` map each profile to its ``eligible`` and
+    ``selected`` symbol lists. ``prices`` is the whole panel (dates x symbols); only the rows
+    up to the window's training end are read. The profiles share one
+    :class:`~quant_assets.allocation.portfolio.WindowCache`: a covariance or an allocation
+    two of them would compute alike is computed once.
     """
     train_first, test_first = price_positions(prices.index, window)
     # Return k is price k+1 over price k: the training returns need prices train_first..test_first.
     train_closes = prices.iloc[train_first : test_first + 1]
-    decision = allocate_window(train_closes, window["eligible"], window["selected"], settings)
     train_end = str(pd.Timestamp(window["train_end"]).date())
-    key = {"window": int(window["window"]), "train_end": train_end, "profile": profile}
+    cache = WindowCache()
     records = no_records()
+    for profile, choice in window["choices"].items():
+        settings = profiles[profile]
+        decision = allocate_window(
+            train_closes,
+            choice["eligible"],
+            choice["selected"],
+            settings,
+            cache,
+            (keys or {}).get(profile),
+        )
+        key = {"window": int(window["window"]), "train_end": train_end, "profile": profile}
+        _record(records, key, decision)
+    return records
+
+
+def _record(records: Records, key: dict[str, Any], decision: WindowAllocation) -> None:
     for engine, allocation in decision.allocations.items():
         row = {**key, "engine": engine}
         weights = allocation.weights
@@ -63,4 +89,3 @@ def decide_window(
             {**row, "vetoed_engine": veto.engine, "reason": veto.reason}
             for veto in allocation.vetoes
         ]
-    return records

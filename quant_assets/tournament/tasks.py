@@ -8,23 +8,31 @@ by our code on the way.
 """
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
+from quant_assets.allocation.portfolio import AllocationKeys
+from quant_assets.plugins import PluginError
 from quant_assets.settings import Settings
+from quant_assets.sweep import WINDOW_FIELDS, stage_key
 from quant_assets.tournament.decision import Records, decide_window, no_records
 
 
 @dataclass(frozen=True)
 class Task:
-    """One batch of windows of one profile."""
+    """One batch of windows, for the profiles that share them (every point of a sweep).
 
-    profile: str
-    settings: dict[str, Any]
+    ``settings`` maps each profile to its settings snapshot; each window row carries
+    ``choices``: each profile's ``eligible`` and ``selected`` symbols.
+    """
+
+    settings: dict[str, dict[str, Any]]
     windows: list[dict[str, Any]]
 
     def to_json(self) -> str:
@@ -37,15 +45,37 @@ class Task:
         return cls(**json.loads(text))
 
 
+WINDOW_KEYS = ("window", "train_start", "train_end", "test_start", "test_end")
+"""What a task's window row keeps of the windows table (besides ``choices``)."""
+
+
 def make_tasks(windows: pd.DataFrame, profiles: Mapping[str, Settings], batches: int) -> list[Task]:
-    """Split every profile's windows into about ``batches`` tasks in all, in window order."""
-    tasks = []
-    per_profile = max(1, batches // max(len(profiles), 1))
+    """Split the windows into about ``batches`` tasks in all, in window order.
+
+    Profiles with the same windows (:data:`~quant_assets.sweep.WINDOW_FIELDS`) share tasks, so
+    a window's training data is sliced, and what its profiles compute alike is computed, once.
+    ``windows`` holds one row per profile and window, with ``eligible`` and ``selected``.
+    """
+    groups: dict[str, list[str]] = {}
     for profile, settings in profiles.items():
-        rows = windows[windows["profile"] == profile].to_dict(orient="records")
-        size = max(1, -(-len(rows) // per_profile))
-        snapshot = settings.snapshot()
-        tasks += [Task(profile, snapshot, rows[i : i + size]) for i in range(0, len(rows), size)]
+        groups.setdefault(stage_key(settings, WINDOW_FIELDS), []).append(profile)
+    tasks = []
+    per_group = max(1, batches // max(len(groups), 1))
+    for members in groups.values():
+        mine = windows[windows["profile"].isin(members)]
+        rows: dict[int, dict[str, Any]] = {}
+        for record in mine.to_dict(orient="records"):
+            row = rows.setdefault(
+                int(record["window"]), {**{k: record[k] for k in WINDOW_KEYS}, "choices": {}}
+            )
+            row["choices"][record["profile"]] = {
+                "eligible": list(record["eligible"]),
+                "selected": list(record["selected"]),
+            }
+        ordered = [rows[number] for number in sorted(rows)]
+        size = max(1, -(-len(ordered) // per_group))
+        snapshots = {profile: profiles[profile].snapshot() for profile in members}
+        tasks += [Task(snapshots, ordered[i : i + size]) for i in range(0, len(ordered), size)]
     return tasks
 
 
@@ -61,8 +91,27 @@ def merged(parts: Iterable[Records]) -> Records:
 def run_task(panel: np.ndarray, dates: list[str], symbols: list[str], task: Task) -> Records:
     """Run one task on a prices panel given as plain arrays (the unit every backend runs)."""
     prices = pd.DataFrame(panel, index=pd.DatetimeIndex(dates, name="date"), columns=symbols)
-    settings = Settings.model_validate(task.settings)
-    return merged(decide_window(prices, w, settings, task.profile) for w in task.windows)
+    profiles = {name: task_settings(name, snapshot) for name, snapshot in task.settings.items()}
+    keys = {name: AllocationKeys.of(settings) for name, settings in profiles.items()}
+    return merged(decide_window(prices, w, profiles, keys) for w in task.windows)
+
+
+def task_settings(profile: str, snapshot: dict[str, Any]) -> Settings:
+    """A task's settings, validated where the task runs; its plug-ins are imported here by path.
+
+    Raises
+    ------
+    PluginError
+        When a plug-in of the settings cannot be imported where the task runs (one line, naming
+        it): every worker needs the packages the run's plug-ins come from.
+    """
+    try:
+        return Settings.model_validate(snapshot)
+    except ValidationError as error:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+        raise PluginError(
+            f"profile {profile!r}: a worker (pid {os.getpid()}) cannot use its settings: {problems}"
+        ) from None
 
 
 def run_task_json(panel: np.ndarray, dates: list[str], symbols: list[str], task: str) -> str:

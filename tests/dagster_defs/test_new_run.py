@@ -208,3 +208,28 @@ def test_the_requested_production_run_records_profile_and_overrides(hydrated_roo
     leaderboard = store.read_frame(store.run_dir("leaderboard", run_id))
     assert sorted(leaderboard["engine"]) == ["equal_weight", "market"]
     assert set(leaderboard["profile"]) == {"production"}
+
+
+def test_the_launchpad_grid_mints_a_sweep(location):
+    defs, instance, store = location
+    config = {
+        "profile": "canary",
+        "grid": {"top_n": [3, 5], "engines": ["hrp", "inverse_variance"]},
+    }
+    result = defs.resolve_job_def("new_run").execute_in_process(
+        run_config={"ops": {MINT_OP: {"config": config}}}, instance=instance
+    )
+    request = read_run_request(store, _minted(result))
+    assert request["grid"] == config["grid"]
+    assert list(request["points"]) == [
+        "top_n=3,engines=hrp",
+        "top_n=3,engines=inverse_variance",
+        "top_n=5,engines=hrp",
+        "top_n=5,engines=inverse_variance",
+    ]
+    assert request["points"]["top_n=5,engines=hrp"]["engines"] == ["hrp"]
+    bad = {"profile": "canary", "grid": {"start_date": ["2019-01-01"]}}
+    failed = defs.resolve_job_def("new_run").execute_in_process(
+        run_config={"ops": {MINT_OP: {"config": bad}}}, instance=instance, raise_on_error=False
+    )
+    assert "'start_date' cannot vary within a run" in _failure(failed)

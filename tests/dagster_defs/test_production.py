@@ -114,6 +114,9 @@ def test_production_job_on_real_data(hydrated_root: Path):
     )
     assert luck.metadata["best_dsr"].value == best["dsr"]
     assert luck.passed == (overfitting["pbo"].iloc[0] <= 0.5 and best["dsr"] >= 0.95)
+    page = (store.run_dir("tearsheet", run_id) / "tearsheet.html").read_text()
+    assert 'id="luck"' in page and "chance of being no better than zero" in page
+    assert 'alt="PBO logit histogram"' in page
     metadata = next(
         m.metadata
         for m in result.asset_materializations_for_node("tournament_report")

@@ -38,7 +38,7 @@ def test_atomic_writes_name_their_temp_files_as_the_sweeper_expects(tmp_path, mo
     store = LakehouseStore(tmp_path)
     store.write_frame(pd.DataFrame({"x": [1]}), store.run_dir("features", RUN_ID))
     store.write_document({"a": 1}, store.run_dir("run_manifest", RUN_ID))
-    assert len(published) == 4  # each file, then its checksum
+    assert len(published) == 3  # a Parquet file (checksum inside), a sidecar, then its document
     for temp, final in published:
         assert is_temp_file_name(Path(temp).name)
         assert not is_temp_file_name(Path(final).name)

@@ -14,7 +14,7 @@ def _latest(closes: pd.DataFrame) -> pd.DataFrame:
 
 def test_top_n_by_trend_strength(recent_closes: pd.DataFrame):
     latest = _latest(recent_closes)
-    table = score_symbols(latest, "bull", Settings(top_n=2))
+    table = score_symbols(latest, "bull", Settings(top_n=2, max_weight=0.5))
     expected = (latest["momentum"] / latest["volatility"]).sort_values(ascending=False)
     assert table["symbol"].tolist() == list(expected.index)
     assert table["selected"].tolist() == [True, True] + [False] * 4
@@ -24,7 +24,7 @@ def test_top_n_by_trend_strength(recent_closes: pd.DataFrame):
 
 def test_volatile_regime_turns_defensive(recent_closes: pd.DataFrame):
     latest = _latest(recent_closes)
-    table = score_symbols(latest, "volatile_bear", Settings(top_n=2))
+    table = score_symbols(latest, "volatile_bear", Settings(top_n=2, max_weight=0.5))
     calmest = latest["volatility"].nsmallest(2).index
     assert set(table.loc[table["selected"], "symbol"]) == set(calmest)
 
@@ -48,7 +48,7 @@ def test_select_now_judges_every_symbol_at_the_decision_date(recent_closes: pd.D
     stray = closes.index[-1] + pd.Timedelta(days=1)
     closes.loc[stray, :] = np.nan
     closes.loc[stray, "KO"] = closes["KO"].iloc[-2]  # one symbol with a stray later close
-    settings = Settings(top_n=2, min_history=252)
+    settings = Settings(top_n=2, max_weight=0.5, min_history=252)
     features = compute_features(closes, settings)
     regimes = label_regimes(closes, settings)
     table = select_now(closes, features, regimes, settings).set_index("symbol")

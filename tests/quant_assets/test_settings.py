@@ -21,13 +21,15 @@ def test_profiles_and_clone():
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"engines": ["magic"]}, "unknown engines"),
+        ({"engines": ["magic"]}, "unknown engine 'magic'"),
         ({"top_n": 0}, "top_n"),
         ({"max_weight": 1.5}, "max_weight"),
         ({"start_date": date(2020, 1, 2), "end_date": date(2020, 1, 1)}, "after"),
         ({"source": "files"}, "source_path"),
         ({"no_such_setting": 1}, "unknown settings"),
         ({"step": 5}, "the step is not a setting"),
+        ({"cost_bps": 1e9}, "cost_bps"),
+        ({"top_n": 20, "max_weight": 0.04}, r"`max_weight` \(0.04\) is below 1/`top_n`"),
     ],
 )
 def test_clone_validates(overrides, message):
@@ -49,10 +51,10 @@ def test_environment_is_read_only_by_from_environment(monkeypatch: pytest.Monkey
     assert type(settings) is Settings
     assert Settings.environment_fields() == {"top_n", "engines", "seed"}
     # explicit overrides win over the environment; a profile's own values too
-    assert Settings.from_environment(top_n=2).top_n == 2
+    assert Settings.from_environment(top_n=2, max_weight=0.5).top_n == 2
     assert settings.with_profile("production").top_n == PROFILES["production"]["top_n"]
     assert settings.with_profile("production").seed == 99
-    assert settings.with_profile("production", top_n=2).top_n == 2
+    assert settings.with_profile("production", top_n=2, max_weight=0.5).top_n == 2
 
 
 def test_default_settings_are_the_canary_profile():
@@ -71,7 +73,7 @@ def test_settings_are_frozen():
 def test_content_hash_tracks_values():
     base = Settings.for_profile("canary")
     assert base.content_hash() == Settings.for_profile("canary").content_hash()
-    assert base.content_hash() != base.clone(top_n=2).content_hash()
+    assert base.content_hash() != base.clone(top_n=4).content_hash()
 
 
 def test_step_follows_test_so_out_of_sample_stays_contiguous():

@@ -37,7 +37,10 @@ def test_sources_follow_the_priority_and_name_what_was_overridden():
 def test_the_canary_profile_overrides_the_environment_for_the_fields_it_sets():
     rows = _rows(
         explain_settings(
-            "canary", None, Settings(top_n=2, start_date=None), {"top_n": "environment"}
+            "canary",
+            None,
+            Settings(top_n=2, max_weight=0.5, start_date=None),
+            {"top_n": "environment"},
         )
     )
     assert (rows["top_n"].value, rows["top_n"].source) == (PROFILES["canary"]["top_n"], "profile")

@@ -103,7 +103,10 @@ def test_run_prints_run_id_lakehouse_and_leaderboard_and_progress_in_our_words(l
         assert engine in out
     assert f"run {lake.run_b}: canary profile, job production" in err
     assert re.search(r"tournament: (\d+)/\1 tasks done", err)
-    assert "production: stored leaderboard (" in err and "/15 assets)" in err
+    assert "production: stored leaderboard (" in err and "/16 assets)" in err
+    best = board.iloc[0]
+    assert f"luck:       best: canary/{best['engine']}, Sharpe {best['sharpe']:.2f}, DSR" in out
+    assert "; PBO " in out.splitlines()[3] and "splits" in out.splitlines()[3]
     assert "tournament_allocations: 0 fallbacks" in err  # an asset's context.log, relayed
     for noise in (*DAGSTER_NOISE, "BetaWarning"):
         assert noise not in err
@@ -123,7 +126,7 @@ def test_runs_lists_every_run_with_status_profile_when_and_best_engine(lake: Lak
         assert row["created_at"] == manifest["created_at"]
         assert row["best_engine"] == board["engine"].iloc[0]
         assert row["best_sharpe"] == board["sharpe"].iloc[0]
-        assert row["assets"] == 15  # with the tear-sheet
+        assert row["assets"] == 16  # with the overfitting asset and the tear-sheet
     code, out, _ = _quant(capsys, "runs")
     assert code == 0
     lines = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
@@ -165,8 +168,14 @@ def test_show_prints_leaderboard_settings_changes_and_data_span(lake: Lake, caps
         "symbols": sorted(SMALL_SYMBOLS),
     }
     assert (shown["status"], shown["profile"], shown["failures"]) == ("complete", "canary", [])
+    best = stored.iloc[0]
+    overfitting = lake.store.read_frame(lake.store.run_dir("overfitting", lake.run_a))
+    assert shown["luck"].startswith(f"best: canary/{best['engine']}, Sharpe {best['sharpe']:.2f}")
+    assert f"DSR {best['dsr']:.2f} over {best['n_trials']} trials" in shown["luck"]
+    assert f"PBO {overfitting['pbo'].iloc[0]:.2f} over 12,870 splits" in shown["luck"]
     code, out, _ = _quant(capsys, "show", lake.run_a)
     assert code == 0
+    assert f"luck     {shown['luck']}" in out
     assert f"run      {lake.run_a}" in out
     assert f"6 symbols, {shown['data']['first_date']} to {shown['data']['last_date']}" in out
     assert "settings that differ from the canary profile:" in out

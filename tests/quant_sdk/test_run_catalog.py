@@ -30,7 +30,7 @@ def _board(profile: str, rows: dict[str, tuple[float, float, float, float]]) -> 
     "assets, dagster_status, expected",
     [
         (["run_requests", "closes", "leaderboard"], "SUCCESS", "complete"),
-        (["run_requests", "closes", "leaderboard"], "FAILURE", "complete"),
+        (["run_requests", "closes", "leaderboard"], "FAILURE", "failed"),
         (["run_requests", "closes", "leaderboard"], "STARTED", "running"),
         (["run_requests", "closes"], "FAILURE", "failed"),
         (["run_requests", "closes"], "CANCELED", "failed"),

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from quant_assets.allocation import ENGINES, FALLBACK_CHAIN, SolverGuard
+from quant_assets.allocation import guard as guard_module
 from quant_assets.allocation.covariance import correlation_spectrum
 from quant_assets.allocation.engines import Engine
 from quant_assets.allocation.guard import Allocation, Hardening
@@ -160,7 +161,11 @@ class BadEngine(Engine):
 def test_sanity_veto_rejects_and_falls_back(
     bundled_closes, monkeypatch: pytest.MonkeyPatch, weights, reason
 ):
-    monkeypatch.setitem(ENGINES, "min_variance", BadEngine(np.array(weights)))
+    real = guard_module.get_engine
+    bad = BadEngine(np.array(weights))
+    monkeypatch.setattr(
+        guard_module, "get_engine", lambda name: bad if name == "min_variance" else real(name)
+    )
     returns = real_returns(bundled_closes, ["AAPL", "KO", "XOM"])
     allocation = allocate(SolverGuard(SETTINGS), "min_variance", returns)
     if reason is None:

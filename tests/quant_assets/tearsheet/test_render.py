@@ -15,6 +15,7 @@ from quant_assets.tournament.reporting import LEADERBOARD_COLUMNS
 EXPECTED_SECTIONS = [
     "summary",
     "leaderboard",
+    "luck",
     "equity",
     "monthly-returns",
     "rolling-sharpe",
@@ -111,7 +112,8 @@ def test_no_external_resources(canary_html: str):
 
 def test_images_are_inline_pngs(canary_html: str):
     sources = re.findall(r'<img src="([^"]+)"', canary_html)
-    assert len(sources) == 7  # equity, monthly, rolling, weights, costs, regimes, selection
+    # luck (logits, splits), equity, monthly, rolling, weights, costs, regimes, selection
+    assert len(sources) == 9
     for source in sources:
         prefix, payload = source.split(",", 1)
         assert prefix == "data:image/png;base64"
