@@ -20,6 +20,7 @@ record alone, a retried op mints the same id, and the UI's short run id shows in
 
 import difflib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -231,7 +232,7 @@ def evaluate_requested_runs(
         if reason:
             passed.append(f"{run_id} ({reason})")
             continue
-        request = read_run_request(store, run_id) or {}
+        request: Mapping[str, Any] = read_run_request(store, run_id) or {}
         requests.append(
             dg.RunRequest(
                 run_key=run_id,

@@ -298,7 +298,8 @@ class QuantSDK(LakehouseMaintenance):
                     f"run {run_id}: {error}", error.dagster_run_id, error.failures
                 ) from None
         self._record_outcome(run_id, COMPLETE, dagster_run_id, [])
-        return self.load("leaderboard", run_id)
+        leaderboard: pd.DataFrame = self.load("leaderboard", run_id)
+        return leaderboard
 
     def _record_outcome(
         self,
