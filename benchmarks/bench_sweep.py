@@ -5,9 +5,9 @@ windows, 7 engines, top-10 selection), in one process:
 
 - one point alone (``run_tournament`` with one profile, serial), and its allocation stage alone
   (what a point cannot share when its selection or weight cap differs from every other's);
-- a 10-point grid (``top_n`` 4..12 x ``max_weight`` 0.2, 0.35) run point by point (the way a
+- a 10-point grid (``top_n`` 4..12 x ``max_weight`` 0.25, 0.35) run point by point (the way a
   grid ran before sweeps: one tournament per point), then as one sweep, serial and ``local``;
-- a 100-point grid (``top_n`` 3..12 x ``max_weight`` 0.15..0.6) as one sweep on ``local``.
+- a 100-point grid (``top_n`` 3..12 x ``max_weight`` 0.34..0.7) as one sweep on ``local``.
 
 Printed with the ratios of interest: the sweep against its points run alone, and each point's
 marginal cost against one point's own allocations. Results go to
@@ -33,11 +33,12 @@ from quant_assets.tournament.execution import execute
 from quant_assets.tournament.walk_forward import plan_windows, validate_prices
 
 RESULTS = Path(__file__).parent / "results" / "sweep.json"
-TEN = {"top_n": [4, 6, 8, 10, 12], "max_weight": [0.2, 0.35]}
+TEN = {"top_n": [4, 6, 8, 10, 12], "max_weight": [0.25, 0.35]}
 HUNDRED = {
     "top_n": list(range(3, 13)),
-    "max_weight": [round(w, 2) for w in np.linspace(0.15, 0.6, 10)],
+    "max_weight": [round(w, 2) for w in np.linspace(0.34, 0.7, 10)],
 }
+"""Every cap at least 1/top_n: a lower one is refused (it would repeat the 1/top_n point)."""
 
 
 def timed(function) -> float:

@@ -20,6 +20,7 @@ record alone, a retried op mints the same id, and the UI's short run id shows in
 """
 
 import difflib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -206,7 +207,7 @@ def request_production(
     reason = _not_launchable(instance, store, run_id)
     if reason:
         return dg.SkipReason(f"requested_runs: {run_id} not launched: {reason}")
-    request = read_run_request(store, run_id) or {}
+    request: Mapping[str, Any] = read_run_request(store, run_id) or {}
     return dg.RunRequest(
         run_key=run_id,
         partition_key=run_id,

@@ -353,7 +353,8 @@ class QuantSDK(LakehouseMaintenance):
                     f"run {run_id}: {error}", error.dagster_run_id, error.failures
                 ) from None
         self._record_outcome(run_id, COMPLETE, dagster_run_id, [])
-        return self.load("leaderboard", run_id)
+        leaderboard: pd.DataFrame = self.load("leaderboard", run_id)
+        return leaderboard
 
     def submit(
         self, profile: str = "canary", run_id: str | None = None, **overrides: Any
@@ -372,7 +373,7 @@ class QuantSDK(LakehouseMaintenance):
         else:
             validate_run_id(run_id)
         webserver.add_partition(PRODUCTION_JOB, RUN_ID_PARTITIONS, run_id)
-        request = read_run_request(self.store, run_id) or {}
+        request: Mapping[str, Any] = read_run_request(self.store, run_id) or {}
         tags = {PARTITION_TAG: run_id, PROFILE_TAG: str(request.get("profile", profile))}
         dagster_run_id = webserver.submit(PRODUCTION_JOB, tags)
         logger.info("run %s queued (Dagster run %s)", run_id, dagster_run_id)

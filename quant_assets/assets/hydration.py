@@ -43,6 +43,7 @@ from lakehouse.sweep import sweep_stale_temp_files
 from quant_assets.assets.partitions import OWNERS, symbol_partitions
 from quant_assets.assets.resources import LakehouseResource, SettingsResource
 from quant_assets.calendar import last_completed_trading_day
+from quant_assets.documents import QuarantineEntry
 from quant_assets.hydration import HydrationOutcome, hydrate_symbols, make_source
 from quant_assets.hydration import quarantine as quarantine_record
 from quant_assets.hydration.hydrate import source_origin
@@ -136,7 +137,7 @@ def run_metadata(outcome: HydrationOutcome, source: str, symbols: int) -> dict[s
     return metadata
 
 
-def _entry_metadata(entry: dict[str, Any]) -> dict[str, Any]:
+def _entry_metadata(entry: QuarantineEntry) -> dict[str, Any]:
     return {
         "source": entry["source"],
         "file": entry["file"] or "",

@@ -204,7 +204,7 @@ def expected_maximum_sharpe(
         spread = (1.0 - gamma) * stats.norm.ppf(1.0 - 1.0 / n) + gamma * stats.norm.ppf(
             1.0 - 1.0 / (n * np.e)
         )
-    selected = np.where((n == 1) | (sigma == 0), 0.0, sigma * spread)
+        selected = np.where((n == 1) | (sigma == 0), 0.0, sigma * spread)
     return np.asarray(trial_sharpe_mean + selected, dtype=np.float64)
 
 

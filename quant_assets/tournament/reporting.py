@@ -60,18 +60,26 @@ def simulate(
     series: dict[str, pd.Series] = {}
     window_rows = []
     for profile, settings in profiles.items():
-        profile_windows = windows[windows["profile"] == profile]
+        mine = windows[windows["profile"] == profile]
+        spans = zip(
+            mine["window"].to_numpy(dtype=np.int64).tolist(),
+            return_dates.get_indexer(pd.DatetimeIndex(mine["test_start"])).tolist(),
+            mine["test_days"].to_numpy(dtype=np.int64).tolist(),
+            pd.DatetimeIndex(mine["test_start"]),
+            pd.DatetimeIndex(mine["test_end"]),
+            strict=True,
+        )
+        profile_windows = list(spans)
         for engine in settings.engines:
             held = np.zeros(len(column))
             daily_positions, daily_returns = [], []
-            for window in profile_windows.itertuples(index=False):
-                key = (profile, engine, window.window)
+            for window, first, test_days, test_start, test_end in profile_windows:
+                key = (profile, engine, window)
                 target = np.zeros(len(column))
                 rows = rows_of.get(key)
                 if rows is not None:
                     target[weight_columns[rows]] = weight_values[rows]
-                first = int(return_dates.get_loc(window.test_start))
-                span = values[first : first + int(window.test_days)]
+                span = values[first : first + test_days]
                 held_span = _hold(target, held, span, settings)
                 gross, net, held = held_span.gross, held_span.net, held_span.end_weights
                 exits = held_span.liquidated
@@ -81,9 +89,9 @@ def simulate(
                     {
                         "profile": profile,
                         "engine": engine,
-                        "window": int(window.window),
-                        "test_start": window.test_start,
-                        "test_end": window.test_end,
+                        "window": window,
+                        "test_start": test_start,
+                        "test_end": test_end,
                         "engine_used": used_of.get(key, "cash"),
                         "holdings": int((target > 0).sum()),
                         "turnover": held_span.turnover,

@@ -208,9 +208,9 @@ def test_trials_across_runs_on_the_same_closes_and_dates(hydrated_root: Path, tm
         returns = returns_wide(store.read_frame(store.run_dir("tournament_returns", run_id)))
         return board, returns
 
-    first, first_returns = run_and_read(top_n=2)
+    first, first_returns = run_and_read(top_n=3)
     assert first["n_trials"].eq(distinct_trials(first_returns).shape[1]).all()
-    second, second_returns = run_and_read(top_n=3)
+    second, second_returns = run_and_read(top_n=4)
     assert second["closes_hash"].iloc[0] == first["closes_hash"].iloc[0]
     both = pd.concat([second_returns, first_returns.add_prefix("first/")], axis=1)
     assert second["n_trials"].eq(distinct_trials(both).shape[1]).all()
