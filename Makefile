@@ -11,8 +11,12 @@ export DAGSTER_HOME := $(CURDIR)/data/dagster_home
 export QUANT_DATA_ROOT ?= $(CURDIR)/data/lakehouse
 export NUMBA_CACHE_DIR ?= $(CURDIR)/data/numba_cache
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
+TEAM_DIR ?= $(CURDIR)/data/team
+PG_PORT ?= 5433
+TEAM_HOME := $(TEAM_DIR)/dagster_home
+PG_CTL_FOUND := command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1
 
-.PHONY: help install run hydrate new-run flow-production backfill-stale prune dev sql runs show compare settings report doctor test test-slow test-ui lint format bench bench-scale clean
+.PHONY: help install run hydrate new-run flow-production backfill-stale prune dev team-up team-down postgresql sql runs show compare settings report doctor test test-slow test-ui lint format bench bench-scale clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -45,6 +49,37 @@ prune: install  ## keep only the KEEP newest runs (default 30) in the lakehouse 
 dev: install  ## start the Dagster UI on http://127.0.0.1:$(PORT)
 	$(BIN)/python -c "from dagster_defs.instance import dagster_home; dagster_home()"
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
+
+postgresql:  ## install Debian's PostgreSQL (apt) unless pg_ctl is already there
+	$(PG_CTL_FOUND) || { s=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$s apt-get update && $$s apt-get install -y postgresql; }
+
+# team-up starts the daemon and the webserver each in its own session with `setsid -f`, not `&`:
+# a background job ignores SIGINT, which Dagster's processes stop on; each pid file holds the
+# session's leader, which team-down signals with its whole group.
+team-up: install postgresql  ## a team's Dagster on a local PostgreSQL: database, daemon, webserver on :$(PORT)
+	mkdir -p $(TEAM_DIR)
+	$(BIN)/quant team-home --home $(TEAM_HOME) --postgres-url \
+		"$$($(BIN)/python -m quant_sdk.local_postgres start $(TEAM_DIR)/postgres --port $(PG_PORT))"
+	DAGSTER_HOME=$(TEAM_HOME) $(BIN)/dagster instance info >/dev/null  # creates the tables once
+	DAGSTER_HOME=$(TEAM_HOME) setsid -f sh -c 'echo $$$$ >$(TEAM_DIR)/daemon.pid; \
+		exec $(BIN)/dagster-daemon run -w workspace.yaml >$(TEAM_DIR)/daemon.log 2>&1'
+	DAGSTER_HOME=$(TEAM_HOME) setsid -f sh -c 'echo $$$$ >$(TEAM_DIR)/webserver.pid; \
+		exec $(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p $(PORT) \
+		>$(TEAM_DIR)/webserver.log 2>&1'
+	@echo "team Dagster starting on http://127.0.0.1:$(PORT) (logs in $(TEAM_DIR)); then:"
+	@echo "  export QUANT_DAGSTER_URL=http://127.0.0.1:$(PORT) DAGSTER_HOME=$(TEAM_HOME) \\"
+	@echo "    QUANT_DATA_ROOT=$(QUANT_DATA_ROOT)"
+	@echo "  quant run --submit; quant runs"
+
+team-down:  ## stop the webserver, daemon and PostgreSQL of `make team-up` (data kept)
+	for name in webserver daemon; do \
+		pid=$$(cat $(TEAM_DIR)/$$name.pid 2>/dev/null) || continue; \
+		kill -s TERM -- -$$pid 2>/dev/null; \
+		for second in $$(seq 60); do kill -s 0 -- -$$pid 2>/dev/null || break; sleep 1; done; \
+		kill -s KILL -- -$$pid 2>/dev/null; rm -f $(TEAM_DIR)/$$name.pid; \
+	done; true
+	$(BIN)/python -m quant_sdk.local_postgres stop $(TEAM_DIR)/postgres
 
 sql: install  ## run a DuckDB query over every asset: make sql Q="SELECT ..."
 	$(BIN)/quant query "$(Q)"

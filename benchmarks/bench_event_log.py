@@ -19,8 +19,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_defs.event_log import PooledSqliteEventLogStorage
 from dagster_defs.instance import DAGSTER_HOME_ENV, dagster_home
+from quant_event_log import PooledSqliteEventLogStorage
 
 PARTITIONS = 1000
 RESULTS = Path(__file__).parent / "results" / "event_log.json"

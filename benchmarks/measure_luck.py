@@ -23,9 +23,8 @@ from quant_assets.settings import Settings
 from quant_assets.tournament import run_tournament
 
 RESULTS = Path(__file__).with_name("results") / "luck.json"
-TOP_N = (10, 20)
-MAX_WEIGHT = (0.1, 0.15, 0.2, 0.25, 0.3)
-"""Every cap at least 1/top_n: a lower one is refused (it would repeat the 1/top_n point)."""
+TOP_N = (8, 12)  # every max_weight below is at least 1/top_n (main refuses less)
+MAX_WEIGHT = (0.15, 0.2, 0.25, 0.3, 0.5)
 SHOWN = ["profile", "engine", "sharpe", "psr", "n_trials", "dsr", "effective_trials"]
 SHOWN += ["dsr_effective", "spa_pvalue", "sharpe_low", "sharpe_high"]
 

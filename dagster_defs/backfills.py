@@ -17,6 +17,7 @@ from dagster._core.execution.backfill import (
 )
 from dagster._core.utils import make_new_backfill_id
 
+from dagster_defs.tags import MARKET_DATA_WRITES, WRITES_TAG
 from lakehouse.store import MARKET_DATA
 
 MARKET_DATA_KEY = dg.AssetKey(MARKET_DATA)
@@ -58,7 +59,7 @@ def launch_market_data_backfill(
         partition_names=list(symbols),
         asset_selection=[MARKET_DATA_KEY],
         backfill_timestamp=time.time(),
-        tags=tags,
+        tags={**tags, WRITES_TAG: MARKET_DATA_WRITES},  # one writer at a time (team queue)
         dynamic_partitions_store=instance,
         all_partitions=False,
         title=title,

@@ -27,13 +27,14 @@ run_monitoring:
   start_timeout_seconds: 180
   max_resume_run_attempts: 0
 event_log_storage:
-  module: dagster_defs.event_log
+  module: quant_event_log
   class: PooledSqliteEventLogStorage
   config:
     base_dir: {event_log_dir}
 """
 """The ``dagster.yaml`` written into a new home: no telemetry, run monitoring for daemon runs,
-the event log that opens each SQLite database once (:mod:`dagster_defs.event_log`)."""
+the event log that opens each SQLite database once (:mod:`quant_event_log`, a package that
+imports nothing of the code location, so a broken asset module cannot stop the instance)."""
 EARLIER_DAGSTER_YAMLS = (
     """telemetry:
   enabled: false
@@ -42,8 +43,22 @@ run_monitoring:
   start_timeout_seconds: 180
   max_resume_run_attempts: 0
 """,
+    """telemetry:
+  enabled: false
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  max_resume_run_attempts: 0
+event_log_storage:
+  module: dagster_defs.event_log
+  class: PooledSqliteEventLogStorage
+  config:
+    base_dir: {event_log_dir}
+""",
 )
-"""``dagster.yaml`` files we wrote before: replaced by :data:`DAGSTER_YAML` (same storage files)."""
+"""``dagster.yaml`` files we wrote before, as written (``{event_log_dir}`` is the home's event
+log folder): replaced by :data:`DAGSTER_YAML` (same storage files). The second named the event
+log inside the code location, so a broken asset module stopped the whole instance."""
 EVENT_LOG_DIR = Path("history") / "runs"
 """Where Dagster's default SQLite storage keeps the event log inside a home."""
 """Tags of a run executed in an SDK process: where it runs, to tell when it died."""
@@ -63,9 +78,10 @@ def dagster_home() -> Path:
     home = Path(os.environ.get(DAGSTER_HOME_ENV) or DEFAULT_DAGSTER_HOME).resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists() or config.read_text(encoding="utf-8") in EARLIER_DAGSTER_YAMLS:
-        text = DAGSTER_YAML.format(event_log_dir=json.dumps(str(home / EVENT_LOG_DIR)))
-        write_text_atomically(config, text)
+    event_log_dir = json.dumps(str(home / EVENT_LOG_DIR))
+    earlier = {text.format(event_log_dir=event_log_dir) for text in EARLIER_DAGSTER_YAMLS}
+    if not config.exists() or config.read_text(encoding="utf-8") in earlier:
+        write_text_atomically(config, DAGSTER_YAML.format(event_log_dir=event_log_dir))
         # Create the SQLite storages now, from one process: a daemon and its code server
         # creating them at the same moment can leave the schedule storage with two heads.
         with dg.DagsterInstance.from_config(str(home)):

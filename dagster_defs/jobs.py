@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from dagster_defs.tags import PARTITION_TAG
+from dagster_defs.tags import MARKET_DATA_WRITES, PARTITION_TAG, WRITES_TAG
 from quant_assets.assets.discovery import MISSING_RUN_ID
 from quant_assets.assets.hydration import market_data
 
@@ -36,5 +36,6 @@ hydrate = dg.define_asset_job(
     "hydrate",
     selection=dg.AssetSelection.assets(market_data).without_checks(),
     executor_def=dg.in_process_executor,
+    tags={WRITES_TAG: MARKET_DATA_WRITES},  # one at a time in a team's run queue
     description="Hydrate market data for the selected symbol partitions (one run for many).",
 )

@@ -7,11 +7,12 @@ setting), mints a run id, freezes the run request beside the run's assets (as
 ``QuantSDK.new_run`` does; the ``run_manifest`` asset records it) and registers the ``run_id``
 partition.
 
-An op has no public way to launch another job, so the ``requested_runs`` sensor does: RUNNING by
-default and evaluated every few seconds by the daemon (``make dev`` starts one), it requests
-``production`` once for the run id of every successful ``new_run`` run, unless that partition
-already has a ``production`` run. Run ids minted elsewhere (``quant new-run``, the daily
-schedule) are never launched by it.
+An op has no public way to launch another job, so the ``requested_runs`` sensor does: a Dagster
+run-status sensor on ``new_run``'s successes, RUNNING by default and evaluated every few seconds by
+the daemon (``make dev`` starts one), it requests ``production`` once (its run key is the run id)
+for the run id of every successful ``new_run`` run, unless that partition already has a
+``production`` run. Dagster's run-status cursor remembers which runs it has seen. Run ids minted
+elsewhere (``quant new-run``, the daily schedule) are never launched by it.
 
 The run id is derived from the ``new_run`` Dagster run itself (its creation time and the first
 characters of its Dagster run id, :func:`minted_run_id`), so the sensor finds it from the run
@@ -19,8 +20,8 @@ record alone, a retried op mints the same id, and the UI's short run id shows in
 """
 
 import difflib
-import json
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import dagster as dg
@@ -40,8 +41,6 @@ MINT_OP = "mint_run_id"
 DAGSTER_ID_CHARACTERS = 8
 """Characters of the ``new_run`` Dagster run id that end the minted run id (the UI shows them)."""
 MINIMUM_INTERVAL_SECONDS = 10
-CURSOR_OVERLAP_SECONDS = 60.0
-"""Each tick looks this far behind its cursor: runs whose end was written out of order count."""
 RESERVED_OVERRIDES = {
     "profile": "choose it with the `profile` field, not in `overrides`",
     "data_root": "a run lives in the code location's lakehouse (QUANT_DATA_ROOT of `make dev`)",
@@ -194,67 +193,29 @@ def new_run() -> None:
     mint_run_id()
 
 
-def load_cursor(cursor: str | None) -> dict[str, Any]:
-    """``{"after": newest end seen (epoch s) or None, "handled": {dagster run id: end}}``."""
-    state: dict[str, Any] = json.loads(cursor) if cursor else {}
-    state.setdefault("after", None)
-    state.setdefault("handled", {})
-    return state
+def request_production(
+    instance: dg.DagsterInstance, store: LakehouseStore, new_run_record: dg.DagsterRun
+) -> dg.RunRequest | dg.SkipReason:
+    """``production`` for the run id a successful ``new_run`` run minted, unless not launchable.
 
-
-def evaluate_requested_runs(
-    context: dg.SensorEvaluationContext, settings: Settings
-) -> dg.SensorResult:
-    """One tick of ``requested_runs`` (the sensor's body, callable on its own in tests)."""
-    state = load_cursor(context.cursor)
-    after: float | None = state["after"]
-    handled: dict[str, float] = state["handled"]
-    since = None
-    if after is not None:
-        since = datetime.fromtimestamp(after, UTC) - timedelta(seconds=CURSOR_OVERLAP_SECONDS)
-    records = context.instance.get_run_records(
-        filters=dg.RunsFilter(
-            job_name=NEW_RUN_JOB, statuses=[dg.DagsterRunStatus.SUCCESS], updated_after=since
-        ),
-        order_by="update_timestamp",
-        ascending=True,
+    The body of ``requested_runs`` (callable on its own in tests).
+    """
+    record = instance.get_run_record_by_id(new_run_record.run_id)
+    if record is None:
+        return dg.SkipReason(f"Dagster has no record of run {new_run_record.run_id}")
+    run_id = minted_run_id(new_run_record.run_id, record.create_timestamp)
+    reason = _not_launchable(instance, store, run_id)
+    if reason:
+        return dg.SkipReason(f"requested_runs: {run_id} not launched: {reason}")
+    request: Mapping[str, Any] = read_run_request(store, run_id) or {}
+    return dg.RunRequest(
+        run_key=run_id,
+        partition_key=run_id,
+        tags={
+            PROFILE_TAG: str(request.get("profile", "")),
+            REQUESTED_BY_RUN_TAG: new_run_record.run_id,
+        },
     )
-    store = LakehouseStore(settings.data_root.resolve())
-    requests, passed = [], []
-    for record in records:
-        dagster_run_id = record.dagster_run.run_id
-        if dagster_run_id in handled:
-            continue
-        handled[dagster_run_id] = record.update_timestamp.timestamp()
-        run_id = minted_run_id(dagster_run_id, record.create_timestamp)
-        reason = _not_launchable(context.instance, store, run_id)
-        if reason:
-            passed.append(f"{run_id} ({reason})")
-            continue
-        request = read_run_request(store, run_id) or {}
-        requests.append(
-            dg.RunRequest(
-                run_key=run_id,
-                partition_key=run_id,
-                tags={
-                    PROFILE_TAG: str(request.get("profile", "")),
-                    REQUESTED_BY_RUN_TAG: dagster_run_id,
-                },
-            )
-        )
-    newest = max([*handled.values(), *([] if after is None else [after])], default=None)
-    if newest is not None:
-        handled = {k: v for k, v in handled.items() if v >= newest - CURSOR_OVERLAP_SECONDS}
-    cursor = json.dumps({"after": newest, "handled": handled}, sort_keys=True)
-    if passed:
-        context.log.info(f"requested_runs: not launched: {', '.join(passed)}")
-    if not requests:
-        message = f"no new `{NEW_RUN_JOB}` run to launch; launch `{NEW_RUN_JOB}` from its launchpad"
-        if passed:
-            message += f" (passed over: {', '.join(passed)})"
-        return dg.SensorResult(skip_reason=dg.SkipReason(message), cursor=cursor)
-    context.log.info(f"requested_runs: production for {[r.partition_key for r in requests]}")
-    return dg.SensorResult(run_requests=requests, cursor=cursor)
 
 
 def _not_launchable(instance: dg.DagsterInstance, store: LakehouseStore, run_id: str) -> str:
@@ -269,12 +230,15 @@ def _not_launchable(instance: dg.DagsterInstance, store: LakehouseStore, run_id:
     return "production already ran for it" if already else ""
 
 
-def build_requested_runs(settings: Settings) -> dg.SensorDefinition:
+def build_requested_runs(settings: Settings) -> dg.RunStatusSensorDefinition:
     """The ``requested_runs`` sensor for the lakehouse of ``settings`` (RUNNING by default)."""
+    store = LakehouseStore(settings.data_root.resolve())
 
-    @dg.sensor(
+    @dg.run_status_sensor(
         name="requested_runs",
-        job=production,
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        monitored_jobs=[new_run],
+        request_job=production,
         minimum_interval_seconds=MINIMUM_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
@@ -282,7 +246,7 @@ def build_requested_runs(settings: Settings) -> dg.SensorDefinition:
             "(a new run started from the UI)."
         ),
     )
-    def requested_runs(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        return evaluate_requested_runs(context, settings)
+    def requested_runs(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
+        return request_production(context.instance, store, context.dagster_run)
 
     return requested_runs

@@ -20,3 +20,7 @@ AUTO_SYNC_TAG = "quant/auto_sync"
 HOST_TAG = "quant/host"
 PID_TAG = "quant/pid"
 """Host name and process id of the process that executes an in-process run (liveness checks)."""
+WRITES_TAG = "quant/writes"
+MARKET_DATA_WRITES = "market_data"
+"""A run that writes ``market_data`` (hydrations, backfills, ``auto_sync``) carries
+``quant/writes: market_data``; a team instance's run queue lets one such run in at a time."""

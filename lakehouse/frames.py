@@ -155,7 +155,8 @@ class StoredFrame:
         self, columns: Sequence[str] | None = None, rows: pc.Expression | None = None
     ) -> pd.DataFrame:
         """:meth:`read_arrow` as pandas (the dtypes ``pd.read_parquet`` gives)."""
-        return self.read_arrow(columns, rows).to_pandas()
+        frame: pd.DataFrame = self.read_arrow(columns, rows).to_pandas()
+        return frame
 
     def batches(self, batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
         """The whole frame in order, as frames of whole row groups of about ``batch_rows``."""

@@ -94,14 +94,13 @@ def repair(findings: pd.DataFrame) -> tuple[list[Path], list[str], list[str]]:
     """
     moved, symbols, runs = [], [], []
     run_key = f"{PARTITION_FOLDER_KEYS[RUN_ID_PARTITIONS]}="
-    for row in findings.itertuples():
-        if Path(row.path).is_symlink():
-            moved.append(quarantine_link(row.path))  # nothing of ours to re-create
+    for asset, partition, path in _located(findings):
+        if path.is_symlink():
+            moved.append(quarantine_link(path))  # nothing of ours to re-create
             continue
-        if Path(row.path).exists():
-            moved.append(quarantine_file(row.path))
-        partition = str(row.partition or "")
-        if row.asset == MARKET_DATA and "=" in partition:
+        if path.exists():
+            moved.append(quarantine_file(path))
+        if asset == MARKET_DATA and "=" in partition:
             symbols.append(partition.split("=", 1)[1])
         elif partition.startswith(run_key):
             runs.append(partition[len(run_key) :])
@@ -111,11 +110,20 @@ def repair(findings: pd.DataFrame) -> tuple[list[Path], list[str], list[str]]:
 def recorded_origins(findings: pd.DataFrame) -> dict[str, dict[str, Any] | None]:
     """Symbol -> the source settings recorded in its (damaged) file, None when none readable."""
     origins: dict[str, dict[str, Any] | None] = {}
-    for row in findings.itertuples():
-        partition = str(row.partition or "")
-        if row.asset == MARKET_DATA and "=" in partition:
-            origins[partition.split("=", 1)[1]] = stored_origin(Path(row.path))
+    for asset, partition, path in _located(findings):
+        if asset == MARKET_DATA and "=" in partition:
+            origins[partition.split("=", 1)[1]] = stored_origin(path)
     return origins
+
+
+def _located(findings: pd.DataFrame) -> list[tuple[str, str, Path]]:
+    """``(asset, partition, path)`` of every finding (an unpartitioned asset's partition is "")."""
+    return [
+        (str(asset), str(partition or ""), Path(str(path)))
+        for asset, partition, path in zip(
+            findings["asset"], findings["partition"], findings["path"], strict=True
+        )
+    ]
 
 
 def by_origin(

@@ -10,6 +10,7 @@ the chunks as Ray tasks). Readers take the rows of the dates they need
 """
 
 from collections.abc import Iterator
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -175,7 +176,7 @@ def features_on(
     else:
         wanted = features[features["date"].isin(dates)]
     return {
-        pd.Timestamp(date): rows.set_index("symbol").sort_index()
+        pd.Timestamp(cast(pd.Timestamp, date)): rows.set_index("symbol").sort_index()
         for date, rows in wanted.groupby("date", sort=True)
     }
 

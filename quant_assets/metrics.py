@@ -81,11 +81,9 @@ def drawdowns(daily: Returns) -> Returns:
     """Fall from the running peak of wealth: 0 at a peak, -0.3 is 30% below it (peak >= 1)."""
     growth = wealth(daily)
     if isinstance(growth, np.ndarray):
-        peak = np.maximum.accumulate(growth, axis=0)
-    else:
-        peak = growth.cummax()
-    falls: Returns = growth / np.maximum(peak, 1.0) - 1.0
-    return falls
+        falls: np.ndarray = growth / np.maximum(np.maximum.accumulate(growth, axis=0), 1.0) - 1.0
+        return falls
+    return growth / growth.cummax().clip(lower=1.0) - 1.0
 
 
 def max_drawdown(daily: np.ndarray) -> float:

@@ -38,6 +38,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
+from quant_assets.documents import PluginRecord
+
 PluginKind = Literal["engine", "signal", "score"]
 ENTRY_POINT_GROUPS: dict[str, str] = {
     "engine": "quant_lakehouse.engines",
@@ -115,7 +117,7 @@ class Plugin:
             return functools.partial(self.target, **self.params)
         return self.target
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> PluginRecord:
         """What the run manifest stores about this plug-in (see the module docstring)."""
         module = self.import_path.partition(":")[0]
         distribution = distribution_of(module)
@@ -125,14 +127,14 @@ class Plugin:
                 version = metadata.version(distribution)
             except metadata.PackageNotFoundError:
                 version = None
-        return {
-            "kind": self.kind,
-            "name": self.name,
-            "import_path": self.import_path,
-            "distribution": distribution,
-            "version": version,
-            "source_sha256": source_sha256(module),
-        }
+        return PluginRecord(
+            kind=self.kind,
+            name=self.name,
+            import_path=self.import_path,
+            distribution=distribution,
+            version=version,
+            source_sha256=source_sha256(module),
+        )
 
 
 def registered(kind: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from lakehouse import LakehouseStore, validate_run_id
 from lakehouse.hashing import file_sha256
+from quant_assets.documents import GitState, PluginRecord, RunInputs, RunManifest, RunRequest
 from quant_assets.plugins import resolve
 from quant_assets.settings import Settings
 from quant_assets.sweep import check_grid, sweep_profiles
@@ -44,7 +45,7 @@ def write_run_request(
     profile: str,
     overrides: dict[str, Any],
     grid: Mapping[str, Sequence[Any]] | None = None,
-) -> dict[str, Any]:
+) -> RunRequest:
     """Record how ``run_id`` must be run: the profile, the overrides and the settings they give.
 
     The settings are ``base`` with the profile and the overrides applied, validated and frozen
@@ -53,13 +54,13 @@ def write_run_request(
     the request records the grid and each point's settings.
     """
     settings = base.with_profile(profile, **overrides)
-    request: dict[str, Any] = {
-        "run_id": validate_run_id(run_id),
-        "profile": profile,
-        "overrides": overrides,
-        "settings": settings.snapshot(),
-        "requested_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    request = RunRequest(
+        run_id=validate_run_id(run_id),
+        profile=profile,
+        overrides=overrides,
+        settings=settings.snapshot(),
+        requested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
     if grid:
         checked = check_grid(grid)
         points = sweep_profiles(settings, checked)
@@ -69,16 +70,16 @@ def write_run_request(
     return request
 
 
-def read_run_request(store: LakehouseStore, run_id: str) -> dict[str, Any] | None:
+def read_run_request(store: LakehouseStore, run_id: str) -> RunRequest | None:
     """The request of ``run_id``, or None if it was minted elsewhere (e.g. the UI)."""
     folder = store.run_dir(RUN_REQUESTS, run_id)
     if not folder.exists():
         return None
-    request: dict[str, Any] = store.read_document(folder)
+    request: RunRequest = store.read_document(folder)
     return request
 
 
-def settings_for_request(request: dict[str, Any] | None, base: Settings) -> Settings:
+def settings_for_request(request: RunRequest | None, base: Settings) -> Settings:
     """The settings a run request froze; ``base`` (the code location's) for a run without one.
 
     A run id registered by hand in the UI has no request: it runs with ``base``.
@@ -90,12 +91,12 @@ def settings_for_request(request: dict[str, Any] | None, base: Settings) -> Sett
     return base.with_profile(request["profile"], **request.get("overrides", {}))
 
 
-def settings_of(manifest: dict[str, Any]) -> Settings:
+def settings_of(manifest: Mapping[str, Any]) -> Settings:
     """The frozen settings a ``run_manifest`` recorded."""
     return Settings.model_validate(manifest["settings"])
 
 
-def profiles_of(manifest: dict[str, Any]) -> dict[str, Settings]:
+def profiles_of(manifest: Mapping[str, Any]) -> dict[str, Settings]:
     """The tournament's profiles: the run's profile, or every point of its sweep's grid."""
     points = manifest.get("points")
     if points:
@@ -104,7 +105,7 @@ def profiles_of(manifest: dict[str, Any]) -> dict[str, Settings]:
     return {settings.profile: settings}
 
 
-def plugin_records(profiles: Mapping[str, Settings]) -> list[dict[str, Any]]:
+def plugin_records(profiles: Mapping[str, Settings]) -> list[PluginRecord]:
     """What the manifest records of every plug-in the profiles use (built-ins included).
 
     One record per plug-in (kind and name): its import path, the distribution that ships it and
@@ -118,7 +119,9 @@ def plugin_records(profiles: Mapping[str, Settings]) -> list[dict[str, Any]]:
     return [resolve(kind, name).record() for kind, name in named]
 
 
-def plugin_changes(recorded: list[dict[str, Any]], current: list[dict[str, Any]]) -> list[str]:
+def plugin_changes(
+    recorded: Sequence[Mapping[str, Any]], current: Sequence[PluginRecord]
+) -> list[str]:
     """What changed in the plug-ins since ``recorded`` (an earlier manifest's), one line each."""
     now = {(r["kind"], r["name"]): r for r in current}
     changes = []
@@ -136,39 +139,38 @@ def plugin_changes(recorded: list[dict[str, Any]], current: list[dict[str, Any]]
 
 
 def build_manifest(
-    run_id: str, settings: Settings, store: LakehouseStore, request: dict[str, Any] | None
-) -> dict[str, Any]:
+    run_id: str, settings: Settings, store: LakehouseStore, request: RunRequest | None
+) -> RunManifest:
     """Assemble the run manifest document."""
     symbols = settings.symbols if settings.symbols is not None else store.symbols()
-    sweep = (
-        {"grid": request["grid"], "points": request["points"]}
-        if request and "grid" in request
-        else {}
-    )
+    points = request.get("points") if request else None
     profiles = (
-        {name: Settings.model_validate(p) for name, p in sweep["points"].items()}
-        if sweep
+        {name: Settings.model_validate(p) for name, p in points.items()}
+        if points
         else {settings.profile: settings}
     )
-    return {
-        "run_id": validate_run_id(run_id),
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "request": request,
-        "profile": settings.profile,
-        "settings": settings.snapshot(),
-        "settings_hash": settings.content_hash(),
-        "packages": package_versions(),
-        "git": git_state(),
-        "plugins": plugin_records(profiles),
-        **sweep,
-        "inputs": {
-            "market_data": {
+    manifest = RunManifest(
+        run_id=validate_run_id(run_id),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        request=request,
+        profile=settings.profile,
+        settings=settings.snapshot(),
+        settings_hash=settings.content_hash(),
+        packages=package_versions(),
+        git=git_state(),
+        plugins=plugin_records(profiles),
+        inputs=RunInputs(
+            market_data={
                 symbol: file_sha256(store.symbol_path(symbol))
                 for symbol in symbols
                 if store.symbol_path(symbol).exists()
             }
-        },
-    }
+        ),
+    )
+    if request and "grid" in request and points:
+        manifest["grid"] = request["grid"]
+        manifest["points"] = points
+    return manifest
 
 
 def package_versions() -> dict[str, str]:
@@ -182,7 +184,7 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def git_state(cwd: Path | None = None) -> dict[str, Any]:
+def git_state(cwd: Path | None = None) -> GitState:
     """The git commit of the code and whether the work tree had changes (None outside git)."""
     here = cwd or Path(__file__).resolve().parent
     try:
@@ -197,5 +199,5 @@ def git_state(cwd: Path | None = None) -> dict[str, Any]:
             check=True,
         ).stdout
     except (OSError, subprocess.CalledProcessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": commit, "dirty": bool(status.strip())}
+        return GitState(commit=None, dirty=None)
+    return GitState(commit=commit, dirty=bool(status.strip()))

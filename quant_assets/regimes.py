@@ -35,7 +35,8 @@ def label_regimes(closes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         ``trend`` (market level minus its moving average), ``label`` (one of
         :data:`REGIME_LABELS`).
     """
-    market_return = np.log(closes).diff().mean(axis=1, skipna=True)
+    log_closes = pd.DataFrame(np.log(closes.to_numpy()), index=closes.index, columns=closes.columns)
+    market_return = log_closes.diff().mean(axis=1, skipna=True)
     volatility = market_return.rolling(settings.regime_volatility_window).std() * np.sqrt(
         TRADING_DAYS_PER_YEAR
     )

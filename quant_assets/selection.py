@@ -133,7 +133,8 @@ def score_symbols(latest: pd.DataFrame, regime: str, settings: Settings) -> pd.D
     regime : str
         The market regime label on that date.
     settings : Settings
-        ``score``, ``selection`` and ``top_n``.
+        ``score``, ``selection`` and ``top_n``. With ``selection="all"`` every symbol given is
+        selected, whatever its score (the caller passes only eligible ones).
 
     Returns
     -------
@@ -147,9 +148,13 @@ def score_symbols(latest: pd.DataFrame, regime: str, settings: Settings) -> pd.D
     )
     candidates = scored["reason"] == ""
     scored["rank"] = np.where(candidates, candidates.cumsum(), 0).astype("int64")
-    limit = len(scored) if settings.selection == "all" else settings.top_n
-    scored["selected"] = candidates & (scored["rank"] <= limit)
-    scored.loc[candidates & ~scored["selected"], "reason"] = f"rank beyond top_n={limit}"
+    if settings.selection == "all":  # every symbol given is held, whatever its score
+        scored["selected"] = True
+        scored["reason"] = ""
+    else:
+        scored["selected"] = candidates & (scored["rank"] <= settings.top_n)
+        beyond = candidates & ~scored["selected"]
+        scored.loc[beyond, "reason"] = f"rank beyond top_n={settings.top_n}"
     scored["regime"] = regime
     return scored.reset_index(drop=True)[list(SELECTION_COLUMNS)].astype({"reason": str})
 
@@ -161,15 +166,9 @@ def select_among(
 
     ``cross_section`` is a date's features indexed by symbol (see
     :func:`quant_assets.features.features_on`); symbols absent from it score NaN ("not enough
-    history"). With ``selection="all"`` every eligible symbol is selected. Returns the
-    :func:`score_symbols` table of the eligible symbols.
+    history"). Returns the :func:`score_symbols` table of the eligible symbols.
     """
     rows = cross_section.reindex(pd.Index(eligible, name="symbol"))
-    if settings.selection == "all":
-        table = score_symbols(rows, regime, settings)
-        table["selected"] = True
-        table["reason"] = ""
-        return table
     return score_symbols(rows, regime, settings)
 
 

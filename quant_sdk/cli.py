@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hydrate.add_argument("--path", metavar="DIR", help="folder of <SYMBOL>.csv|.parquet (files)")
     hydrate.add_argument("--full", action="store_true", help="re-fetch whole histories")
+    _submit_options(hydrate)
     _limit(hydrate)
 
     screen = add(
@@ -121,6 +122,21 @@ def build_parser() -> argparse.ArgumentParser:
     run = add("run", commands.run, "run the production job for a new run id; print its leaderboard")
     _settings_options(run)
     run.add_argument("--run-id", metavar="ID", help="(re)materialize an existing run instead")
+    _submit_options(run)
+    team_home = add(
+        "team-home",
+        commands.team_home,
+        "write the dagster.yaml of a team's instance on PostgreSQL (queue, run monitoring)",
+    )
+    team_home.add_argument(
+        "--postgres-url",
+        required=True,
+        metavar="URL",
+        help="postgresql://USER[:PASSWORD]@HOST:PORT/DATABASE of the instance's storage",
+    )
+    team_home.add_argument(
+        "--home", metavar="DIR", help="the team's Dagster home (default: $DAGSTER_HOME)"
+    )
 
     sweep = add(
         "sweep",
@@ -268,6 +284,19 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override a setting, value as JSON (top_n=5, engines='[\"hrp\"]'); repeatable",
+    )
+
+
+def _submit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--submit",
+        action="store_true",
+        help="queue the run(s) on the team's Dagster (through its webserver) and return",
+    )
+    parser.add_argument(
+        "--dagster-url",
+        metavar="URL",
+        help="the team's Dagster webserver for --submit (default: $QUANT_DAGSTER_URL)",
     )
 
 

@@ -7,6 +7,7 @@ imported only when a handler needs it (:func:`make_sdk`), so ``quant --help`` an
 
 import argparse
 import json
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,9 @@ RUN_LIST_COLUMNS = {
 SYMBOLS_LISTED = 12
 """Symbols named in ``quant show``'s data line; more are counted."""
 LEADERBOARD_TITLE = "leaderboard (out of sample, after costs)"
+DAGSTER_URL_ENV = "QUANT_DAGSTER_URL"
+"""The address of a team's ``dagster-webserver``, for ``--submit`` (read here, at the edge)."""
+DAGSTER_HOME_ENV = "DAGSTER_HOME"
 
 
 class UsageError(ValueError):
@@ -82,7 +86,13 @@ def make_sdk(args: argparse.Namespace) -> "QuantSDK":
 
     settings, sources = base_settings(args)
     level = DEBUG_DAGSTER_LOG_LEVEL if args.debug else CLI_DAGSTER_LOG_LEVEL
-    return QuantSDK(settings=settings, dagster_log_level=level, setting_sources=sources)
+    dagster_url = getattr(args, "dagster_url", None) or os.environ.get(DAGSTER_URL_ENV) or None
+    return QuantSDK(
+        settings=settings,
+        dagster_log_level=level,
+        setting_sources=sources,
+        dagster_url=dagster_url,
+    )
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -113,7 +123,17 @@ def hydrate(args: argparse.Namespace, out: Output) -> int:
     symbols = [s.strip() for s in args.symbols.split(",") if s.strip()] if args.symbols else None
     if args.symbols_file:
         symbols = _symbols_of_file(args.symbols_file)
-    stored = make_sdk(args).hydrate(args.source, symbols, args.path, full=args.full)
+    sdk = make_sdk(args)
+    if args.submit:
+        _require_dagster_url(sdk)
+        submitted = sdk.submit_hydration(args.source, symbols, args.path, full=args.full)
+        if out.json_mode:
+            out.json([vars(run) for run in submitted])
+        else:
+            for run in submitted:
+                out.line(f"hydration {run.run_id}: Dagster run {run.dagster_run_id} (queued)")
+        return EXIT_OK
+    stored = sdk.hydrate(args.source, symbols, args.path, full=args.full)
     if out.json_mode:
         out.json(stored)
     else:
@@ -159,6 +179,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
             hint="drop --run-id to start a new run with them",
         )
     sdk = make_sdk(args)
+    if args.submit:
+        return _submit(sdk, args, out)
     run_id = args.run_id or sdk.new_run(
         args.profile or DEFAULT_PROFILE, **parse_overrides(args.set)
     )
@@ -189,6 +211,58 @@ def run(args: argparse.Namespace, out: Output) -> int:
         ]
     )
     out.table(leaderboard, title=f"{LEADERBOARD_TITLE}:")
+    return EXIT_OK
+
+
+def _submit(sdk: "QuantSDK", args: argparse.Namespace, out: Output) -> int:
+    """``quant run --submit``: queue the run on the team's Dagster; print both run ids."""
+    _require_dagster_url(sdk)
+    profile = args.profile or DEFAULT_PROFILE
+    submitted = sdk.submit(profile, run_id=args.run_id, **parse_overrides(args.set))
+    if out.json_mode:
+        out.json({**vars(submitted), "dagster_url": sdk.dagster_url})
+        return EXIT_OK
+    out.fields(
+        [
+            ("run_id:", submitted.run_id),
+            ("dagster run:", f"{submitted.dagster_run_id}  (queued)"),
+            ("follow it:", f"{sdk.dagster_url}/runs/{submitted.dagster_run_id}, `quant runs`"),
+        ]
+    )
+    return EXIT_OK
+
+
+def _require_dagster_url(sdk: "QuantSDK") -> None:
+    if sdk.dagster_url is None:
+        raise UsageError(
+            "--submit needs the address of the team's Dagster webserver",
+            hint=f"pass --dagster-url http://HOST:3000 or set {DAGSTER_URL_ENV}",
+        )
+
+
+def team_home(args: argparse.Namespace, out: Output) -> int:
+    """``quant team-home``: write the dagster.yaml of a team's instance on PostgreSQL."""
+    from pathlib import Path
+
+    from dagster_defs.team import write_team_home
+
+    folder = args.home or os.environ.get(DAGSTER_HOME_ENV)
+    if not folder:
+        raise UsageError(
+            "which folder is the team's Dagster home?",
+            hint=f"pass --home DIR or set {DAGSTER_HOME_ENV}",
+        )
+    try:
+        home = write_team_home(Path(folder), args.postgres_url)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    if out.json_mode:
+        out.json({"dagster_home": str(home)})
+    else:
+        out.line(
+            f"wrote {home / 'dagster.yaml'}; start `dagster-daemon run` and `dagster-webserver` "
+            f"with DAGSTER_HOME={home}"
+        )
     return EXIT_OK
 
 

@@ -17,10 +17,10 @@ from dagster_defs.instance import (
     fail_abandoned_runs,
     process_tags,
 )
-from dagster_defs.tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+from dagster_defs.tags import PARTITION_TAG, PROFILE_TAG, RANGE_END_TAG, RANGE_START_TAG
 from lakehouse import LakehouseStore, new_run_id, validate_run_id, validate_symbol
 from lakehouse.catalog import query as catalog_query
-from lakehouse.store import RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
+from lakehouse.store import MARKET_DATA, RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
 from quant_assets.assets.hydration import hydration_run_config
 from quant_assets.hydration import make_source
 from quant_assets.hydration.quarantine import QUARANTINE
@@ -74,11 +74,13 @@ from quant_sdk.run_catalog import (
     stored_assets_of,
     summarize_run,
 )
+from quant_sdk.submission import DagsterWebserver, SubmittedRun
 
 logger = logging.getLogger(__name__)
 
 PRODUCTION_JOB = "production"
-__all__ = ["NothingStoredError", "QuantSDK", "RunFailedError"]
+HYDRATE_JOB = "hydrate"
+__all__ = ["NothingStoredError", "QuantSDK", "RunFailedError", "SubmittedRun"]
 
 
 class NothingStoredError(RuntimeError):
@@ -110,6 +112,10 @@ class QuantSDK(LakehouseMaintenance):
         Where base settings came from, for :meth:`explain_settings` (e.g.
         ``{"cost_bps": "environment"}``); read from the environment when ``settings`` is not
         given, and ``root`` counts as an override.
+    dagster_url : str, optional
+        The address of a team's ``dagster-webserver`` (e.g. ``http://127.0.0.1:3000``), for
+        :meth:`submit`: runs go to that instance's queue instead of running in this process.
+        The command line passes ``QUANT_DAGSTER_URL``; the SDK does not read it.
     """
 
     def __init__(
@@ -118,6 +124,7 @@ class QuantSDK(LakehouseMaintenance):
         settings: Settings | None = None,
         dagster_log_level: str = DEFAULT_DAGSTER_LOG_LEVEL,
         setting_sources: Mapping[str, str] | None = None,
+        dagster_url: str | None = None,
     ) -> None:
         log_level_number(dagster_log_level)  # fail now on a typo, not in the first run
         self.dagster_log_level = dagster_log_level
@@ -131,6 +138,7 @@ class QuantSDK(LakehouseMaintenance):
         self.settings = settings
         self.setting_sources = sources
         self.store = LakehouseStore(self.settings.data_root.resolve())
+        self.dagster_url = dagster_url
 
     # Dagster plumbing -----------------------------------------------------------------------
 
@@ -153,6 +161,15 @@ class QuantSDK(LakehouseMaintenance):
         return execute_job(
             job, instance, {**tags, **process_tags()}, run_config, self.dagster_log_level
         )
+
+    def _webserver(self) -> DagsterWebserver:
+        """The team's webserver at ``dagster_url``; ``ValueError`` saying how to set it."""
+        if self.dagster_url is None:
+            raise ValueError(
+                "submitting needs the team's Dagster webserver: QuantSDK(dagster_url=...) or "
+                "QUANT_DAGSTER_URL for `quant run --submit`"
+            )
+        return DagsterWebserver(self.dagster_url)
 
     # Hydration ------------------------------------------------------------------------------
 
@@ -229,6 +246,44 @@ class QuantSDK(LakehouseMaintenance):
             [stored],
         )
 
+    def submit_hydration(
+        self,
+        source: str | None = None,
+        symbols: list[str] | None = None,
+        path: str | None = None,
+        full: bool = False,
+    ) -> list[SubmittedRun]:
+        """Queue the hydration of ``symbols`` on the team's Dagster (see :meth:`hydrate`); return.
+
+        New ``symbols`` partitions are added through the webserver, then one ``hydrate`` run is
+        submitted per contiguous partition range (usually one). The team's queue runs one
+        ``market_data`` writer at a time. The source (and ``path``) must be readable where the
+        daemon runs the hydration.
+        """
+        overrides: dict[str, Any] = {}
+        if source:
+            overrides["source"] = source
+        if path:
+            overrides["source_path"] = path
+        settings = self.settings.clone(**overrides)
+        wanted = [validate_symbol(s) for s in (symbols or make_source(settings, symbols).symbols())]
+        webserver = self._webserver()
+        order = webserver.partition_keys(MARKET_DATA)
+        known = set(order)
+        for symbol in wanted:
+            if symbol not in known:
+                webserver.add_partition(HYDRATE_JOB, SYMBOL_PARTITIONS, symbol)
+                order.append(symbol)  # a dynamic partition is added at the end
+                known.add(symbol)
+        config = hydration_run_config(settings, full=full).to_config_dict()  # type: ignore[no-untyped-call]
+        submitted = []
+        for first, last in contiguous_ranges(wanted, order):
+            tags = {RANGE_START_TAG: first, RANGE_END_TAG: last}
+            dagster_run_id = webserver.submit(HYDRATE_JOB, tags, config)
+            logger.info("hydration %s..%s queued (Dagster run %s)", first, last, dagster_run_id)
+            submitted.append(SubmittedRun(f"{first}..{last}", dagster_run_id, HYDRATE_JOB))
+        return submitted
+
     def screen(
         self,
         exchanges: Sequence[str] = DEFAULT_EXCHANGES,
@@ -298,7 +353,31 @@ class QuantSDK(LakehouseMaintenance):
                     f"run {run_id}: {error}", error.dagster_run_id, error.failures
                 ) from None
         self._record_outcome(run_id, COMPLETE, dagster_run_id, [])
-        return self.load("leaderboard", run_id)
+        leaderboard: pd.DataFrame = self.load("leaderboard", run_id)
+        return leaderboard
+
+    def submit(
+        self, profile: str = "canary", run_id: str | None = None, **overrides: Any
+    ) -> SubmittedRun:
+        """Queue ``production`` for ``run_id`` (new by default) on the team's Dagster; return.
+
+        The run request is written to this SDK's lakehouse (the team's shared one), the
+        ``run_id`` partition added and the run submitted through the webserver at
+        ``dagster_url``; the daemon launches it when the queue lets it. Follow it in the UI,
+        :meth:`runs` or ``DagsterWebserver(url).wait(dagster_run_id, timeout)``.
+        """
+        webserver = self._webserver()
+        if run_id is None:
+            run_id = new_run_id()
+            write_run_request(self.store, run_id, self.settings, profile, overrides)
+        else:
+            validate_run_id(run_id)
+        webserver.add_partition(PRODUCTION_JOB, RUN_ID_PARTITIONS, run_id)
+        request: Mapping[str, Any] = read_run_request(self.store, run_id) or {}
+        tags = {PARTITION_TAG: run_id, PROFILE_TAG: str(request.get("profile", profile))}
+        dagster_run_id = webserver.submit(PRODUCTION_JOB, tags)
+        logger.info("run %s queued (Dagster run %s)", run_id, dagster_run_id)
+        return SubmittedRun(run_id, dagster_run_id, PRODUCTION_JOB)
 
     def _record_outcome(
         self,

@@ -1,5 +1,8 @@
 """Shared fixtures: small slices of the real bundled S&P 500 data, and isolated lakehouses."""
 
+import shutil
+import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,3 +57,28 @@ def dagster_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     monkeypatch.setenv("QUANT_DATA_ROOT", str(tmp_path / "lakehouse"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     yield tmp_path
+
+
+@pytest.fixture(scope="session")
+def local_postgres() -> Iterator[str]:
+    """A PostgreSQL server of its own on a free loopback port; the URL of its database.
+
+    Started the way ``make team-up`` starts one (:mod:`quant_sdk.local_postgres`), in a folder
+    under /tmp the ``postgres`` user can reach (pytest's own is root's only); stopped and
+    deleted after the session.
+    """
+    from quant_sdk import local_postgres as server
+
+    try:
+        server.postgres_bin()
+    except FileNotFoundError as error:
+        pytest.skip(f"no PostgreSQL here ({error}); `make postgresql` installs it")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = Path(tempfile.mkdtemp(prefix="quant-pg-"))
+    try:
+        yield server.start(folder, port)
+    finally:
+        server.stop(folder)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -12,6 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = (
+    ("quant_event_log", "the event log storage dagster.yaml names"),
     ("quant_kernels", "numba kernels"),
     ("lakehouse", "storage"),
     ("quant_assets", "pillars: plain functions"),
@@ -20,7 +21,14 @@ LAYERS = (
     ("quant_sdk", "the SDK and the command line"),
 )
 """Bottom to top: a module may import from its own layer and the layers below, never above."""
-PACKAGES = ("quant_kernels", "lakehouse", "quant_assets", "dagster_defs", "quant_sdk")
+PACKAGES = (
+    "quant_event_log",
+    "quant_kernels",
+    "lakehouse",
+    "quant_assets",
+    "dagster_defs",
+    "quant_sdk",
+)
 FORBIDDEN_LIBRARIES = {
     "quant_kernels": {"pandas", "dagster", "dagster_ray", "pandera", "duckdb"},
     "quant_assets": {"dagster", "dagster_ray"},
@@ -100,6 +108,14 @@ def test_layers_keep_out_of_forbidden_libraries(package: str):
     assert not violations
 
 
+def test_the_event_log_imports_nothing_of_ours():
+    """Every process that opens the instance imports it: no code location behind it."""
+    event_log = [module for module in MODULES if _layer(module) == 0]
+    assert event_log == ["quant_event_log"]
+    assert not GRAPH["quant_event_log"]
+    assert not _imports("quant_event_log") & set(PACKAGES)
+
+
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected components with more than one module (Tarjan)."""
     index: dict[str, int] = {}
@@ -143,6 +159,7 @@ def test_the_rules_catch_a_violation():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _layer("quant_assets.assets.features") > _layer("quant_assets.features")
     assert _layer("quant_sdk.cli") > _layer("dagster_defs.sensors") > _layer("quant_assets.assets")
+    assert _layer("quant_kernels") > _layer("quant_event_log")
 
 
 @pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(ROOT)))

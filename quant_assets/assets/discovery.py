@@ -1,6 +1,6 @@
 """Discovery assets: the run's manifest, its candidate universe and its snapshot of closes."""
 
-from typing import Any
+from typing import Any, cast
 
 import dagster as dg
 import pandas as pd
@@ -71,7 +71,7 @@ def run_manifest(
             "sweep_points": len(manifest.get("points", {})),
         }
     )
-    return manifest
+    return cast(dict[str, Any], manifest)  # Dagster types the output as a plain dict
 
 
 @dg.asset(

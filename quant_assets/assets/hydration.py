@@ -31,7 +31,7 @@ that looks like an unadjusted split gets a failed ``market_data_has_no_unadjuste
 
 import warnings
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -43,6 +43,7 @@ from lakehouse.sweep import sweep_stale_temp_files
 from quant_assets.assets.partitions import OWNERS, symbol_partitions
 from quant_assets.assets.resources import LakehouseResource, SettingsResource
 from quant_assets.calendar import last_completed_trading_day
+from quant_assets.documents import QuarantineEntry
 from quant_assets.hydration import HydrationOutcome, hydrate_symbols, make_source
 from quant_assets.hydration import quarantine as quarantine_record
 from quant_assets.hydration.hydrate import source_origin
@@ -54,6 +55,14 @@ PROGRESS_EVERY = 500
 REPORT_ROWS = 50
 """Rows of the run's report and quarantine tables shown in metadata."""
 QUARANTINE_CHECK = "market_data_not_quarantined"
+MARKET_DATA_POOL = MARKET_DATA
+"""The concurrency pool of ``market_data``'s writes: a team's instance lets one step in at once
+(``concurrency: pools`` in :mod:`dagster_defs.team`); without a limit (the laptop) it is free."""
+MARKET_DATA_FRESHNESS = dg.FreshnessPolicy.time_window(
+    warn_window=timedelta(days=2), fail_window=timedelta(days=4)
+)
+"""The UI shows ``market_data`` late (warn) two days after its last materialization and failed
+after four: a daily sync over a long weekend stays within it."""
 SPLIT_CHECK = "market_data_has_no_unadjusted_split"
 ORIGIN_METADATA = "origin"
 """Materialization metadata: the source settings the symbol was hydrated with."""
@@ -128,7 +137,7 @@ def run_metadata(outcome: HydrationOutcome, source: str, symbols: int) -> dict[s
     return metadata
 
 
-def _entry_metadata(entry: dict[str, Any]) -> dict[str, Any]:
+def _entry_metadata(entry: QuarantineEntry) -> dict[str, Any]:
     return {
         "source": entry["source"],
         "file": entry["file"] or "",
@@ -148,6 +157,8 @@ def _entry_metadata(entry: dict[str, Any]) -> dict[str, Any]:
     kinds={"parquet"},
     owners=OWNERS,
     code_version="hydration-2",
+    pool=MARKET_DATA_POOL,
+    freshness_policy=MARKET_DATA_FRESHNESS,
     description=(
         "Daily bars per symbol (date, open, high, low, close, volume), validated and merged "
         "incrementally from the configured source into `market_data/symbol=<SYM>/part-0.parquet`."

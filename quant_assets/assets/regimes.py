@@ -28,7 +28,7 @@ def regimes(
 ) -> pd.DataFrame:
     """Label each date of the run's closes."""
     table = label_regimes(closes_to_wide(closes), settings_of(run_manifest))
-    counts = table["label"].value_counts().to_dict()
+    counts = {str(label): int(days) for label, days in table["label"].value_counts().items()}
     context.add_output_metadata(frame_metadata(table, label_counts=dg.MetadataValue.json(counts)))
     return table
 

@@ -5,7 +5,7 @@ and with the run's settings as its one profile.
 """
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import dagster as dg
 import pandas as pd
@@ -260,7 +260,8 @@ def with_luck(
 
 def returns_to_long(returns: pd.DataFrame) -> pd.DataFrame:
     """Wide ``profile/engine`` daily returns -> long ``date, profile, engine, net_return``."""
-    long = returns.rename_axis(index="date", columns="strategy").stack().rename("net_return")
+    stacked = returns.rename_axis(index="date", columns="strategy").stack()
+    long = cast(pd.Series, stacked).rename("net_return")  # one column level: a Series
     frame = long.reset_index()
     frame[["profile", "engine"]] = frame["strategy"].str.split("/", n=1, expand=True)
     return frame[["date", "profile", "engine", "net_return"]].reset_index(drop=True)

@@ -108,19 +108,6 @@ class DataQualityError(ValueError):
             values=self.values,
         )
 
-    def as_record(self) -> dict[str, Any]:
-        """Source, file, symbol, column, rows, reason and the full message, JSON-ready."""
-        return {
-            "source": self.source,
-            "file": self.file,
-            "symbol": self.symbol,
-            "column": self.column,
-            "rows": self.rows[:ROWS_SHOWN],
-            "reason": self.reason,
-            "values": self.values,
-            "message": str(self),
-        }
-
 
 def canonical_bars(
     frame: pd.DataFrame, *, source: str, symbol: str, file: str | None = None
@@ -329,14 +316,15 @@ def _parse_dates(values: pd.Series, error: Any) -> pd.Series:
             "Write every date in one format, e.g. YYYY-MM-DD",
             shown,
         )
-    return parsed.dt.normalize().astype(DATE_DTYPE)
+    dates: pd.Series = parsed.dt.normalize().astype(DATE_DTYPE)
+    return dates
 
 
-def _one_date(value: Any) -> pd.Timestamp:
+def _one_date(value: Any) -> pd.Timestamp | None:
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError):
-        return pd.NaT
+        return None
     return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
@@ -346,7 +334,7 @@ def _zone_of(value: Any) -> str | None:
         stamp = pd.Timestamp(str(value).strip()) if isinstance(value, str) else pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError):
         return None
-    if stamp is pd.NaT:
+    if pd.isna(stamp):
         return None
     offset = stamp.utcoffset()
     if offset is None:

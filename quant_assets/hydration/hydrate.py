@@ -55,6 +55,7 @@ from lakehouse.store import (
 from lakehouse.store import (
     READ_ERRORS as STORE_READ_ERRORS,
 )
+from quant_assets.documents import QuarantineEntry
 from quant_assets.hydration.bars import BAR_COLUMNS, EMPTY_CLOSES_ATTR, DataQualityError
 from quant_assets.hydration.prefetch import FETCH_THREADS, fetch_all
 from quant_assets.hydration.quarantine import record, release, source_fingerprint
@@ -134,7 +135,7 @@ class HydrationOutcome:
     """What hydrating many symbols did: one report per good symbol, one entry per refused one."""
 
     reports: list[HydrationReport] = field(default_factory=list)
-    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    quarantined: list[QuarantineEntry] = field(default_factory=list)
 
 
 def merge_bars(stored: pd.DataFrame, fresh: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -242,14 +243,17 @@ def symbol_update(
                 )
         if not restated_rows:
             merged, corrections = merge_bars(stored, fresh)
-    for row in corrections.itertuples() if len(corrections) else ():
-        logger.warning(
-            "%s %s: source corrected close %s -> %s",
-            symbol,
-            row.date.date(),
-            row.old_close,
-            row.new_close,
+    if len(corrections):
+        corrected = zip(
+            pd.DatetimeIndex(corrections["date"]),
+            corrections["old_close"],
+            corrections["new_close"],
+            strict=True,
         )
+        for day, old_close, new_close in corrected:
+            logger.warning(
+                "%s %s: source corrected close %s -> %s", symbol, day.date(), old_close, new_close
+            )
     validate_bars(
         merged,
         source=source.name,
@@ -394,7 +398,7 @@ def hydrate_symbols(
 
 def _quarantine(
     store: LakehouseStore, source: MarketDataSource, symbol: str, error: DataQualityError
-) -> dict[str, Any]:
+) -> QuarantineEntry:
     logger.error("%s quarantined: %s", symbol, error)
     return record(
         store,

@@ -18,31 +18,21 @@ A symbol hydrated cleanly later leaves the quarantine (its document is deleted).
 """
 
 import shutil
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import pandas as pd
 
 from lakehouse import LakehouseStore
 from lakehouse.store import JSON_FILE
-from quant_assets.hydration.bars import DataQualityError
+from quant_assets.documents import QuarantineEntry
+from quant_assets.hydration.bars import ROWS_SHOWN, DataQualityError
 from quant_assets.hydration.sources import MarketDataSource
 
 QUARANTINE = "quarantine"
 """Lakehouse folder of the quarantine documents."""
-COLUMNS = [
-    "symbol",
-    "source",
-    "file",
-    "column",
-    "rows",
-    "reason",
-    "values",
-    "message",
-    "quarantined_at",
-    "stored_rows",
-    "fingerprint",
-]
+COLUMNS = list(QuarantineEntry.__annotations__)
+"""The fields of a quarantine entry, in order (the columns of :func:`quarantined`)."""
 
 
 def record(
@@ -55,19 +45,23 @@ def record(
     fingerprint: str | None = None,
     stored_rows: int = 0,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> QuarantineEntry:
     """Write ``symbol``'s quarantine entry for ``error`` (replacing any older one); return it."""
-    entry = error.as_record()
-    entry.update(
+    entry = QuarantineEntry(
         symbol=symbol,
         source=source,
         file=error.file or file,
+        column=error.column,
+        rows=error.rows[:ROWS_SHOWN],
+        reason=error.reason,
+        values=error.values,
+        message=str(error),
         quarantined_at=(now or datetime.now(UTC)).isoformat(timespec="seconds"),
         stored_rows=int(stored_rows),
         fingerprint=fingerprint,
     )
     store.write_document(entry, store.symbol_dir(symbol, QUARANTINE))
-    return {column: entry[column] for column in COLUMNS}
+    return entry
 
 
 def release(store: LakehouseStore, symbol: str) -> bool:
@@ -79,12 +73,12 @@ def release(store: LakehouseStore, symbol: str) -> bool:
     return True
 
 
-def entry(store: LakehouseStore, symbol: str) -> dict[str, Any] | None:
+def entry(store: LakehouseStore, symbol: str) -> QuarantineEntry | None:
     """``symbol``'s quarantine entry, or None."""
     folder = store.symbol_dir(symbol, QUARANTINE)
     if not (folder / JSON_FILE).exists():
         return None
-    document: dict[str, Any] = store.read_document(folder)
+    document: QuarantineEntry = store.read_document(folder)
     return document
 
 
@@ -117,7 +111,7 @@ def source_fingerprint(source: MarketDataSource, symbol: str) -> str | None:
     return None if last is None else f"last_date={last.isoformat()}"
 
 
-def markdown_table(entries: list[dict[str, Any]], limit: int) -> str:
+def markdown_table(entries: Sequence[QuarantineEntry], limit: int) -> str:
     """The first ``limit`` entries as a markdown table (symbol, file, column, rows, reason)."""
     shown = pd.DataFrame(entries, columns=COLUMNS)[["symbol", "file", "column", "rows", "reason"]]
     shown["rows"] = shown["rows"].map(lambda rows: ", ".join(str(r) for r in rows or []))

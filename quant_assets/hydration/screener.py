@@ -302,4 +302,4 @@ def _keep(
             refused.append({"ticker": str(row["ticker"]), "reason": reason})
             continue
         taken[symbol] = row["ticker"]
-        kept.append({**row, "symbol": symbol})
+        kept.append({**{str(key): value for key, value in row.items()}, "symbol": symbol})

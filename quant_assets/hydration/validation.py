@@ -104,7 +104,7 @@ def plainly_valid(bars: pd.DataFrame) -> bool:
     "ask pandera" (which then passes or names the failure), so this only ever skips work.
     """
     columns = dict(bars.items())  # by name, without building a lookup table per frame
-    if len(columns) != len(bars.columns) or sorted(columns) != sorted(BAR_COLUMNS):
+    if len(columns) != len(bars.columns) or set(columns) != set(BAR_COLUMNS):
         return False  # a column missing, extra or repeated
     if columns["date"].dtype != np.dtype(DATE_DTYPE):
         return False

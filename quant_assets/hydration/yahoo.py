@@ -179,7 +179,7 @@ def yahoo_bars(raw: pd.DataFrame, symbol: str) -> pd.DataFrame:
                 symbol=symbol,
                 action="Download one ticker at a time",
             )
-        frame = frame.xs(wanted, axis=1, level=level)
+        frame = pd.DataFrame(frame.xs(wanted, axis=1, level=level))
     if isinstance(frame.index, pd.DatetimeIndex):
         frame = frame.rename_axis("date").reset_index()
     frame = frame.copy()

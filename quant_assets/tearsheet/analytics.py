@@ -156,18 +156,22 @@ def cost_summary(window_results: pd.DataFrame, leaderboard: pd.DataFrame) -> pd.
         gross_annual_return, net_annual_return, return_lost.
     """
     rows = []
-    for board in leaderboard.itertuples(index=False):
+    strategies = zip(
+        leaderboard["profile"].astype(str),
+        leaderboard["engine"].astype(str),
+        leaderboard["days"].to_numpy(dtype=np.int64).tolist(),
+        strict=True,
+    )
+    for profile, engine, days in strategies:
         mine = window_results[
-            (window_results["profile"] == board.profile)
-            & (window_results["engine"] == board.engine)
+            (window_results["profile"] == profile) & (window_results["engine"] == engine)
         ]
-        days = int(board.days)
         gross = annualised(float(np.prod(1.0 + mine["gross_return"].to_numpy())), days)
         net = annualised(float(np.prod(1.0 + mine["net_return"].to_numpy())), days)
         rows.append(
             {
-                "profile": board.profile,
-                "engine": board.engine,
+                "profile": profile,
+                "engine": engine,
                 "windows": len(mine),
                 "avg_turnover": float(mine["turnover"].mean()),
                 "total_turnover": float(mine["turnover"].sum()),

@@ -51,10 +51,10 @@ def weights_section(context: TearsheetContext) -> Section:
     png = png_bytes(
         holdings_area_figure(holdings, end, f"{profile}/{engine}: target weights per window")
     )
-    summary = pd.DataFrame(
-        {"mean_weight": holdings.mean(), "last_weight": holdings.iloc[-1]}
+    summary = (
+        pd.DataFrame({"mean_weight": holdings.mean(), "last_weight": holdings.iloc[-1]})
         if len(holdings)
-        else {"mean_weight": [], "last_weight": []}
+        else pd.DataFrame(columns=["mean_weight", "last_weight"], dtype="float64")
     ).rename_axis("symbol")
     body = paragraph(
         f"Target weights of the best strategy, {profile}/{engine}, held from each window's "

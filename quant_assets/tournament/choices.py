@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lakehouse.frames import StoredFrame
@@ -91,14 +92,15 @@ def choose_holdings(
         if mine.empty:
             continue
         train_ends = pd.DatetimeIndex(mine["train_end"])
+        window_ids = mine["window"].to_numpy(dtype=np.int64).tolist()
         member_key = (stage_key(settings, MEMBERSHIP_FIELDS), tuple(train_ends))
         if member_key not in memberships:
             memberships[member_key] = membership(prices, train_ends, settings)
         members = memberships[member_key]
         if settings.selection == "all":  # every eligible symbol: no scores, no features needed
-            for row, window in enumerate(mine.itertuples(index=False)):
+            for row, window in enumerate(window_ids):
                 eligible = members.eligible_at(row)
-                rows.append(_choice(profile, int(window.window), eligible, eligible))
+                rows.append(_choice(profile, window, eligible, eligible))
             continue
         inputs_key = stage_key(settings, (*FEATURE_FIELDS, *REGIME_FIELDS))
         if inputs_key not in causal:
@@ -113,9 +115,8 @@ def choose_holdings(
         labels = given.regimes.set_index("date")["label"]
         score_key = stage_key(settings, SCORE_FIELDS)
         empty = pd.DataFrame(columns=list(FEATURE_COLUMNS)).set_index("symbol")
-        for row, window in enumerate(mine.itertuples(index=False)):
+        for row, (window, end) in enumerate(zip(window_ids, train_ends, strict=True)):
             eligible = members.eligible_at(row)
-            end = pd.Timestamp(window.train_end)
             key = (score_key, end, tuple(eligible))
             if key not in rankings:
                 latest = section_of.get(end, empty).reindex(pd.Index(eligible, name="symbol"))
@@ -123,7 +124,7 @@ def choose_holdings(
                     scores_of(latest, str(labels[end]), settings.score)
                 )
             selected = rankings[key][: settings.top_n]
-            rows.append(_choice(profile, int(window.window), eligible, selected))
+            rows.append(_choice(profile, window, eligible, selected))
     return pd.DataFrame(rows, columns=["profile", "window", "eligible", "selected"])
 
 

@@ -62,7 +62,7 @@ def decide_window(
     :class:`~quant_assets.allocation.portfolio.WindowCache`: a covariance or an allocation
     two of them would compute alike is computed once.
     """
-    train_first, test_first = price_positions(prices.index, window)
+    train_first, test_first = price_positions(pd.DatetimeIndex(prices.index), window)
     # Return k is price k+1 over price k: the training returns need prices train_first..test_first.
     train_closes = prices.iloc[train_first : test_first + 1]
     train_end = str(pd.Timestamp(window["train_end"]).date())

@@ -61,12 +61,15 @@ def simulate(
     rows_of = _rows_by_window(weights, number)
     weight_columns = np.array([column[s] for s in weights["symbol"].tolist()], dtype=np.int64)
     weight_values = weights["weight"].to_numpy(dtype=np.float64)
-    groups: dict[tuple[object, ...], list[int]] = {}
+    groups: dict[tuple[bool, tuple[tuple[int, int, int], ...]], list[int]] = {}
     spans: dict[str, pd.DataFrame] = {}
     for profile, settings in profiles.items():
-        spans[profile] = windows[windows["profile"] == profile]
-        mine = spans[profile][["window", "test_start", "test_days"]]
-        key = (settings.drift, tuple(map(tuple, mine.itertuples(index=False))))
+        mine = windows[windows["profile"] == profile]
+        spans[profile] = mine
+        starts = return_dates.get_indexer(pd.DatetimeIndex(mine["test_start"])).tolist()
+        days = mine["test_days"].to_numpy(dtype=np.int64).tolist()
+        numbers = mine["window"].to_numpy(dtype=np.int64).tolist()
+        key = (settings.drift, tuple(zip(numbers, starts, days, strict=True)))
         groups.setdefault(key, []).extend(
             number[(profile, engine)] for engine in settings.engines
         )
@@ -77,14 +80,13 @@ def simulate(
         rates = np.array([profiles[strategies[k][0]].cost_bps * BASIS_POINT for k in members])
         held = np.zeros((len(members), len(column)))
         group_spans = []
-        for window, test_start, test_days in spans_of_group:
+        for window, first, test_days in spans_of_group:
             target = np.zeros_like(held)
-            rows = rows_of.get(int(window))
+            rows = rows_of.get(window)
             if rows is not None:
                 rows = rows[slot[rows[:, 1]] >= 0]
                 target[slot[rows[:, 1]], weight_columns[rows[:, 0]]] = weight_values[rows[:, 0]]
-            first = int(return_dates.get_loc(test_start))
-            held_span = _hold(target, held, values[first : first + int(test_days)], rates, drift)
+            held_span = _hold(target, held, values[first : first + test_days], rates, drift)
             held = held_span.end_weights
             group_spans.append(held_span)
         for row, k in enumerate(members):
@@ -114,7 +116,7 @@ def simulate(
             ("liquidated_value", [float(sum(e.values())) for e in exits]),
         ):
             table[name] += column_values
-        firsts = [int(return_dates.get_loc(start)) for start in mine["test_start"]]
+        firsts = return_dates.get_indexer(pd.DatetimeIndex(mine["test_start"])).tolist()
         positions = np.concatenate(
             [np.arange(f, f + len(h.net[row])) for f, h in zip(firsts, group_spans, strict=True)]
         )

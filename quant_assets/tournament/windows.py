@@ -70,14 +70,22 @@ def make_windows(return_dates: pd.DatetimeIndex, settings: Settings, profile: st
     )
 
 
+def date_position(dates: pd.DatetimeIndex, date: Any) -> int:
+    """Position of ``date`` in ``dates`` (sorted, unique); ``KeyError`` if it is not there."""
+    position = dates.get_loc(pd.Timestamp(date))
+    if not isinstance(position, int):
+        raise KeyError(f"{date} is not one date of the index (repeated dates?)")
+    return position
+
+
 def price_positions(price_dates: pd.DatetimeIndex, window: Mapping[str, Any]) -> tuple[int, int]:
     """Positions ``(train_first, test_first)`` of a window row's first training and test returns.
 
     Positions count returns: return ``k`` is the close at ``price_dates[k + 1]`` over the one
     before, so the training returns need the closes ``train_first .. test_first``.
     """
-    train_first = int(price_dates.get_loc(pd.Timestamp(window["train_start"]))) - 1
-    test_first = int(price_dates.get_loc(pd.Timestamp(window["test_start"]))) - 1
+    train_first = date_position(price_dates, window["train_start"]) - 1
+    test_first = date_position(price_dates, window["test_start"]) - 1
     return train_first, test_first
 
 

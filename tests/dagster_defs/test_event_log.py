@@ -5,6 +5,7 @@ log watcher (the UI's run page) hears every event while the run goes on; only th
 databases stay open; a home written by an earlier version gets the new storage.
 """
 
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -17,8 +18,13 @@ from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from dagster_defs import instance as instance_module
-from dagster_defs.event_log import OPEN_RUN_SHARDS, PooledSqliteEventLogStorage
-from dagster_defs.instance import EARLIER_DAGSTER_YAMLS, dagster_home, dagster_instance
+from dagster_defs.instance import (
+    EARLIER_DAGSTER_YAMLS,
+    EVENT_LOG_DIR,
+    dagster_home,
+    dagster_instance,
+)
+from quant_event_log import OPEN_RUN_SHARDS, PooledSqliteEventLogStorage
 
 SYMBOLS = [f"S{i:03d}" for i in range(40)]
 SYMBOL_PARTITIONS = "test_symbols"
@@ -144,14 +150,19 @@ def test_wipe_closes_the_databases_it_deletes(tmp_path: Path) -> None:
 def test_a_home_we_wrote_earlier_gets_the_new_storage_and_a_users_yaml_is_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    earlier = tmp_path / "earlier"
-    earlier.mkdir()
-    (earlier / "dagster.yaml").write_text(EARLIER_DAGSTER_YAMLS[0], encoding="utf-8")
-    monkeypatch.setenv(instance_module.DAGSTER_HOME_ENV, str(earlier))
-    home = dagster_home()
-    assert "PooledSqliteEventLogStorage" in (home / "dagster.yaml").read_text(encoding="utf-8")
-    with dagster_instance() as instance:
-        assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+    for number, text in enumerate(EARLIER_DAGSTER_YAMLS):
+        earlier = tmp_path / f"earlier{number}"
+        earlier.mkdir()
+        event_log_dir = json.dumps(str(earlier / EVENT_LOG_DIR))
+        (earlier / "dagster.yaml").write_text(
+            text.format(event_log_dir=event_log_dir), encoding="utf-8"
+        )
+        monkeypatch.setenv(instance_module.DAGSTER_HOME_ENV, str(earlier))
+        home = dagster_home()
+        written = (home / "dagster.yaml").read_text(encoding="utf-8")
+        assert "module: quant_event_log" in written
+        with dagster_instance() as instance:
+            assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
 
     users = tmp_path / "users"
     users.mkdir()

@@ -1,5 +1,4 @@
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
 
@@ -15,8 +14,8 @@ from dagster_defs.new_run import (
     minted_run_id,
 )
 from dagster_defs.tags import REQUESTED_BY_RUN_TAG
-from lakehouse import LakehouseStore, new_run_id
-from quant_assets.provenance import read_run_request, write_run_request
+from lakehouse import LakehouseStore
+from quant_assets.provenance import read_run_request
 from quant_assets.settings import PROFILES, Settings
 from tests.conftest import SMALL_SYMBOLS
 
@@ -48,11 +47,17 @@ def _minted(result: dg.ExecuteInProcessResult) -> str:
     return output.event_specific_data.metadata["run_id"].value
 
 
-def _tick(defs, instance, cursor=None) -> dg.SensorResult:
-    context = dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor)
-    result = defs.resolve_sensor_def("requested_runs")(context)
-    assert isinstance(result, dg.SensorResult)
-    return result
+def _tick(defs, instance, new_run_result) -> dg.RunRequest | dg.SkipReason:
+    """What ``requested_runs`` answers to the success of ``new_run_result`` (as the daemon asks)."""
+    run = instance.get_run_by_id(new_run_result.run_id)
+    (success,) = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="requested_runs",
+        dagster_event=success.dagster_event,
+        dagster_instance=instance,
+        dagster_run=run,
+    )
+    return defs.resolve_sensor_def("requested_runs")(context)
 
 
 def _failure(result: dg.ExecuteInProcessResult) -> str:
@@ -138,31 +143,28 @@ def test_a_bad_profile_is_refused_before_the_run_starts(location):
         _launch(defs, instance, "fastest")
 
 
-def test_sensor_requests_production_once_per_new_run_and_ignores_other_run_ids(location):
-    defs, instance, store = location
-    # minted elsewhere (`quant new-run`, the schedule): never launched by this sensor
-    by_hand = new_run_id()
-    write_run_request(store, by_hand, Settings(data_root=store.root), "canary", {})
-    instance.add_dynamic_partitions("run_id", [by_hand])
-    assert not _tick(defs, instance).run_requests
-
+def test_sensor_requests_production_once_per_new_run(location):
+    defs, instance, _ = location
     first_run, second_run = _launch(defs, instance, "canary", FAST), _launch(defs, instance)
-    first = _tick(defs, instance)
-    requested = [r.partition_key for r in first.run_requests]
+    requests = [_tick(defs, instance, run) for run in (first_run, second_run)]
     minted = [_minted(first_run), _minted(second_run)]
-    assert requested == minted
-    request = first.run_requests[0]
-    assert request.run_key == minted[0] and request.tags[REQUESTED_BY_RUN_TAG] == first_run.run_id
+    assert [r.partition_key for r in requests] == minted
+    assert [r.run_key for r in requests] == minted  # Dagster launches a run key once
+    assert requests[0].tags[REQUESTED_BY_RUN_TAG] == first_run.run_id
 
-    second = _tick(defs, instance, first.cursor)
-    assert not second.run_requests
-    assert "no new `new_run` run to launch" in second.skip_reason.skip_message
-
-    # production ran for the first (the daemon launched it); a tick without a cursor (the
-    # sensor turned off and on) requests only the other one again
+    # production ran for the first (the daemon launched it): asked again, it is passed over
     _record_production_run(defs, instance, minted[0])
-    fresh = _tick(defs, instance)
-    assert [r.partition_key for r in fresh.run_requests] == [minted[1]]
+    again = _tick(defs, instance, first_run)
+    assert isinstance(again, dg.SkipReason)
+    assert f"{minted[0]} not launched: production already ran for it" in again.skip_message
+
+
+def test_the_sensor_watches_new_run_successes_only():
+    sensor = build_definitions(Settings()).resolve_sensor_def("requested_runs")
+    assert isinstance(sensor, dg.RunStatusSensorDefinition)
+    assert sensor._run_status == dg.DagsterRunStatus.SUCCESS  # no public reader
+    assert [job.name for job in sensor._monitored_jobs] == ["new_run"]
+    assert sensor.job_name == "production"
 
 
 def _record_production_run(defs, instance, run_id):
@@ -171,23 +173,14 @@ def _record_production_run(defs, instance, run_id):
     instance.create_run_for_job(job, tags={"dagster/partition": run_id})
 
 
-def test_cursor_forgets_handled_runs_outside_the_overlap(location):
-    defs, instance, _ = location
-    _launch(defs, instance)
-    cursor = json.loads(_tick(defs, instance).cursor)
-    (end,) = cursor["handled"].values()
-    assert cursor["after"] == end
-    late = {"after": end + timedelta(hours=1).total_seconds(), "handled": cursor["handled"]}
-    assert json.loads(_tick(defs, instance, json.dumps(late)).cursor)["handled"] == {}
-
-
 def test_a_pruned_run_id_is_not_launched(location):
     defs, instance, _ = location
-    run_id = _minted(_launch(defs, instance))
+    launched = _launch(defs, instance)
+    run_id = _minted(launched)
     instance.delete_dynamic_partition("run_id", run_id)
-    result = _tick(defs, instance)
-    assert not result.run_requests
-    assert f"{run_id} (its partition is gone (pruned?))" in result.skip_reason.skip_message
+    result = _tick(defs, instance, launched)
+    assert isinstance(result, dg.SkipReason)
+    assert f"{run_id} not launched: its partition is gone (pruned?)" in result.skip_message
 
 
 def test_the_requested_production_run_records_profile_and_overrides(hydrated_root: Path):
@@ -195,8 +188,10 @@ def test_the_requested_production_run_records_profile_and_overrides(hydrated_roo
     defs = build_definitions(settings)
     overrides = {**FAST, "engines": ["equal_weight", "market"], "train": 252}
     with dg.DagsterInstance.ephemeral() as instance:
-        assert _launch(defs, instance, "production", overrides).success
-        (request,) = _tick(defs, instance).run_requests
+        launched = _launch(defs, instance, "production", overrides)
+        assert launched.success
+        request = _tick(defs, instance, launched)
+        assert isinstance(request, dg.RunRequest)
         result = defs.resolve_job_def("production").execute_in_process(
             partition_key=request.partition_key, tags=request.tags, instance=instance
         )

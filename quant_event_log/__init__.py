@@ -1,4 +1,10 @@
-"""The event log of our Dagster instance: Dagster's SQLite storage with each database opened once.
+"""The event log of our laptop Dagster instance: Dagster's SQLite storage, databases opened once.
+
+A package of its own that imports nothing of the code location (``dagster_defs``,
+``quant_assets``, ...): ``dagster.yaml`` names it, so every process that opens the instance
+(``dagster instance info``, the webserver, the daemon, the SDK) imports it, and a code location
+that fails to import must not take the instance down with it (a test checks). A team instance
+on PostgreSQL (:mod:`dagster_defs.team`) does not need it.
 
 Dagster's :class:`SqliteEventLogStorage` creates an engine, opens a connection and closes it
 again for every transaction, and the close of a database's last connection checkpoints its
@@ -17,7 +23,8 @@ changes of ``<run_id>.db`` itself: after each write to a run's database its modi
 is touched, which wakes the watcher (it reads through SQLite, which sees the log).
 
 This module subclasses a class of Dagster's internals (``dagster._core``), documented in its
-API reference under "Internals"; :mod:`dagster_defs.instance` names it in ``dagster.yaml``.
+API reference under "Internals" (a debt: the speed-up is worth it on SQLite, and PostgreSQL, the
+team instance, needs none); :mod:`dagster_defs.instance` names it in ``dagster.yaml``.
 """
 
 import os
@@ -47,7 +54,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     Configure it in ``dagster.yaml`` (:func:`dagster_defs.instance.dagster_home` does)::
 
         event_log_storage:
-          module: dagster_defs.event_log
+          module: quant_event_log
           class: PooledSqliteEventLogStorage
           config:
             base_dir: <DAGSTER_HOME>/history/runs
