@@ -107,7 +107,7 @@ def allocate_window(
             cache.closes = column_of, train_closes.to_numpy(dtype=np.float64)
         column_of, closes = cache.closes
         block = closes[:, [column_of[s] for s in wanted]]
-        complete = ~np.isnan(block).any(axis=0)
+        complete = np.asarray(~np.isnan(block).any(axis=0), dtype=bool)
         values = block[:, complete]
         cache.returns[wanted] = (
             [s for s, ok in zip(wanted, complete, strict=True) if ok],

@@ -489,7 +489,7 @@ def _tangency_face(
     target = np.zeros(n + 1 + k)
     target[n] = 1.0
     try:
-        solution = np.linalg.solve(system, target)
+        solution = np.asarray(np.linalg.solve(system, target), dtype=np.float64)
     except np.linalg.LinAlgError:
         raise SolverError("singular KKT system in the max Sharpe active-set method") from None
     if not np.isfinite(solution).all():

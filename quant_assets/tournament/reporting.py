@@ -70,9 +70,7 @@ def simulate(
         days = mine["test_days"].to_numpy(dtype=np.int64).tolist()
         numbers = mine["window"].to_numpy(dtype=np.int64).tolist()
         key = (settings.drift, tuple(zip(numbers, starts, days, strict=True)))
-        groups.setdefault(key, []).extend(
-            number[(profile, engine)] for engine in settings.engines
-        )
+        groups.setdefault(key, []).extend(number[(profile, engine)] for engine in settings.engines)
     held_of: dict[int, tuple[list[HeldSpans], int]] = {}
     for (drift, spans_of_group), members in groups.items():
         slot = np.full(len(strategies), -1, dtype=np.int64)
@@ -170,8 +168,11 @@ def listed_returns(prices: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class HeldSpans:
-    """Test spans of several strategies held at once, one row each (``S`` strategies, ``D``
-    days, ``N`` symbols): daily returns, the weights left, costs and the delisted positions."""
+    """Test spans of several strategies held at once, one row each.
+
+    ``S`` strategies, ``D`` days, ``N`` symbols: daily returns, the weights left, costs and the
+    delisted positions.
+    """
 
     gross: np.ndarray
     """Shape (S, D)."""
@@ -201,11 +202,10 @@ class HeldSpans:
 def _hold(
     target: np.ndarray, held: np.ndarray, span: np.ndarray, rates: np.ndarray, drift: bool
 ) -> HeldSpans:
-    """Hold each row of ``target`` (S x N) over one test span (D x N daily returns, NaN once a
-    symbol is delisted), at cost ``rates`` (S,) per unit turnover.
+    """Hold each row of ``target`` (S x N) over one test span, at ``rates`` (S,) per turnover.
 
-    ``held`` (S x N) are the weights left by the previous span (a delisted position is cash by
-    then).
+    ``span`` holds the span's daily returns (D x N, NaN once a symbol is delisted); ``held``
+    (S x N) are the weights left by the previous span (a delisted position is cash by then).
     """
     strategies, days = len(target), len(span)
     turnover = np.abs(target - held).sum(axis=1)
@@ -256,8 +256,10 @@ def _row_products(target: np.ndarray, daily: np.ndarray) -> np.ndarray:
 
 
 def _exit_days(listed: np.ndarray, target: np.ndarray) -> list[tuple[int, int, int]]:
-    """``(row, column, day)`` of each held symbol delisted inside the span: ``day`` is the span
-    day of its last close (0 when it had none)."""
+    """``(row, column, day)`` of each held symbol delisted inside the span.
+
+    ``day`` is the span day of its last close (0 when it had none).
+    """
     exits = []
     for row, i in np.argwhere((target > 0) & ~listed[-1][None, :]):
         days = np.flatnonzero(listed[:, i])
