@@ -49,15 +49,21 @@ def trend_strength(features: pd.DataFrame, regime: str) -> pd.DataFrame:
     DataFrame
         ``score`` (NaN when not eligible) and ``reason`` ("" when scored), by symbol.
     """
-    momentum = features["momentum"].astype("float64")
-    volatility = features["volatility"].astype("float64")
+    momentum = features["momentum"].to_numpy(dtype=np.float64, na_value=np.nan)
+    volatility = features["volatility"].to_numpy(dtype=np.float64, na_value=np.nan)
     defensive = regime in VOLATILE_REGIMES
-    score = -volatility if defensive else momentum / volatility
-    reason = pd.Series("", index=features.index, dtype=object)
-    needs_momentum = momentum.isna() & (not defensive)
-    reason[volatility.isna() | needs_momentum] = NOT_ENOUGH_HISTORY
-    reason[(volatility <= 0) & (reason == "")] = "constant price (zero volatility)"
-    return pd.DataFrame({"score": score.where(reason == "", np.nan), "reason": reason})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = -volatility if defensive else momentum / volatility
+    missing = np.isnan(volatility) | (np.isnan(momentum) & (not defensive))
+    constant = (volatility <= 0) & ~missing
+    reason = np.full(len(features), "", dtype=object)
+    reason[missing] = NOT_ENOUGH_HISTORY
+    reason[constant] = "constant price (zero volatility)"
+    scored = np.where(missing | constant, np.nan, score)
+    return pd.DataFrame(
+        {"score": scored, "reason": pd.Series(reason, index=features.index, dtype=object)},
+        index=features.index,
+    )
 
 
 @functools.lru_cache(maxsize=64)

@@ -141,9 +141,12 @@ def _rows_by_window(
     """Window -> ``(row, strategy number)`` pairs of its weights (strategies not run dropped)."""
     if weights.empty:
         return {}
-    codes, pairs = pd.MultiIndex.from_arrays([weights["profile"], weights["engine"]]).factorize()
-    strategy_of = np.array([number.get(tuple(pair), -1) for pair in pairs], dtype=np.int64)
-    strategy = strategy_of[codes]
+    profile_codes, profiles = pd.factorize(weights["profile"])
+    engine_codes, engines = pd.factorize(weights["engine"])
+    strategy_of = np.array(
+        [[number.get((str(p), str(e)), -1) for e in engines] for p in profiles], dtype=np.int64
+    ).reshape(len(profiles), len(engines))
+    strategy = strategy_of[profile_codes, engine_codes]
     window = weights["window"].to_numpy(dtype=np.int64)
     rows = np.flatnonzero(strategy >= 0)
     order = rows[np.argsort(window[rows], kind="stable")]
