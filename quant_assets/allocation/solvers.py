@@ -14,6 +14,7 @@
 import numpy as np
 from numpy.typing import NDArray
 from scipy.cluster.hierarchy import linkage
+from scipy.optimize import minimize
 from scipy.spatial.distance import squareform
 
 FloatArray = NDArray[np.float64]
@@ -364,13 +365,14 @@ def max_sharpe_weights(
     and ``w = y / sum(y)``. It is solved by an active-set method on these ``2n`` homogeneous
     inequalities (:func:`_tangency_active_set`): each step solves the KKT system of the
     constraints in force exactly, so the weights meet the optimality conditions to rounding
-    (scipy's SLSQP, used before, stopped within about 1e-6 of them).
+    (scipy's SLSQP, used before, stopped within about 1e-6 of them). When no capped portfolio
+    beats the risk-free rate the best ratio is negative, the transform does not apply, and
+    SLSQP's local optimum is kept (:func:`_max_sharpe_slsqp`).
 
     Raises
     ------
     SolverError
-        When the inputs are not finite, no long-only capped portfolio beats the risk-free rate,
-        or the method does not converge.
+        When the inputs are not finite, no asset beats the risk-free rate, or a method fails.
     """
     cov = np.asarray(covariance, dtype=np.float64)
     mu = np.asarray(expected, dtype=np.float64) - risk_free
@@ -384,41 +386,81 @@ def max_sharpe_weights(
     cap = effective_cap(n, max_weight)
     if cap * n <= 1.0 + 1e-12:
         return np.full(n, 1.0 / n)  # equal weights are the only feasible point
+    corner = _best_return_corner(mu, cap)
+    if float(corner @ mu) <= 0.0:
+        return _max_sharpe_slsqp(cov, mu, cap)
     # Rescaling S and mu leaves the optimal weights unchanged and the tolerances relative.
     hessian = cov / float(np.abs(np.diag(cov)).max())
     excess = mu / float(np.abs(mu).max())
     constraints = np.vstack([-np.eye(n), np.eye(n) - cap])  # G y <= 0: y >= 0, y <= cap sum(y)
-    y = _tangency_active_set(hessian, excess, constraints, cap)
+    y = _tangency_active_set(hessian, excess, constraints, corner / float(corner @ excess))
     w = np.clip(y / y.sum(), 0.0, cap)
+    if not np.isfinite(w).all() or w.sum() <= 0.0:
+        raise SolverError("max Sharpe active-set method reached no finite weights")
+    return np.asarray(w / w.sum(), dtype=np.float64)
+
+
+def _best_return_corner(mu: FloatArray, cap: float) -> FloatArray:
+    """The capped long-only weights of largest ``w'mu``: the best assets filled to the cap."""
+    w = np.zeros(len(mu))
+    left = 1.0
+    for asset in np.argsort(-mu, kind="stable"):
+        w[asset] = min(cap, left)
+        left -= w[asset]
+        if left <= 0.0:
+            break
+    return w
+
+
+def _max_sharpe_slsqp(cov: FloatArray, mu: FloatArray, cap: float) -> FloatArray:
+    """Largest Sharpe ratio by SLSQP from the minimum-variance weights, for the non-convex case.
+
+    When no capped long-only portfolio beats the risk-free rate the best Sharpe ratio is
+    negative and the Charnes-Cooper program does not apply (maximising a negative ratio is not
+    convex); scipy's SLSQP then finds a local optimum, as this engine always did before the
+    exact method.
+    """
+    start = min_variance_weights(cov, cap)
+
+    def negative_sharpe(w: FloatArray) -> tuple[float, FloatArray]:
+        risk = cov @ w
+        variance = float(w @ risk)
+        excess = float(w @ mu)
+        stdev = np.sqrt(variance)
+        gradient = -(mu * variance - excess * risk) / (variance * stdev)
+        return -excess / stdev, gradient
+
+    result = minimize(
+        negative_sharpe,
+        start,
+        jac=True,
+        method="SLSQP",
+        bounds=[(0.0, cap)] * len(mu),
+        constraints=[
+            {"type": "eq", "fun": lambda w: w.sum() - 1.0, "jac": lambda w: np.ones_like(w)}
+        ],
+        options={"ftol": 1e-15, "maxiter": 500},
+    )
+    if not result.success:
+        raise SolverError(f"SLSQP failed: {result.message}")
+    w = np.clip(result.x, 0.0, cap)
     return np.asarray(w / w.sum(), dtype=np.float64)
 
 
 def _tangency_active_set(
-    hessian: FloatArray, excess: FloatArray, constraints: FloatArray, cap: float
+    hessian: FloatArray, excess: FloatArray, constraints: FloatArray, start: FloatArray
 ) -> FloatArray:
     """Solve ``min 1/2 y'Hy`` subject to ``excess'y = 1`` and ``G y <= 0`` (``G``: constraints).
 
     First the primal-dual guess of the constraints in force (as in
-    :func:`_primal_dual_active_set`); when it does not settle, a primal active-set method from a
-    feasible corner (the ``1/cap`` assets of largest excess return at the cap), which ends in
-    finitely many steps for a positive-definite ``H``.
+    :func:`_primal_dual_active_set`); when it does not settle, a primal active-set method from
+    the feasible ``start``, which ends in finitely many steps for a positive-definite ``H``.
     """
     guessed = _tangency_guess(hessian, excess, constraints)
     if guessed is not None:
         return guessed
     n = len(excess)
-    order = np.argsort(-excess, kind="stable")
-    w = np.zeros(n)
-    left = 1.0
-    for asset in order:  # the feasible corner of largest expected excess return
-        w[asset] = min(cap, left)
-        left -= w[asset]
-        if left <= 0.0:
-            break
-    start_excess = float(w @ excess)
-    if start_excess <= 0.0:
-        raise SolverError("no capped long-only portfolio has a positive expected excess return")
-    y = w / start_excess
+    y = start
     working = np.zeros(len(constraints), dtype=bool)
     for _ in range(10 * n + 50):
         face, multipliers = _tangency_face(hessian, excess, constraints, working)

@@ -71,8 +71,12 @@ def simulate(
         numbers = mine["window"].to_numpy(dtype=np.int64).tolist()
         key = (settings.drift, tuple(zip(numbers, starts, days, strict=True)))
         groups.setdefault(key, []).extend(number[(profile, engine)] for engine in settings.engines)
-    held_of: dict[int, tuple[list[HeldSpans], int]] = {}
+    looked_up = ("engine_used", "vetoes")
+    columns_of: dict[int, tuple[tuple[str, list[object]], ...]] = {}
+    frames = []
     for (drift, spans_of_group), members in groups.items():
+        if not spans_of_group:
+            continue
         slot = np.full(len(strategies), -1, dtype=np.int64)
         slot[members] = np.arange(len(members))
         rates = np.array([profiles[strategies[k][0]].cost_bps * BASIS_POINT for k in members])
@@ -87,41 +91,41 @@ def simulate(
             held_span = _hold(target, held, values[first : first + test_days], rates, drift)
             held = held_span.end_weights
             group_spans.append(held_span)
+        per_window = {
+            name: np.stack([getattr(h, name) for h in group_spans], axis=1)
+            for name in ("holdings", "turnover", "cost", "gross_return", "net_return")
+        }
         for row, k in enumerate(members):
-            held_of[k] = (group_spans, row)
-    looked_up = ("engine_used", "vetoes")
-    table: dict[str, list[object]] = {n: [] for n in WINDOW_RESULT_COLUMNS if n not in looked_up}
-    series: dict[str, pd.Series] = {}
-    for k, (profile, engine) in enumerate(strategies):
-        group_spans, row = held_of[k]
-        if not group_spans:
-            continue
-        mine = spans[profile]
-        count = len(mine)
-        exits = [held_span.liquidated[row] for held_span in group_spans]
-        for name, column_values in (
-            ("profile", [profile] * count),
-            ("engine", [engine] * count),
-            ("window", mine["window"].tolist()),
-            ("test_start", mine["test_start"].tolist()),
-            ("test_end", mine["test_end"].tolist()),
-            ("holdings", [int(h.holdings[row]) for h in group_spans]),
-            ("turnover", [float(h.turnover[row]) for h in group_spans]),
-            ("cost", [float(h.cost[row]) for h in group_spans]),
-            ("gross_return", [float(h.gross_return[row]) for h in group_spans]),
-            ("net_return", [float(h.net_return[row]) for h in group_spans]),
-            ("liquidated", [";".join(str(symbols[i]) for i in e) for e in exits]),
-            ("liquidated_value", [float(sum(e.values())) for e in exits]),
-        ):
-            table[name] += column_values
-        firsts = return_dates.get_indexer(pd.DatetimeIndex(mine["test_start"])).tolist()
+            profile, engine = strategies[k]
+            mine = spans[profile]
+            exits = [held_span.liquidated[row] for held_span in group_spans]
+            columns_of[k] = (
+                ("profile", [profile] * len(mine)),
+                ("engine", [engine] * len(mine)),
+                ("window", mine["window"].tolist()),
+                ("test_start", mine["test_start"].tolist()),
+                ("test_end", mine["test_end"].tolist()),
+                *((name, per_window[name][row].tolist()) for name in per_window),
+                ("liquidated", [";".join(str(symbols[i]) for i in e) for e in exits]),
+                ("liquidated_value", [float(sum(e.values())) for e in exits]),
+            )
         positions = np.concatenate(
-            [np.arange(f, f + len(h.net[row])) for f, h in zip(firsts, group_spans, strict=True)]
+            [
+                np.arange(first, first + h.net.shape[1])
+                for (_, first, _), h in zip(spans_of_group, group_spans, strict=True)
+            ]
         )
-        series[strategy_name(profile, engine)] = pd.Series(
-            np.concatenate([h.net[row] for h in group_spans]), index=return_dates[positions]
-        )
-    returns = pd.DataFrame(series)
+        names = [strategy_name(*strategies[k]) for k in members]
+        net = np.concatenate([h.net for h in group_spans], axis=1)
+        frames.append(pd.DataFrame(net.T, index=return_dates[positions], columns=names))
+    table: dict[str, list[object]] = {n: [] for n in WINDOW_RESULT_COLUMNS if n not in looked_up}
+    for k in sorted(columns_of):  # in the order of the profiles and their engines
+        for name, column_values in columns_of[k]:
+            table[name] += column_values
+    held_names = {name for frame in frames for name in frame.columns}
+    ordered = [strategy_name(*s) for s in strategies if strategy_name(*s) in held_names]
+    returns = pd.concat(frames, axis=1) if frames else pd.DataFrame()
+    returns = returns.reindex(columns=ordered)
     returns.index.name = "date"
     if not table["window"]:
         return returns.sort_index(), pd.DataFrame(columns=list(WINDOW_RESULT_COLUMNS))
@@ -187,19 +191,13 @@ class HeldSpans:
     cost: np.ndarray
     holdings: np.ndarray
     """Shape (S,): symbols with a positive target weight."""
+    gross_return: np.ndarray
+    """Shape (S,): the span's compounded gross return."""
+    net_return: np.ndarray
+    """Shape (S,): the span's compounded net return."""
     liquidated: list[dict[int, float]]
     """Per strategy: column of each symbol that stopped trading while held -> its value at exit
     (a fraction of the span's starting value)."""
-
-    @property
-    def gross_return(self) -> np.ndarray:
-        """Compounded gross return of the span, per strategy."""
-        return np.asarray(np.prod(1.0 + self.gross, axis=1) - 1.0)
-
-    @property
-    def net_return(self) -> np.ndarray:
-        """Compounded net return of the span, per strategy."""
-        return np.asarray(np.prod(1.0 + self.net, axis=1) - 1.0)
 
 
 def _hold(
@@ -242,9 +240,17 @@ def _hold(
             )
     for row, i, _ in exits:
         end_weights[row, i] = 0.0  # sold: the next window buys from cash
-    holdings = (target > 0).sum(axis=1)
+    net = gross - costs
     return HeldSpans(
-        gross, gross - costs, end_weights, turnover, costs.sum(axis=1), holdings, liquidated
+        gross=gross,
+        net=net,
+        end_weights=end_weights,
+        turnover=turnover,
+        cost=costs.sum(axis=1),
+        holdings=(target > 0).sum(axis=1),
+        gross_return=np.prod(1.0 + gross, axis=1) - 1.0,
+        net_return=np.prod(1.0 + net, axis=1) - 1.0,
+        liquidated=liquidated,
     )
 
 
