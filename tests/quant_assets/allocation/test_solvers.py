@@ -9,6 +9,7 @@ from quant_assets.allocation.solvers import (
     SolverError,
     capped_weights,
     hrp_weights,
+    leaf_order,
     max_sharpe_weights,
     min_variance_weights,
     risk_parity_weights,
@@ -163,3 +164,123 @@ def test_hrp_is_lopez_de_prados_variant_as_skfolio_configures_it(bundled_closes,
     ).fit(returns)
     ours = hrp_weights(np.cov(returns.to_numpy(), rowvar=False, ddof=1))
     np.testing.assert_allclose(ours, reference.weights_, rtol=0, atol=1e-12)
+
+
+def slsqp_max_sharpe(cov: np.ndarray, mu: np.ndarray, cap: float) -> np.ndarray:
+    """The general-purpose reference: SLSQP on the Sharpe ratio itself, from equal weights."""
+    n = len(mu)
+    result = minimize(
+        lambda w: -(w @ mu) / np.sqrt(w @ cov @ w),
+        np.full(n, 1 / n),
+        method="SLSQP",
+        bounds=[(0, cap)] * n,
+        constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1}],
+        options={"ftol": 1e-15, "maxiter": 1000},
+    )
+    return np.asarray(result.x)
+
+
+def assert_max_sharpe_kkt(cov: np.ndarray, mu: np.ndarray, w: np.ndarray, cap: float) -> None:
+    """Optimality of the largest Sharpe ratio: feasibility, stationarity and signs of the
+    gradient ``mu / s - (w'mu) S w / s^3`` against the budget's multiplier."""
+    assert abs(w.sum() - 1.0) < 1e-12
+    assert (w >= 0).all() and (w <= cap + 1e-15).all()
+    stdev = np.sqrt(w @ cov @ w)
+    gradient = mu / stdev - (w @ mu) * (cov @ w) / stdev**3
+    scale = np.abs(mu).max() / stdev  # the size of either term (the gradient may vanish)
+    free = (w > 1e-12) & (w < cap - 1e-12)
+    zero, capped = w <= 1e-12, w >= cap - 1e-12
+    if not free.any():  # a corner: any multiplier between the two sides will do
+        assert gradient[zero].max(initial=-np.inf) <= gradient[capped].min() + 1e-9 * scale
+        return
+    eta = gradient[free].mean()
+    assert np.abs(gradient[free] - eta).max() <= 1e-9 * scale  # stationarity
+    assert (eta - gradient[zero] >= -1e-9 * scale).all()  # a zero weight would lose
+    assert (gradient[capped] - eta >= -1e-9 * scale).all()  # a capped one wants more
+
+
+def real_max_sharpe_problems(closes, count: int = 40) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Covariances and shrunk means of a year of returns of 4 to 12 random bundled stocks."""
+    rng = np.random.default_rng(7)
+    returns = closes.pct_change().iloc[1:]
+    problems = []
+    while len(problems) < count:
+        start = int(rng.integers(0, len(returns) - 252))
+        block = returns.iloc[start : start + 252].dropna(axis=1).to_numpy()
+        n = int(rng.integers(4, 13))
+        r = block[:, rng.choice(block.shape[1], size=n, replace=False)]
+        means = r.mean(axis=0)
+        mu = 0.5 * means + 0.5 * means.mean()
+        if mu.max() > 0:
+            problems.append((np.cov(r, rowvar=False), mu))
+    return problems
+
+
+@pytest.mark.parametrize("cap", [0.25, 0.35, 0.5, 1.0])
+def test_max_sharpe_meets_kkt_and_beats_slsqp_on_real_windows(bundled_closes, cap: float):
+    for cov, mu in real_max_sharpe_problems(bundled_closes):
+        effective = max(cap, 1 / len(mu))
+        corner = np.sort(mu)[::-1]
+        if np.minimum(effective, np.clip(1 - effective * np.arange(len(mu)), 0, None)) @ corner <= 0:
+            continue  # the non-convex case: SLSQP's own local optimum (tested below)
+        ours = max_sharpe_weights(cov, mu, 0.0, cap)
+        if effective * len(mu) > 1 + 1e-12:
+            assert_max_sharpe_kkt(cov, mu, ours, effective)
+        reference = slsqp_max_sharpe(cov, mu, effective)
+
+        def sharpe(w: np.ndarray) -> float:
+            return float(w @ mu / np.sqrt(w @ cov @ w))
+
+        assert sharpe(ours) >= sharpe(reference) * (1 - 1e-12)
+        np.testing.assert_allclose(ours, reference, atol=1e-5)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_max_sharpe_matches_cvxpy_on_the_charnes_cooper_program(seed: int):
+    import cvxpy as cp
+
+    rng = np.random.default_rng(seed)
+    n, cap = 12, 0.2
+    cov = random_covariance(n, seed)
+    mu = rng.normal(0.0004, 0.0006, n)
+    y = cp.Variable(n)
+    problem = cp.Problem(
+        cp.Minimize(cp.quad_form(y, cp.psd_wrap(cov))),
+        [mu @ y == 1, y >= 0, y <= cap * cp.sum(y)],
+    )
+    problem.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    reference = y.value / y.value.sum()
+    ours = max_sharpe_weights(cov, mu, 0.0, cap)
+    assert_max_sharpe_kkt(cov, mu, ours, cap)
+    np.testing.assert_allclose(ours, reference, atol=1e-6)  # clarabel's interior point stops short
+
+
+def test_max_sharpe_primal_method_agrees_with_fast_path(monkeypatch: pytest.MonkeyPatch):
+    rng = np.random.default_rng(5)
+    cov = random_covariance(20, 5)
+    mu = rng.normal(0.0005, 0.0005, 20)
+    fast = max_sharpe_weights(cov, mu, 0.0, 0.15)
+    monkeypatch.setattr(solvers, "MAX_GUESSES", 0)  # force the primal active-set method
+    primal = max_sharpe_weights(cov, mu, 0.0, 0.15)
+    assert_max_sharpe_kkt(cov, mu, primal, 0.15)
+    np.testing.assert_allclose(primal, fast, atol=1e-13)
+
+
+def test_max_sharpe_below_the_risk_free_rate_keeps_slsqps_local_optimum():
+    """One asset barely above the risk-free rate and a cap: every capped portfolio earns less
+    than cash, the problem is not convex, and SLSQP (the engine's former solver) answers."""
+    cov = random_covariance(5, 2)
+    mu = np.array([0.0001, -0.0003, -0.0004, -0.0002, -0.0005])
+    w = max_sharpe_weights(cov, mu, 0.0, 0.3)
+    assert abs(w.sum() - 1) < 1e-12 and (w >= 0).all() and w.max() <= 0.3 + 1e-12
+    np.testing.assert_array_equal(w, solvers._max_sharpe_slsqp(cov, mu, 0.3))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_leaf_order_is_scipys_leaves_list(seed: int):
+    from scipy.cluster.hierarchy import leaves_list, linkage
+
+    rng = np.random.default_rng(seed)
+    points = rng.integers(0, 4, size=(int(rng.integers(2, 30)), 2)).astype(float)  # many ties
+    tree = linkage(points, method="single")
+    np.testing.assert_array_equal(leaf_order(tree), leaves_list(tree))
