@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from quant_assets.allocation.solvers import (
+    SolverError,
     capped_weights,
     effective_cap,
     hrp_weights,
@@ -123,8 +124,20 @@ class MinVariance(Engine):
     reads: ClassVar[tuple[str, ...]] = ("max_weight",)
 
     def weights(self, returns: FloatArray, settings: Settings, moments: Moments) -> FloatArray:
-        """Exact long-only minimum-variance weights."""
-        return min_variance_weights(moments.covariance, settings.max_weight)
+        """Exact long-only minimum-variance weights.
+
+        The uncapped optimum is solved once per window and held symbols (shared by a sweep's
+        caps); when it meets the cap it is the capped optimum too, else it seeds the capped
+        solve.
+        """
+        covariance = moments.covariance
+        try:
+            uncapped = moments.memo("min_variance", lambda: min_variance_weights(covariance))
+        except SolverError:
+            return min_variance_weights(covariance, settings.max_weight)
+        if uncapped.max() <= effective_cap(len(uncapped), settings.max_weight):
+            return uncapped
+        return min_variance_weights(covariance, settings.max_weight, guess=uncapped)
 
 
 class MaxSharpe(Engine):
@@ -135,11 +148,27 @@ class MaxSharpe(Engine):
     reads: ClassVar[tuple[str, ...]] = ("max_weight", "risk_free_rate")
 
     def weights(self, returns: FloatArray, settings: Settings, moments: Moments) -> FloatArray:
-        """Maximum Sharpe weights on means shrunk by :data:`MEAN_SHRINKAGE`."""
+        """Maximum Sharpe weights on means shrunk by :data:`MEAN_SHRINKAGE`.
+
+        As for :class:`MinVariance`, the uncapped optimum (per window, held symbols and
+        risk-free rate) is the answer when it meets the cap and seeds the capped solve if not.
+        """
         means = returns.mean(axis=0)
         shrunk = (1.0 - MEAN_SHRINKAGE) * means + MEAN_SHRINKAGE * means.mean()
         daily_risk_free = daily_rate(settings.risk_free_rate)
-        return max_sharpe_weights(moments.covariance, shrunk, daily_risk_free, settings.max_weight)
+        covariance = moments.covariance
+        try:
+            uncapped = moments.memo(
+                f"max_sharpe:{daily_risk_free!r}",
+                lambda: max_sharpe_weights(covariance, shrunk, daily_risk_free, 1.0),
+            )
+        except SolverError:
+            return max_sharpe_weights(covariance, shrunk, daily_risk_free, settings.max_weight)
+        if uncapped.max() <= effective_cap(len(uncapped), settings.max_weight):
+            return uncapped
+        return max_sharpe_weights(
+            covariance, shrunk, daily_risk_free, settings.max_weight, guess=uncapped
+        )
 
 
 class RiskParity(Engine):

@@ -68,6 +68,7 @@ def min_variance_weights(
     max_weight: float = 1.0,
     linear: FloatArray | None = None,
     max_iterations: int | None = None,
+    guess: FloatArray | None = None,
 ) -> FloatArray:
     """Solve ``min 1/2 w'Sw + c'w`` subject to ``sum(w) = 1`` and ``0 <= w <= cap`` exactly.
 
@@ -87,6 +88,10 @@ def min_variance_weights(
         Linear term ``c`` (zero for minimum variance).
     max_iterations : int, optional
         Safety bound on active-set steps (default ``10 n + 50``).
+    guess : ndarray, shape (n,), optional
+        Weights of a nearby problem (e.g. the same covariance under a looser cap): its zero
+        weights and weights above the cap seed the fast path's guess of the bounds in force.
+        It changes how fast the optimum is found, not which.
 
     Raises
     ------
@@ -104,7 +109,7 @@ def min_variance_weights(
     w = np.full(n, 1.0 / n)
     if cap * n <= 1.0 + 1e-12:
         return w  # equal weights are the only feasible point
-    guessed = _primal_dual_active_set(cov, c, cap)
+    guessed = _primal_dual_active_set(cov, c, cap, guess)
     if guessed is not None:
         return guessed
     at_lower = np.zeros(n, dtype=bool)
@@ -140,18 +145,21 @@ def min_variance_weights(
     )
 
 
-def _primal_dual_active_set(cov: FloatArray, c: FloatArray, cap: float) -> FloatArray | None:
+def _primal_dual_active_set(
+    cov: FloatArray, c: FloatArray, cap: float, guess: FloatArray | None = None
+) -> FloatArray | None:
     """Fast path: guess the bounds in force from the KKT residuals (Hintermueller et al., 2002).
 
     Starting with no bound in force, solve the free weights exactly, then put at a bound every
     free weight beyond it and every bound weight whose multiplier says it belongs there. When
     the guess repeats, the point is feasible with non-negative multipliers: the optimum. Most
     problems here settle in two to four solves; None (after :data:`MAX_GUESSES`) hands over
-    to the primal active-set method, which always ends.
+    to the primal active-set method, which always ends. A ``guess`` (weights of a nearby
+    problem) starts from its zero weights and those above the cap instead.
     """
     n = len(c)
-    at_lower = np.zeros(n, dtype=bool)
-    at_upper = np.zeros(n, dtype=bool)
+    at_lower = np.zeros(n, dtype=bool) if guess is None else guess <= 0.0
+    at_upper = np.zeros(n, dtype=bool) if guess is None else guess > cap
     for _ in range(MAX_GUESSES):
         free = np.flatnonzero(~(at_lower | at_upper))
         if not len(free):
@@ -353,7 +361,11 @@ def _cluster_variance(
 
 
 def max_sharpe_weights(
-    covariance: FloatArray, expected: FloatArray, risk_free: float, max_weight: float
+    covariance: FloatArray,
+    expected: FloatArray,
+    risk_free: float,
+    max_weight: float,
+    guess: FloatArray | None = None,
 ) -> FloatArray:
     """Long-only, capped weights of the largest ``(w'mu - rf) / sqrt(w'Sw)``, solved exactly.
 
@@ -367,7 +379,9 @@ def max_sharpe_weights(
     constraints in force exactly, so the weights meet the optimality conditions to rounding
     (scipy's SLSQP, used before, stopped within about 1e-6 of them). When no capped portfolio
     beats the risk-free rate the best ratio is negative, the transform does not apply, and
-    SLSQP's local optimum is kept (:func:`_max_sharpe_slsqp`).
+    SLSQP's local optimum is kept (:func:`_max_sharpe_slsqp`). ``guess`` (weights of a nearby
+    problem, e.g. under a looser cap) seeds the guess of the constraints in force, as in
+    :func:`min_variance_weights`.
 
     Raises
     ------
@@ -393,7 +407,8 @@ def max_sharpe_weights(
     hessian = cov / float(np.abs(np.diag(cov)).max())
     excess = mu / float(np.abs(mu).max())
     constraints = np.vstack([-np.eye(n), np.eye(n) - cap])  # G y <= 0: y >= 0, y <= cap sum(y)
-    y = _tangency_active_set(hessian, excess, constraints, corner / float(corner @ excess))
+    seed = None if guess is None else np.concatenate([guess <= 0.0, guess > cap])
+    y = _tangency_active_set(hessian, excess, constraints, corner / float(corner @ excess), seed)
     w = np.clip(y / y.sum(), 0.0, cap)
     if not np.isfinite(w).all() or w.sum() <= 0.0:
         raise SolverError("max Sharpe active-set method reached no finite weights")
@@ -448,7 +463,11 @@ def _max_sharpe_slsqp(cov: FloatArray, mu: FloatArray, cap: float) -> FloatArray
 
 
 def _tangency_active_set(
-    hessian: FloatArray, excess: FloatArray, constraints: FloatArray, start: FloatArray
+    hessian: FloatArray,
+    excess: FloatArray,
+    constraints: FloatArray,
+    start: FloatArray,
+    seed: NDArray[np.bool_] | None = None,
 ) -> FloatArray:
     """Solve ``min 1/2 y'Hy`` subject to ``excess'y = 1`` and ``G y <= 0`` (``G``: constraints).
 
@@ -456,7 +475,7 @@ def _tangency_active_set(
     :func:`_primal_dual_active_set`); when it does not settle, a primal active-set method from
     the feasible ``start``, which ends in finitely many steps for a positive-definite ``H``.
     """
-    guessed = _tangency_guess(hessian, excess, constraints)
+    guessed = _tangency_guess(hessian, excess, constraints, seed)
     if guessed is not None:
         return guessed
     n = len(excess)
@@ -485,14 +504,18 @@ def _tangency_active_set(
 
 
 def _tangency_guess(
-    hessian: FloatArray, excess: FloatArray, constraints: FloatArray
+    hessian: FloatArray,
+    excess: FloatArray,
+    constraints: FloatArray,
+    seed: NDArray[np.bool_] | None = None,
 ) -> FloatArray | None:
     """Fast path: guess the constraints in force from the KKT residuals until the guess repeats.
 
     None when it does not settle in :data:`MAX_GUESSES` solves, reaches a singular system, or
-    settles on a point that is not optimal (infeasible, or a negative multiplier).
+    settles on a point that is not optimal (infeasible, or a negative multiplier). ``seed``
+    marks the constraints guessed in force first (none by default).
     """
-    working = np.zeros(len(constraints), dtype=bool)
+    working = np.zeros(len(constraints), dtype=bool) if seed is None else seed.copy()
     for _ in range(MAX_GUESSES):
         try:
             y, multipliers = _tangency_face(hessian, excess, constraints, working)
