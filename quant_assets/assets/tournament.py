@@ -41,7 +41,7 @@ from quant_assets.tearsheet.figures import (
     strategy_colors,
 )
 from quant_assets.tournament.choices import CausalInputs, choose_holdings
-from quant_assets.tournament.execution import execute
+from quant_assets.tournament.execution import execute, started_pool
 from quant_assets.tournament.reporting import leaderboard as score_strategies
 from quant_assets.tournament.reporting import simulate
 from quant_assets.tournament.walk_forward import plan_windows, validate_prices
@@ -132,9 +132,10 @@ def tournament_allocations(
         for name, settings in profiles.items()
         if stage_key(settings, (*FEATURE_FIELDS, *REGIME_FIELDS)) == stored
     }
-    choices = choose_holdings(prices, tournament_windows, profiles, inputs)
-    connect_local_ray(context, ray_cluster, base, "tournament")
-    output = execute(prices, tournament_windows, choices, profiles, base)
+    with started_pool(prices, base) as pool:  # a local pool's workers start meanwhile
+        choices = choose_holdings(prices, tournament_windows, profiles, inputs)
+        connect_local_ray(context, ray_cluster, base, "tournament")
+        output = execute(prices, tournament_windows, choices, profiles, base, pool)
     fallbacks = int((output.guard["engine_used"] != output.guard["engine"]).sum())
     hardened = int((output.guard["ridge"] > 0).sum())
     yield dg.Output(

@@ -12,6 +12,7 @@ tasks run:
 Every backend runs the same task function on the same inputs, so their results are identical.
 """
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -29,7 +30,7 @@ from quant_assets.contracts import (
 )
 from quant_assets.settings import Settings
 from quant_assets.tournament.decision import Records
-from quant_assets.tournament.local_pool import run_local
+from quant_assets.tournament.local_pool import LocalPool, run_local
 from quant_assets.tournament.ray_backend import run_ray
 from quant_assets.tournament.tasks import make_tasks, merged, run_task
 
@@ -52,17 +53,31 @@ class ExecutionOutput:
     vetoes: pd.DataFrame
 
 
+def started_pool(
+    prices: pd.DataFrame, base: Settings
+) -> contextlib.AbstractContextManager[LocalPool | None]:
+    """A :class:`LocalPool` on ``prices`` for the ``local`` executor, else nothing.
+
+    Entered before the work that precedes :func:`execute`, so its workers start meanwhile.
+    """
+    if base.executor != "local":
+        return contextlib.nullcontext()
+    return LocalPool(prices, base.workers or os.cpu_count() or 1, base)
+
+
 def execute(
     prices: pd.DataFrame,
     windows: pd.DataFrame,
     choices: pd.DataFrame,
     profiles: Mapping[str, Settings],
     base: Settings,
+    pool: LocalPool | None = None,
 ) -> ExecutionOutput:
     """Target weights for every window x profile x engine, on the backend ``base.executor``.
 
     ``choices`` holds each window's ``eligible`` and ``selected`` symbols
-    (:func:`quant_assets.tournament.choices.choose_holdings`).
+    (:func:`quant_assets.tournament.choices.choose_holdings`). ``pool``: a :class:`LocalPool`
+    already started on these prices (for the ``local`` executor; one is started here if not).
     """
     workers = base.workers or os.cpu_count() or 1
     batches = 1 if base.executor == "serial" else workers * TASKS_PER_WORKER
@@ -79,6 +94,8 @@ def execute(
     )
     if base.executor == "serial" or not tasks:
         results: Iterable[Records] = (run_task(panel, dates, symbols, task) for task in tasks)
+    elif base.executor == "local" and pool is not None:
+        results = pool.map(tasks)
     elif base.executor == "local":
         results = run_local(prices, tasks, workers, base)
     else:

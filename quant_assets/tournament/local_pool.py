@@ -1,8 +1,8 @@
 """The ``local`` backend: a pool of spawned processes on this machine.
 
 The prices go to a Parquet file in a scratch folder beside the lakehouse once, and each worker
-reads it once at start. Workers run the numba kernels on one thread each (the pool already fills
-the cores).
+reads it once at start. Workers run numba (if a plug-in uses it) on one thread each (the pool
+already fills the cores).
 
 Spawned workers never re-import the caller's main script: Python's ``spawn`` re-runs it in every
 worker, so a plain script without ``if __name__ == "__main__":`` would start the whole job again
@@ -23,7 +23,6 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
 import pandas as pd
 
@@ -58,7 +57,12 @@ def scratch_folder(settings: Settings) -> Path:
 
 def _start_worker(path: str, parent: int) -> None:
     _exit_with_parent(parent)
-    numba.set_num_threads(1)
+    if "numba" in sys.modules:
+        import numba
+
+        numba.set_num_threads(1)
+    else:  # read by numba when a plug-in imports it; nothing here needs numba itself
+        os.environ["NUMBA_NUM_THREADS"] = "1"
     prices = pd.read_parquet(path)
     _worker_panel.update(
         panel=prices.to_numpy(dtype=np.float64),
@@ -67,32 +71,75 @@ def _start_worker(path: str, parent: int) -> None:
     )
 
 
+def _ready() -> int:
+    """A no-op task: submitted once per worker, it spawns and starts the workers early."""
+    return os.getpid()
+
+
 def _pool_task(task: str) -> str:
     return run_task_json(
         _worker_panel["panel"], _worker_panel["dates"], _worker_panel["symbols"], task
     )
 
 
+class LocalPool:
+    """A pool of ``workers`` spawned processes holding ``prices``, started on entering.
+
+    Spawning a worker costs its interpreter and imports (about a second each here); entering
+    the pool before the tasks are known (:func:`~quant_assets.tournament.walk_forward.
+    run_tournament` enters it before choosing holdings) lets the workers start while the
+    caller still works. The prices go to a Parquet file in a scratch folder that is removed
+    on exit.
+    """
+
+    def __init__(self, prices: pd.DataFrame, workers: int, settings: Settings) -> None:
+        self.prices = prices
+        self.workers = max(1, workers)
+        self.settings = settings
+        self._scratch: Path | None = None
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "LocalPool":
+        self._scratch = scratch_folder(self.settings)
+        path = self._scratch / "prices.parquet"
+        try:
+            self.prices.to_parquet(path)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(str(path), os.getpid()),
+            )
+            with _main_script_hidden():  # workers are spawned by these submissions
+                for _ in range(self.workers):
+                    self._pool.submit(_ready)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def map(self, tasks: list[Task]) -> Iterator[Records]:
+        """Run ``tasks`` on the pool; yield their results in task order."""
+        if self._pool is None:
+            raise RuntimeError("enter the LocalPool (`with LocalPool(...) as pool:`) first")
+        for text in self._pool.map(_pool_task, [task.to_json() for task in tasks]):
+            yield json.loads(text)
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+
 def run_local(
     prices: pd.DataFrame, tasks: list[Task], workers: int, settings: Settings
 ) -> Iterator[Records]:
     """Run ``tasks`` on a pool of ``workers`` spawned processes; yield results in task order."""
-    scratch = scratch_folder(settings)
-    path = scratch / "prices.parquet"
-    try:
-        prices.to_parquet(path)
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(tasks)),
-            mp_context=get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(str(path), os.getpid()),
-        ) as pool:
-            with _main_script_hidden():  # workers are spawned while the tasks are submitted
-                texts = pool.map(_pool_task, [task.to_json() for task in tasks])
-            for text in texts:
-                yield json.loads(text)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with LocalPool(prices, min(workers, len(tasks)), settings) as pool:
+        yield from pool.map(tasks)
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from quant_assets.settings import Settings
 from quant_assets.tournament.choices import choose_holdings
-from quant_assets.tournament.execution import execute
+from quant_assets.tournament.execution import execute, started_pool
 from quant_assets.tournament.reporting import leaderboard, simulate
 from quant_assets.tournament.windows import WINDOW_COLUMNS, make_windows
 
@@ -96,9 +96,10 @@ def run_tournament(
         raise ValueError("a tournament needs at least one profile")
     panel = validate_prices(prices)
     base = base or next(iter(profiles.values()))
-    windows = plan_windows(panel, profiles)
-    choices = choose_holdings(panel, windows, profiles)
-    output = execute(panel, windows, choices, profiles, base)
+    with started_pool(panel, base) as pool:  # workers start while holdings are chosen
+        windows = plan_windows(panel, profiles)
+        choices = choose_holdings(panel, windows, profiles)
+        output = execute(panel, windows, choices, profiles, base, pool)
     returns, window_results = simulate(
         panel, windows, output.weights, output.guard, output.vetoes, profiles
     )
