@@ -14,7 +14,7 @@ not charged. Prices are never carried forward past a symbol's last close; a miss
 *between* two closes (a halt, a holiday of one exchange) is a day without a price change.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,7 +72,7 @@ def simulate(
         key = (settings.drift, tuple(zip(numbers, starts, days, strict=True)))
         groups.setdefault(key, []).extend(number[(profile, engine)] for engine in settings.engines)
     looked_up = ("engine_used", "vetoes")
-    columns_of: dict[int, tuple[tuple[str, list[object]], ...]] = {}
+    columns_of: dict[int, dict[str, Sequence[object] | np.ndarray]] = {}
     frames = []
     for (drift, spans_of_group), members in groups.items():
         if not spans_of_group:
@@ -95,20 +95,24 @@ def simulate(
             name: np.stack([getattr(h, name) for h in group_spans], axis=1)
             for name in ("holdings", "turnover", "cost", "gross_return", "net_return")
         }
+        dated = {
+            profile: {
+                name: spans[profile][name].to_numpy()
+                for name in ("window", "test_start", "test_end")
+            }
+            for profile in {strategies[k][0] for k in members}
+        }
         for row, k in enumerate(members):
             profile, engine = strategies[k]
-            mine = spans[profile]
             exits = [held_span.liquidated[row] for held_span in group_spans]
-            columns_of[k] = (
-                ("profile", [profile] * len(mine)),
-                ("engine", [engine] * len(mine)),
-                ("window", mine["window"].tolist()),
-                ("test_start", mine["test_start"].tolist()),
-                ("test_end", mine["test_end"].tolist()),
-                *((name, per_window[name][row].tolist()) for name in per_window),
-                ("liquidated", [";".join(str(symbols[i]) for i in e) for e in exits]),
-                ("liquidated_value", [float(sum(e.values())) for e in exits]),
-            )
+            columns_of[k] = {
+                "profile": [profile] * len(exits),
+                "engine": [engine] * len(exits),
+                **dated[profile],
+                **{name: per_window[name][row] for name in per_window},
+                "liquidated": [";".join(str(symbols[i]) for i in e) for e in exits],
+                "liquidated_value": np.array([float(sum(e.values())) for e in exits]),
+            }
         positions = np.concatenate(
             [
                 np.arange(first, first + h.net.shape[1])
@@ -118,16 +122,21 @@ def simulate(
         names = [strategy_name(*strategies[k]) for k in members]
         net = np.concatenate([h.net for h in group_spans], axis=1)
         frames.append(pd.DataFrame(net.T, index=return_dates[positions], columns=names))
-    table: dict[str, list[object]] = {n: [] for n in WINDOW_RESULT_COLUMNS if n not in looked_up}
-    for k in sorted(columns_of):  # in the order of the profiles and their engines
-        for name, column_values in columns_of[k]:
-            table[name] += column_values
+    order = sorted(columns_of)  # in the order of the profiles and their engines
+    table: dict[str, Sequence[object] | np.ndarray] = {}
+    for name in (n for n in WINDOW_RESULT_COLUMNS if n not in looked_up):
+        pieces = [columns_of[k][name] for k in order]
+        arrays = [piece for piece in pieces if isinstance(piece, np.ndarray)]
+        if len(arrays) == len(pieces):
+            table[name] = np.concatenate(arrays)
+        else:
+            table[name] = [value for piece in pieces for value in piece]
     held_names = {name for frame in frames for name in frame.columns}
     ordered = [strategy_name(*s) for s in strategies if strategy_name(*s) in held_names]
     returns = pd.concat(frames, axis=1) if frames else pd.DataFrame()
     returns = returns.reindex(columns=ordered)
     returns.index.name = "date"
-    if not table["window"]:
+    if not order:
         return returns.sort_index(), pd.DataFrame(columns=list(WINDOW_RESULT_COLUMNS))
     keys = ["profile", "engine", "window"]
     results = pd.DataFrame(table)
