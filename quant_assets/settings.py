@@ -200,7 +200,9 @@ class Settings(BaseSettings):
         "pool of processes (`local`) or Ray (`ray`).",
     )
     workers: int | None = Field(
-        None, ge=1, description="Processes for `local`, CPUs of a local Ray (None: cores)."
+        None,
+        ge=1,
+        description="Processes for `local` (the caller too), CPUs of a local Ray (None: cores).",
     )
     ray_address: str | None = Field(
         None, description="Existing Ray cluster address; None starts a local Ray on 127.0.0.1."

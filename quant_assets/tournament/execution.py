@@ -6,7 +6,7 @@ windows from training data only (:mod:`.decision`), and the ``executor`` setting
 tasks run:
 
 - ``serial``: in this process, one task after another.
-- ``local``: a pool of spawned processes (:mod:`.local_pool`).
+- ``local``: this process and ``workers - 1`` spawned processes (:mod:`.local_pool`).
 - ``ray``: a local Ray on loopback, or the cluster at ``ray_address`` (:mod:`.ray_backend`).
 
 Every backend runs the same task function on the same inputs, so their results are identical.
@@ -62,7 +62,7 @@ def started_pool(
     """
     if base.executor != "local":
         return contextlib.nullcontext()
-    return LocalPool(prices, base.workers or os.cpu_count() or 1, base)
+    return LocalPool(prices, (base.workers or os.cpu_count() or 1) - 1, base)
 
 
 def execute(

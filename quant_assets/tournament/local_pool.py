@@ -1,4 +1,8 @@
-"""The ``local`` backend: a pool of spawned processes on this machine.
+"""The ``local`` backend: this process and a pool of spawned processes on this machine.
+
+With ``workers`` processes in all, ``workers - 1`` are spawned and this process works too: a
+spawned worker costs about a second of CPU to start (interpreter, imports, prices), which on a
+machine of few cores is what a short run gains by going parallel; the caller is already started.
 
 The prices go to a Parquet file in a scratch folder beside the lakehouse once, and each worker
 reads it once at start. Workers run numba (if a plug-in uses it) on one thread each (the pool
@@ -29,7 +33,7 @@ import pandas as pd
 from lakehouse.sweep import sweep_scratch
 from quant_assets.settings import Settings
 from quant_assets.tournament.decision import Records
-from quant_assets.tournament.tasks import Task, run_task_json
+from quant_assets.tournament.tasks import Task, run_task, run_task_json
 
 SCRATCH_PREFIX = "tournament-"
 """Scratch folders are ``<data>/tmp/tournament-<token>``."""
@@ -83,7 +87,7 @@ def _pool_task(task: str) -> str:
 
 
 class LocalPool:
-    """A pool of ``workers`` spawned processes holding ``prices``, started on entering.
+    """The calling process and ``spawned`` workers holding ``prices``, started on entering.
 
     Spawning a worker costs its interpreter and imports (about a second each here); entering
     the pool before the tasks are known (:func:`~quant_assets.tournament.walk_forward.
@@ -92,26 +96,28 @@ class LocalPool:
     on exit.
     """
 
-    def __init__(self, prices: pd.DataFrame, workers: int, settings: Settings) -> None:
+    def __init__(self, prices: pd.DataFrame, spawned: int, settings: Settings) -> None:
         self.prices = prices
-        self.workers = max(1, workers)
+        self.spawned = max(0, spawned)
         self.settings = settings
         self._scratch: Path | None = None
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> "LocalPool":
+        if not self.spawned:
+            return self  # this process alone
         self._scratch = scratch_folder(self.settings)
         path = self._scratch / "prices.parquet"
         try:
             self.prices.to_parquet(path)
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers,
+                max_workers=self.spawned,
                 mp_context=get_context("spawn"),
                 initializer=_start_worker,
                 initargs=(str(path), os.getpid()),
             )
             with _main_script_hidden():  # workers are spawned by these submissions
-                for _ in range(self.workers):
+                for _ in range(self.spawned):
                     self._pool.submit(_ready)
         except BaseException:
             self.__exit__(None, None, None)
@@ -119,11 +125,29 @@ class LocalPool:
         return self
 
     def map(self, tasks: list[Task]) -> Iterator[Records]:
-        """Run ``tasks`` on the pool; yield their results in task order."""
-        if self._pool is None:
+        """Run ``tasks`` on the pool and in this process; yield their results in task order.
+
+        Every task is queued for the workers; meanwhile this process takes tasks from the end
+        of the queue that no worker has started (a cancelled future), so it works while workers
+        are still starting, and the last tasks are not left to one slow worker. Both run
+        :func:`~quant_assets.tournament.tasks.run_task` on the same prices, and a worker's
+        result comes back through JSON, whose floats round-trip exactly: the records are the
+        same wherever a task ran.
+        """
+        if self._pool is None and self.spawned:
             raise RuntimeError("enter the LocalPool (`with LocalPool(...) as pool:`) first")
-        for text in self._pool.map(_pool_task, [task.to_json() for task in tasks]):
-            yield json.loads(text)
+        pool = self._pool
+        futures = [] if pool is None else [pool.submit(_pool_task, t.to_json()) for t in tasks]
+        here: dict[int, Records] = {}
+        panel = self.prices.to_numpy(dtype=np.float64)
+        dates = [str(d) for d in self.prices.index]
+        symbols = [str(s) for s in self.prices.columns]
+        for position in reversed(range(len(tasks))):
+            if futures and not futures[position].cancel():
+                break  # queued in order: every earlier task has started too
+            here[position] = run_task(panel, dates, symbols, tasks[position])
+        for position, future in enumerate(futures):
+            yield here[position] if position in here else json.loads(future.result())
 
     def __exit__(self, *_: object) -> None:
         if self._pool is not None:
@@ -137,8 +161,8 @@ class LocalPool:
 def run_local(
     prices: pd.DataFrame, tasks: list[Task], workers: int, settings: Settings
 ) -> Iterator[Records]:
-    """Run ``tasks`` on a pool of ``workers`` spawned processes; yield results in task order."""
-    with LocalPool(prices, min(workers, len(tasks)), settings) as pool:
+    """Run ``tasks`` on ``workers`` processes (this one among them); yield results in order."""
+    with LocalPool(prices, min(workers, len(tasks)) - 1, settings) as pool:
         yield from pool.map(tasks)
 
 
