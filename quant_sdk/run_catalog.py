@@ -62,7 +62,9 @@ RUN_COLUMNS = (
     "assets",
     "dagster_status",
 )
-COMPARED_METRICS = ("sharpe", "annual_return", "annual_volatility", "max_drawdown")
+COMPARED_METRICS = ("sharpe", "dsr", "annual_return", "annual_volatility", "max_drawdown")
+"""What ``quant compare`` puts side by side (``dsr``: the deflated Sharpe ratio; NaN for runs
+stored before the leaderboard had it)."""
 """Leaderboard columns :func:`compare_leaderboards` puts side by side."""
 LOCATION_FIELDS = frozenset({"data_root"})
 """Settings that say where the lakehouse is, not what a run computed: left out of diffs."""
@@ -327,8 +329,9 @@ def compare_leaderboards(a: pd.DataFrame | None, b: pd.DataFrame | None) -> pd.D
     b = b if b is not None else pd.DataFrame(columns=columns)
     single = a["profile"].nunique() <= 1 and b["profile"].nunique() <= 1
     keys = ["engine"] if single else ["profile", "engine"]
-    merged = a[[*keys, *COMPARED_METRICS]].merge(
-        b[[*keys, *COMPARED_METRICS]], on=keys, how="outer", suffixes=("_a", "_b")
+    wanted = [*keys, *COMPARED_METRICS]
+    merged = a.reindex(columns=wanted).merge(
+        b.reindex(columns=wanted), on=keys, how="outer", suffixes=("_a", "_b")
     )
     ordered = list(keys)
     for metric in COMPARED_METRICS:

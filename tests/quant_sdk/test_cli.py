@@ -205,7 +205,7 @@ def test_compare_puts_leaderboards_side_by_side_and_names_the_differing_setting(
     rows = compared["leaderboard"]
     assert sorted(row["engine"] for row in rows) == sorted(a.index)
     for row in rows:
-        for metric in ("sharpe", "annual_return", "annual_volatility", "max_drawdown"):
+        for metric in ("sharpe", "dsr", "annual_return", "annual_volatility", "max_drawdown"):
             assert row[f"{metric}_a"] == a.loc[row["engine"], metric]
             assert row[f"{metric}_b"] == b.loc[row["engine"], metric]
             assert row[f"{metric}_diff"] == pytest.approx(row[f"{metric}_b"] - row[f"{metric}_a"])
