@@ -41,10 +41,16 @@ HUNDRED = {
 """Every cap at least 1/top_n: a lower one is refused (it would repeat the 1/top_n point)."""
 
 
+LOADS: list[float] = []
+"""The 1-minute load average after each timing: the machine is shared, so say how busy it was."""
+
+
 def timed(function) -> float:
     start = time.perf_counter()
     function()
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    LOADS.append(os.getloadavg()[0])
+    return elapsed
 
 
 def main() -> None:
@@ -69,6 +75,7 @@ def main() -> None:
 
     report = {
         "cpus": os.cpu_count(),
+        "load_averages": LOADS,
         "windows": len(windows),
         "engines": len(serial.engines),
         "one_point_seconds": one,
@@ -98,6 +105,7 @@ def main() -> None:
         f"  100-point sweep, local              {hundred_local:7.2f} s   "
         f"{hundred_local / 100:.2f} s a point  (target < 60 s)"
     )
+    print(f"  1-minute load averages after each timing: {', '.join(f'{x:.1f}' for x in LOADS)}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written to {RESULTS}")
