@@ -309,24 +309,26 @@ def hrp_weights(covariance: FloatArray) -> FloatArray:
     distance = np.sqrt(np.clip(0.5 * (1.0 - correlation), 0.0, None))
     np.fill_diagonal(distance, 0.0)
     order = leaf_order(linkage(squareform(distance, checks=False), method="single"))
-    inverse_variance = 1.0 / variances
+    # In the quasi-diagonal order every cluster of the bisection is a contiguous range.
+    ordered = np.ascontiguousarray(cov[np.ix_(order, order)])
+    inverse_variance = 1.0 / variances[order]
     weights = np.ones(n)
-    clusters = [order]
-    while clusters:
+    ranges = [(0, n)]
+    while ranges:
         split = []
-        for cluster in clusters:
-            if len(cluster) <= 1:
+        for first, end in ranges:
+            if end - first <= 1:
                 continue
-            half = len(cluster) // 2
-            left, right = cluster[:half], cluster[half:]
-            left_risk = _cluster_variance(cov, inverse_variance, left)
-            right_risk = _cluster_variance(cov, inverse_variance, right)
+            middle = first + (end - first) // 2
+            left_risk = _range_variance(ordered, inverse_variance, first, middle)
+            right_risk = _range_variance(ordered, inverse_variance, middle, end)
             alpha = 1.0 - left_risk / (left_risk + right_risk)
-            weights[left] *= alpha
-            weights[right] *= 1.0 - alpha
-            split += [left, right]
-        clusters = split
-    normalised: FloatArray = weights / weights.sum()
+            weights[first:middle] *= alpha
+            weights[middle:end] *= 1.0 - alpha
+            split += [(first, middle), (middle, end)]
+        ranges = split
+    normalised = np.empty(n)
+    normalised[order] = weights / weights.sum()
     return normalised
 
 
@@ -351,13 +353,13 @@ def leaf_order(tree: FloatArray) -> NDArray[np.intp]:
     return np.asarray(order, dtype=np.intp)
 
 
-def _cluster_variance(
-    cov: FloatArray, inverse_variance: FloatArray, members: NDArray[np.intp]
+def _range_variance(
+    ordered: FloatArray, inverse_variance: FloatArray, first: int, end: int
 ) -> float:
-    """Variance of the inverse-variance portfolio of ``members``."""
-    w = inverse_variance[members]
+    """Variance of the inverse-variance portfolio of the assets ``first..end-1`` of the order."""
+    w = inverse_variance[first:end]
     w = w / w.sum()
-    return float(w @ cov[np.ix_(members, members)] @ w)
+    return float(w @ ordered[first:end, first:end] @ w)
 
 
 def max_sharpe_weights(
