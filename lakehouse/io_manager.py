@@ -18,7 +18,6 @@ The lakehouse knows no contracts: the asset layer overrides the hook.
 
 import contextlib
 import os
-
 from pathlib import Path
 from typing import Any
 

@@ -120,8 +120,11 @@ class LakehouseStore:
 
     def rejected_dir(self, asset: str, run_id: str) -> Path:
         """Where a run's frame of ``asset`` that broke its contract is kept (never a view)."""
-        return self.root / REJECTED_FOLDER / validate_asset_name(asset) / (
-            f"run_id={validate_run_id(run_id)}"
+        return (
+            self.root
+            / REJECTED_FOLDER
+            / validate_asset_name(asset)
+            / (f"run_id={validate_run_id(run_id)}")
         )
 
     def symbol_dir(self, symbol: str, asset: str = MARKET_DATA) -> Path:
