@@ -134,6 +134,7 @@ bench: install  ## benchmarks against the reference libraries, printed as ratios
 	$(BIN)/python benchmarks/bench_freshness.py
 	$(BIN)/python benchmarks/bench_overfitting.py
 	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_publish_audit.py
 
 bench-scale: install  ## hydrate and run `production` on 1,000 and 5,000 synthetic symbols: time and memory per stage
 	$(BIN)/python benchmarks/bench_scale.py

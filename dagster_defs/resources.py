@@ -5,8 +5,11 @@ from typing import Any
 from dagster_ray import LocalRay
 from dagster_ray.configs import Lifecycle
 
-from lakehouse.io_manager import LakehouseIOManager
-from quant_assets.assets.resources import LakehouseResource, SettingsResource
+from quant_assets.assets.resources import (
+    ContractedIOManager,
+    LakehouseResource,
+    SettingsResource,
+)
 from quant_assets.settings import Settings
 from quant_assets.tournament.ray_backend import ray_init_options
 
@@ -14,13 +17,15 @@ from quant_assets.tournament.ray_backend import ray_init_options
 def build_resources(settings: Settings) -> dict[str, Any]:
     """The IO manager, the lakehouse, the base settings and dagster-ray's ``LocalRay``.
 
+    The IO manager publishes a run's frame only once it holds its tier 1 contract.
+
     The IO manager and the lakehouse are rooted at ``settings.data_root`` (made absolute).
     ``LocalRay`` does not connect by itself: the tournament asset connects it only when the run
     asks for Ray, so other runs never start one.
     """
     root = str(settings.data_root.resolve())
     return {
-        "io_manager": LakehouseIOManager(root=root),
+        "io_manager": ContractedIOManager(root=root),
         "lakehouse": LakehouseResource(root=root),
         "base_settings": SettingsResource.of(settings),
         "ray_cluster": LocalRay(

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lakehouse.hashing import FrameHasher
-from lakehouse.store import PARQUET_FILE, publish_parquet
+from lakehouse.store import PARQUET_FILE, Audit, publish_parquet
 
 SUMMARY_TAIL_ROWS = 10
 """Rows of the frame's end kept by :class:`FrameSummary` (a preview)."""
@@ -79,8 +79,12 @@ class WrittenFrame:
     content_hash: str
 
 
-def write_frame_chunks(chunks: Iterable[pd.DataFrame], folder: Path) -> WrittenFrame:
+def write_frame_chunks(
+    chunks: Iterable[pd.DataFrame], folder: Path, audit: Audit | None = None
+) -> WrittenFrame:
     """Write ``chunks`` as ``folder/part-0.parquet``, a row group per chunk, atomically.
+
+    ``audit`` sees the written file before it is published (:func:`~lakehouse.store.publish`).
 
     The schema is the first chunk's; later chunks are cast to it (a chunk that cannot be cast
     raises and nothing is published). The content hash equals
@@ -109,7 +113,7 @@ def write_frame_chunks(chunks: Iterable[pd.DataFrame], folder: Path) -> WrittenF
         if schema is None:
             raise ValueError(f"no chunks to write at {path}: give at least one (empty) frame")
 
-    publish_parquet(path, tables(), row_group_per_table=True)
+    publish_parquet(path, tables(), row_group_per_table=True, audit=audit)
     return WrittenFrame(path, columns, summary, hasher.hexdigest())
 
 

@@ -8,8 +8,16 @@ the asset: nothing is ever pickled.
 Large frames are never held whole here: a :class:`~lakehouse.frames.FrameChunks` output is
 written chunk by chunk, and an input annotated :class:`~lakehouse.frames.StoredFrame` gets the
 stored file to read lazily (the columns and rows it needs) instead of the whole frame.
+
+Write, audit, publish: a run's frame is written under a temporary name beside its final path
+and handed to :meth:`LakehouseIOManager.contract_failure` before it is published. A frame that
+breaks its structural contract is moved to ``<root>/_rejected/<asset>/run_id=<id>/`` (never a
+view) and the step fails with :class:`ContractBreach`; the previous file, if any, is untouched.
+The lakehouse knows no contracts: the asset layer overrides the hook.
 """
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +33,13 @@ from lakehouse.store import (
     PARTITION_FOLDER_KEYS,
     RUN_ID_PARTITIONS,
     SYMBOL_PARTITIONS,
+    Audit,
     LakehouseStore,
 )
+
+
+class ContractBreach(ValueError):
+    """A run's frame broke its structural contract: kept aside under ``_rejected``, unpublished."""
 
 
 class LakehouseIOManager(dg.ConfigurableIOManager):
@@ -58,13 +71,48 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
             f"the lakehouse stores only {sorted(PARTITION_FOLDER_KEYS)}"
         )
 
+    def contract_failure(self, asset: str, frame: StoredFrame) -> str | None:
+        """Why the run's frame of ``asset`` breaks its structural contract, or None if it holds.
+
+        Called on the written file before it is published. The lakehouse knows no contracts,
+        so every frame holds here; the asset layer's IO manager overrides this.
+        """
+        return None
+
+    def _audit(self, context: dg.OutputContext) -> Audit | None:
+        """The check a run's frame passes before it is published (None: not a run asset)."""
+        if not context.has_asset_partitions:
+            return None
+        if getattr(context.asset_partitions_def, "name", None) != RUN_ID_PARTITIONS:
+            return None
+        asset = "__".join(context.asset_key.path)
+        run_id = context.asset_partition_key
+
+        def audit(written: Path) -> None:
+            failure = self.contract_failure(asset, StoredFrame(written))
+            if failure is None:
+                return
+            rejected = self.store.rejected_dir(asset, run_id) / PARQUET_FILE
+            rejected.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(written, rejected)
+            with contextlib.suppress(OSError):  # the partition folder, if this left it empty
+                written.parent.rmdir()
+            raise ContractBreach(
+                f"asset {asset} of run {run_id} {failure}; not published, kept at {rejected}"
+            )
+
+        return audit
+
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        """Write ``obj`` atomically and attach row count, columns, path and content hash."""
+        """Write ``obj`` atomically and attach row count, columns, path and content hash.
+
+        A run's frame is published only if it passes :meth:`contract_failure`.
+        """
         if obj is None:
             return
         folder = self.folder(context)
         if isinstance(obj, pd.DataFrame):
-            path = self.store.write_frame(obj, folder)
+            path = self.store.write_frame(obj, folder, audit=self._audit(context))
             context.add_output_metadata(
                 {
                     "path": dg.MetadataValue.path(str(path)),
@@ -74,7 +122,7 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
                 }
             )
         elif isinstance(obj, FrameChunks):
-            written = write_frame_chunks(obj.chunks, folder)
+            written = write_frame_chunks(obj.chunks, folder, audit=self._audit(context))
             context.add_output_metadata(
                 {
                     "path": dg.MetadataValue.path(str(written.path)),

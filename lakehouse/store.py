@@ -86,6 +86,10 @@ SEALED, LEGACY, UNSEALED, TAMPERED, MISPLACED = (
 checksum at all; data not matching its checksum; written for another asset or partition."""
 PLAIN_DTYPES = frozenset(np.dtype(name) for name in ("float64", "int64", "bool", "datetime64[ns]"))
 """Column dtypes a frame may have to be written without pandas metadata (:func:`is_plain_frame`)."""
+REJECTED_FOLDER = "_rejected"
+"""Where frames that broke their structural contract are kept for inspection (not an asset)."""
+Audit = Callable[[Path], None]
+"""Called with a written, not yet published file; raises to keep it from being published."""
 TEMP_FILE_PREFIX = "."
 TEMP_FILE_SUFFIX = ".tmp"
 """An atomic write's temporary file is ``.<final name>.<random>.tmp`` beside its destination."""
@@ -114,6 +118,15 @@ class LakehouseStore:
         """Folder of one run's partition of ``asset``."""
         return self.asset_dir(asset) / f"run_id={validate_run_id(run_id)}"
 
+    def rejected_dir(self, asset: str, run_id: str) -> Path:
+        """Where a run's frame of ``asset`` that broke its contract is kept (never a view)."""
+        return (
+            self.root
+            / REJECTED_FOLDER
+            / validate_asset_name(asset)
+            / (f"run_id={validate_run_id(run_id)}")
+        )
+
     def symbol_dir(self, symbol: str, asset: str = MARKET_DATA) -> Path:
         """Folder of one symbol's partition of ``asset`` (``market_data`` by default)."""
         return self.asset_dir(asset) / f"symbol={validate_symbol(symbol)}"
@@ -125,16 +138,21 @@ class LakehouseStore:
     # Frames and documents -------------------------------------------------------------------
 
     def write_frame(
-        self, df: pd.DataFrame, folder: Path, metadata: Mapping[str, str] | None = None
+        self,
+        df: pd.DataFrame,
+        folder: Path,
+        metadata: Mapping[str, str] | None = None,
+        audit: Audit | None = None,
     ) -> Path:
         """Atomically write ``df`` as ``folder/part-0.parquet`` and return the path.
 
         ``metadata`` goes into the footer beside the checksum and identity (e.g. where the data
         came from). Float columns are not dictionary-encoded (prices rarely repeat: the
-        dictionary only costs time and bytes: :func:`dictionary_columns`).
+        dictionary only costs time and bytes: :func:`dictionary_columns`). ``audit`` sees the
+        written file before it is published (:func:`publish`).
         """
         path = folder / PARQUET_FILE
-        publish_parquet(path, [frame_to_arrow(df)], metadata)
+        publish_parquet(path, [frame_to_arrow(df)], metadata, audit=audit)
         return path
 
     def read_frame(self, folder: Path) -> pd.DataFrame:
@@ -401,8 +419,12 @@ def publish_parquet(
     metadata: Mapping[str, str] | None = None,
     *,
     row_group_per_table: bool = False,
+    audit: Audit | None = None,
 ) -> None:
     """Write ``tables`` (the schema of the first) as the sealed Parquet file ``path``, atomically.
+
+    ``audit`` sees the sealed file under its temporary name before it is published
+    (:func:`publish`).
 
     Empty tables add no row group. The footer holds the data's checksum, the identity of
     ``path`` (:func:`parquet_identity`) and ``metadata``; one :func:`os.replace` publishes it,
@@ -436,7 +458,7 @@ def publish_parquet(
                 raise
 
     with _naming_the_file(path):
-        publish(path, write)
+        publish(path, write, audit=audit)
         checksum_path(path).unlink(missing_ok=True)
 
 
@@ -523,13 +545,17 @@ def write_text_atomically(path: str | Path, text: str, encoding: str = "utf-8") 
     return target
 
 
-def publish(path: Path, write: Callable[[str], object], private: bool = True) -> None:
+def publish(
+    path: Path, write: Callable[[str], object], private: bool = True, audit: Audit | None = None
+) -> None:
     """The one atomic write: ``write(temporary_path)`` beside ``path``, then :func:`os.replace`.
 
     The temporary file is ``.<name>.<random>.tmp`` in ``path``'s folder (created if missing), so
     the replace never crosses a filesystem; it is removed if ``write`` raises. A ``private``
     temporary file is created owner-only (:func:`tempfile.mkstemp`); otherwise it gets the
-    permissions the umask allows.
+    permissions the umask allows. ``audit(temporary_path)`` runs between the write and the
+    replace (write, audit, publish): if it raises, nothing is published and the previous file
+    at ``path`` is untouched (the audit may move the temporary file aside first).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(
@@ -539,6 +565,8 @@ def publish(path: Path, write: Callable[[str], object], private: bool = True) ->
         if private:
             os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         write(str(temporary))
+        if audit is not None:
+            audit(temporary)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

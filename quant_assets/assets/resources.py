@@ -1,7 +1,12 @@
-"""The resources the assets read through: the lakehouse (loading), the base settings, Ray."""
+"""The resources the assets read through: the lakehouse (loading), the base settings, Ray.
+
+Also the IO manager that publishes a run's frame only once it holds its tier 1 contract
+(:class:`ContractedIOManager`).
+"""
 
 import json
 from datetime import date
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -9,6 +14,10 @@ from dagster_ray import LocalRay
 from pydantic import Field
 
 from lakehouse import LakehouseStore
+from lakehouse.frames import StoredFrame
+from lakehouse.io_manager import LakehouseIOManager
+from quant_assets.assets.checks import validate_stored
+from quant_assets.contracts import STORED_CONTRACTS
 from quant_assets.loading import load_closes
 from quant_assets.settings import Settings
 from quant_assets.tournament.ray_backend import prepare_local_ray
@@ -50,6 +59,38 @@ class SettingsResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     def settings(self) -> Settings:
         """The validated settings."""
         return Settings.model_validate(json.loads(self.snapshot))
+
+
+class ContractedIOManager(LakehouseIOManager):
+    """The lakehouse IO manager, auditing each run frame against its tier 1 contract first.
+
+    Write, audit, publish: the frame is validated under its temporary name (as the asset check
+    validates it, a batch of row groups at a time when large), so a frame that breaks
+    :data:`~quant_assets.contracts.STORED_CONTRACTS` is never visible under its final path.
+    """
+
+    def contract_failure(self, asset: str, frame: StoredFrame) -> str | None:
+        """``breaks <Contract> (tier 1): <first failure>``, or None if the frame holds."""
+        contract = STORED_CONTRACTS.get(asset)
+        if contract is None:
+            return None
+        passed, metadata = validate_stored(frame, contract)
+        if passed:
+            return None
+        cases = metadata.get("failure_cases")
+        first = describe_failure(cases.value[0]) if cases is not None and cases.value else "?"
+        failures = metadata["num_failures"]
+        return f"breaks {contract.__name__} (tier 1, {failures} failure(s)); first: {first}"
+
+
+def describe_failure(case: dict[str, Any]) -> str:
+    """One pandera failure case (a record of ``failure_cases``) on one line."""
+    where = f"column {case['column']!r}" if case.get("column") not in (None, "None") else "frame"
+    found = case.get("failure_case")
+    row = case.get("index")
+    detail = "" if found in (None, "None") else f" with {found!r}"
+    at = "" if row in (None, "None", "nan") else f" at row {row}"
+    return f"{where} fails {case.get('check')!r}{detail}{at}"
 
 
 def connect_local_ray(

@@ -15,6 +15,7 @@ from quant_assets.overfitting.leaderboard_luck import LUCK_COLUMNS, distinct_tri
 from quant_assets.provenance import write_run_request
 from quant_assets.settings import Settings
 from quant_assets.tearsheet.analytics import returns_wide
+from quant_sdk import QuantSDK
 from tests.conftest import SMALL_SYMBOLS
 
 FAST = {"start_date": date(2019, 1, 1), "min_history": 252}
@@ -128,9 +129,27 @@ def test_production_job_on_real_data(hydrated_root: Path):
     )
 
 
-def test_blocking_contract_check_stops_downstream(
-    hydrated_root: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_contract_breaking_frame_is_never_published(
+    hydrated_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
+    root = tmp_path / "lakehouse"
+    shutil.copytree(hydrated_root, root)
+    store = LakehouseStore(root)
+    earlier = new_run_id()  # a published universe, so the view exists to query
+    store.write_frame(
+        pd.DataFrame(
+            {
+                "symbol": ["AAA", "BBB"],
+                "first_date": pd.to_datetime(["2019-01-02"] * 2),
+                "last_date": pd.to_datetime(["2020-01-02"] * 2),
+                "observations": [253, 253],
+                "missing_fraction": [0.0, 0.0],
+                "eligible": [True, True],
+                "reason": ["", ""],
+            }
+        ),
+        store.run_dir("universe", earlier),
+    )
     real = discovery_assets.discover_universe
 
     def duplicated_symbols(closes, settings):
@@ -138,11 +157,21 @@ def test_blocking_contract_check_stops_downstream(
         return pd.concat([table, table.iloc[:1]], ignore_index=True)
 
     monkeypatch.setattr(discovery_assets, "discover_universe", duplicated_symbols)
-    result, run_id = _run(hydrated_root)
+    result, run_id = _run(root)
     assert not result.success
-    assert _checks(result)["universe_matches_contract"] is False
-    store = LakehouseStore(hydrated_root)
-    assert store.run_dir("universe", run_id).exists()  # stored before its check ran
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failure.step_failure_data.error.cause.message
+    assert f"asset universe of run {run_id} breaks UniverseContract (tier 1" in message
+    assert "first: column 'symbol' fails 'field_uniqueness'" in message
+    rejected = store.rejected_dir("universe", run_id) / "part-0.parquet"
+    assert str(rejected) in message
+    kept = pd.read_parquet(rejected)
+    assert kept["symbol"].duplicated().sum() == 1  # the breaking frame, kept for inspection
+    assert not store.run_dir("universe", run_id).exists()  # never under its final path
+    sdk = QuantSDK(settings=Settings(data_root=root))
+    seen = sdk.query("SELECT DISTINCT run_id FROM universe")
+    assert earlier in set(seen["run_id"]) and run_id not in set(seen["run_id"])  # never queried
+    assert "_rejected" not in sdk.query("SHOW TABLES")["name"].tolist()
     for downstream in ("closes", "features", "selections"):
         assert not store.run_dir(downstream, run_id).exists()
 

@@ -95,3 +95,43 @@ def test_chunked_outputs_and_lazy_inputs(tmp_path: Path):
     assert metadata["content_hash"].value == get_df_hash(stored)
     totals = pd.read_parquet(tmp_path / "lazy_total" / f"run_id={RUN_ID}" / "part-0.parquet")
     assert totals.to_dict("records") == [{"total": 1.0, "rows": 3}]
+
+
+class NoNegativeWeights(LakehouseIOManager):
+    """A hook like the asset layer's: ``table`` must not hold a negative weight."""
+
+    def contract_failure(self, asset: str, frame: StoredFrame) -> str | None:
+        weights = frame.read(columns=["weight"])["weight"]
+        return "has a negative weight" if asset == "table" and (weights < 0).any() else None
+
+
+@dg.asset(partitions_def=runs, name="table")
+def broken_table() -> pd.DataFrame:
+    return pd.DataFrame({"symbol": ["A", "B"], "weight": [-0.25, 1.25]})
+
+
+def test_a_frame_failing_its_audit_is_kept_aside_and_the_previous_one_stays(tmp_path: Path):
+    def materialize(asset):
+        with dg.DagsterInstance.ephemeral() as instance:
+            instance.add_dynamic_partitions("run_id", [RUN_ID])
+            return dg.materialize(
+                [asset],
+                partition_key=RUN_ID,
+                instance=instance,
+                resources={"io_manager": NoNegativeWeights(root=str(tmp_path))},
+                raise_on_error=False,
+            )
+
+    published = tmp_path / "table" / f"run_id={RUN_ID}" / "part-0.parquet"
+    assert materialize(table).success
+    before = published.read_bytes()
+    result = materialize(broken_table)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failure.step_failure_data.error.cause.message  # type: ignore[union-attr]
+    rejected = tmp_path / "_rejected" / "table" / f"run_id={RUN_ID}" / "part-0.parquet"
+    assert f"asset table of run {RUN_ID} has a negative weight" in message
+    assert str(rejected) in message
+    assert published.read_bytes() == before  # the previous version, untouched
+    assert pd.read_parquet(rejected)["weight"].tolist() == [-0.25, 1.25]
+    assert [p.name for p in published.parent.iterdir()] == ["part-0.parquet"]  # no temp left

@@ -27,6 +27,7 @@ import pytest
 
 import lakehouse.store
 import quant_assets.assets.checks
+import quant_assets.assets.tournament
 from dagster_defs.tags import HOST_TAG, PARTITION_TAG, PID_TAG
 from lakehouse import LakehouseStore
 from lakehouse.store import (
@@ -263,14 +264,37 @@ def test_3_a_full_disk_publishes_neither_data_nor_checksum(small_mount):
 # 4. Errors carry their root cause; read-only commands write nothing ------------------------------
 
 
+def test_1_a_contract_breaking_frame_is_never_visible_to_quant_query(lake, monkeypatch):
+    code, _, _ = _quant("run", *FAST)
+    assert code == 0
+    published = lake.store.run_ids()[-1]
+    real = quant_assets.assets.tournament.relative_leaderboard
+
+    def negative_vetoes(*args, **kwargs):
+        board = real(*args, **kwargs)
+        return board.assign(vetoes=-1)  # breaks RunLeaderboardContract (vetoes >= 0)
+
+    monkeypatch.setattr(quant_assets.assets.tournament, "relative_leaderboard", negative_vetoes)
+    code, _, err = _quant("run", *FAST)
+    run_id = lake.store.run_ids()[-1]
+    rejected = lake.store.rejected_dir("leaderboard", run_id) / "part-0.parquet"
+    assert code == 1 and run_id != published
+    assert f"asset leaderboard of run {run_id} breaks RunLeaderboardContract (tier 1" in err
+    assert "first: column 'vetoes' fails 'greater_than_or_equal_to(0)'" in err
+    assert "probably a bug" not in err
+    assert (pd.read_parquet(rejected)["vetoes"] == -1).all()  # kept aside for inspection
+    code, out, _ = _quant("query", "SELECT DISTINCT run_id FROM leaderboard", "--json")
+    assert code == 0 and [row["run_id"] for row in json.loads(out)] == [published]
+
+
 def test_4_a_full_disk_during_a_run_names_the_cause_and_show_lists_only_stored(lake, monkeypatch):
     real = lakehouse.store.publish
 
-    def disk_full_for_closes(path, write, private=True):
+    def disk_full_for_closes(path, write, private=True, audit=None):
         if path.parent.parent.name == "closes":
             path.parent.mkdir(parents=True, exist_ok=True)  # the folder is made, the file not
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real(path, write, private)
+        real(path, write, private, audit)
 
     monkeypatch.setattr(lakehouse.store, "publish", disk_full_for_closes)
     code, _, err = _quant("run", *FAST)
@@ -301,7 +325,7 @@ def test_4_read_only_commands_write_nothing_and_writes_say_why_they_failed(lake,
         assert code == 0, (argv, err)
     assert _tree(root) == before
 
-    def read_only(path, write, private=True):
+    def read_only(path, write, private=True, audit=None):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
     monkeypatch.setattr(lakehouse.store, "publish", read_only)
