@@ -1,11 +1,9 @@
 """Covariance estimators shared by the engines, and the conditioning the guard watches."""
 
 import numpy as np
-from numpy.typing import NDArray
 
 from quant_assets.settings import CovarianceName
-
-FloatArray = NDArray[np.float64]
+from quant_assets.typing import FloatArray
 
 
 def estimate_covariance(returns: FloatArray, method: CovarianceName = "sample") -> FloatArray:

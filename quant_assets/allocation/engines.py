@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
-from numpy.typing import NDArray
 
 from quant_assets.allocation.solvers import (
     SolverError,
@@ -40,8 +39,7 @@ from quant_assets.allocation.solvers import (
 from quant_assets.metrics import daily_rate
 from quant_assets.plugins import Plugin, PluginError, resolve
 from quant_assets.settings import EngineName, Settings
-
-FloatArray = NDArray[np.float64]
+from quant_assets.typing import FloatArray
 
 
 class Moments(Protocol):

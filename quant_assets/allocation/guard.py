@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
 from quant_assets.allocation.covariance import (
     correlation_spectrum,
@@ -48,8 +47,7 @@ from quant_assets.allocation.covariance import (
 from quant_assets.allocation.engines import get_engine
 from quant_assets.allocation.solvers import effective_cap
 from quant_assets.settings import Settings
-
-FloatArray = NDArray[np.float64]
+from quant_assets.typing import FloatArray
 
 FALLBACK_CHAIN: tuple[str, ...] = ("inverse_volatility", "equal_weight")
 """Engines tried, in order, after a veto (``equal_weight`` always passes on finite input)."""

@@ -12,16 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
 from quant_assets.allocation.engines import AnyEngine, get_engine
 from quant_assets.allocation.guard import Allocation, SolverGuard, WindowMoments
 from quant_assets.contracts import AllocationsContract, column_names
 from quant_assets.settings import Settings
 from quant_assets.sweep import GUARD_FIELDS, MOMENT_FIELDS, stage_key
+from quant_assets.typing import FloatArray
 
 ALLOCATION_COLUMNS = column_names(AllocationsContract)
-FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from scipy.cluster.hierarchy import linkage
 from scipy.optimize import minimize
 from scipy.spatial.distance import squareform
 
-FloatArray = NDArray[np.float64]
+from quant_assets.typing import FloatArray
 
 STEP_TOLERANCE = 1e-13
 """An active-set step shorter than this (relative to the weights) means the working set is

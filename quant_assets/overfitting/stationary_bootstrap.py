@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from quant_assets.calendar import TRADING_DAYS_PER_YEAR
+from quant_assets.typing import FloatArray, IntArray
 from quant_kernels._stationary_bootstrap import stationary_bootstrap_statistics
 
 __all__ = [
@@ -40,8 +41,6 @@ __all__ = [
     "performance_intervals",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 DEFAULT_REPLICATIONS = 1_000
 """Bootstrap replications of the intervals and the SPA test."""
