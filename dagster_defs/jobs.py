@@ -1,10 +1,17 @@
 """Jobs: ``production`` (every run-scoped asset for one run_id) and ``hydrate`` (market data)."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 
 from dagster_defs.tags import MARKET_DATA_WRITES, PARTITION_TAG, WRITES_TAG
 from quant_assets.assets.discovery import MISSING_RUN_ID
 from quant_assets.assets.hydration import market_data
+
+if TYPE_CHECKING:  # the type define_asset_job returns; Dagster does not export its name
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
 
 RUN_GROUPS = ("discovery", "features", "regimes", "selection", "allocation", "tournament")
 """Asset groups partitioned by run_id, in pipeline order."""
@@ -32,10 +39,25 @@ production = dg.define_asset_job(
     description="Discovery to tournament for one run_id partition, on the hydrated lakehouse.",
 )
 
-hydrate = dg.define_asset_job(
-    "hydrate",
-    selection=dg.AssetSelection.assets(market_data).without_checks(),
-    executor_def=dg.in_process_executor,
-    tags={WRITES_TAG: MARKET_DATA_WRITES},  # one at a time in a team's run queue
-    description="Hydrate market data for the selected symbol partitions (one run for many).",
-)
+HYDRATION_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
+"""A failed hydration step (a source outage, a full disk) is tried again after 30 s, then 60 s.
+
+Only in the code location the daemon launches runs from: the SDK's runs in its own process do
+not retry (:func:`build_hydrate`), the person who started one sees the failure at once. A
+symbol the source refuses is quarantined, not failed, and a strict run's failure over
+quarantined symbols is not retried (``allow_retries=False``)."""
+
+
+def build_hydrate(retries: bool = True) -> "UnresolvedAssetJobDefinition":
+    """The ``hydrate`` job, with :data:`HYDRATION_RETRY_POLICY` or (``retries=False``) none."""
+    return dg.define_asset_job(
+        "hydrate",
+        selection=dg.AssetSelection.assets(market_data).without_checks(),
+        executor_def=dg.in_process_executor,
+        tags={WRITES_TAG: MARKET_DATA_WRITES},  # one at a time in a team's run queue
+        op_retry_policy=HYDRATION_RETRY_POLICY if retries else None,
+        description="Hydrate market data for the selected symbol partitions (one run for many).",
+    )
+
+
+hydrate = build_hydrate()

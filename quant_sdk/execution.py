@@ -72,6 +72,7 @@ def execute_job(
     """
     config = run_config or dg.RunConfig()
     config.loggers = {"console": {"config": {"log_level": dagster_log_level.upper()}}}
+
     dagster_run_id = str(uuid.uuid4())  # Dagster's own form of run id
     progress = RunProgress(
         job.name,

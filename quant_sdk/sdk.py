@@ -143,7 +143,8 @@ class QuantSDK(LakehouseMaintenance):
     # Dagster plumbing -----------------------------------------------------------------------
 
     def _definitions(self, settings: Settings | None = None) -> dg.Definitions:
-        return build_definitions(settings or self.settings)
+        """The code location for runs in this process: no step retries (the caller is there)."""
+        return build_definitions(settings or self.settings, retries=False)
 
     def _execute(
         self,

@@ -113,7 +113,10 @@ def hydration_clock(context: dg.AssetExecutionContext, config: HydrationConfig) 
         return datetime.fromisoformat(config.as_of)
     record = context.instance.get_run_record_by_id(context.run.run_id)
     if record is None or record.create_timestamp is None:
-        raise dg.Failure(description="the run has no creation time: set `as_of` in its config")
+        raise dg.Failure(
+            description="the run has no creation time: set `as_of` in its config",
+            allow_retries=False,
+        )
     created: datetime = record.create_timestamp.astimezone(UTC)
     return created
 
@@ -207,7 +210,8 @@ def market_data(
             "`<data_root>/quarantine/`, fix the source and hydrate them again."
         )
         if settings.strict:
-            raise dg.Failure(description=message, metadata=summary)
+            # the same symbols would be refused again: no retry policy may repeat the run
+            raise dg.Failure(description=message, metadata=summary, allow_retries=False)
         context.log.warning(message)
     yield from ()
 
