@@ -136,8 +136,8 @@ bench: install  ## benchmarks against the reference libraries, printed as ratios
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/bench_publish_audit.py
 
-bench-scale: install  ## hydrate and run `production` on 1,000 and 5,000 synthetic symbols: time and memory per stage
-	$(BIN)/python benchmarks/bench_scale.py
+bench-scale: install  ## hydrate and run `production` on 1,000 and 5,000 synthetic symbols (ARGS="--instance postgres": on PostgreSQL)
+	$(BIN)/python benchmarks/bench_scale.py $(ARGS)
 
 clean:  ## remove the lakehouse, the Dagster home and caches (keeps .venv)
 	rm -rf data .mypy_cache .ruff_cache .pytest_cache

@@ -28,24 +28,48 @@ run (it logs one "planned" event per symbol partition), fetching, validating and
 bars, and recording the per-symbol events (a materialization each; a check result where the
 quarantine status changed), read from the timestamps of the run's event log. Results are
 written to ``benchmarks/results/scale.json``.
+
+``--instance postgres`` (``make bench-scale ARGS="--instance postgres"``) measures a team's
+instance instead: for each child the benchmark starts a PostgreSQL server of its own
+(:mod:`quant_sdk.local_postgres`, a fresh cluster on a free loopback port) and writes the team
+``dagster.yaml`` (:func:`dagster_defs.team.write_team_home`) into the child's Dagster home. It
+hydrates each size (default 2,000 and 5,000 symbols; targets :data:`POSTGRES_TARGETS`) on it,
+then runs ``production`` on the smallest size once on PostgreSQL and once in laptop mode (the
+default SQLite home), and prints the ratios (target: PostgreSQL within
+:data:`PRODUCTION_TARGET_RATIO` of the laptop). Results go to
+``benchmarks/results/scale_postgres.json``.
 """
 
 import argparse
 import json
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from dagster_defs.team import write_team_home
+from quant_sdk import local_postgres
+
 RESULTS = Path(__file__).parent / "results" / "scale.json"
 HYDRATION_RESULTS = RESULTS.with_name("scale_hydration.json")
+POSTGRES_RESULTS = RESULTS.with_name("scale_postgres.json")
+POSTGRES_TARGETS = {2000: 40.0, 5000: 60.0}
+"""Symbols -> seconds a hydration on a PostgreSQL instance may take."""
+PRODUCTION_TARGET_RATIO = 1.10
+"""A ``production`` run on PostgreSQL may take at most this multiple of the laptop mode's."""
+LAPTOP = "laptop"
+POSTGRES = "postgres"
 SAMPLE_SECONDS = 0.1
 GIB = 1024**3
 YEARS = 10
@@ -85,6 +109,7 @@ STEP_STAGES = {
     "tournament_returns": "report",
     "tournament_window_results": "report",
     "leaderboard": "report",
+    "overfitting": "report",
     "tearsheet": "report",
 }
 """Dagster step -> stage; a step not listed here fails the benchmark (its time would be lost)."""
@@ -252,12 +277,18 @@ class MemorySampler(threading.Thread):
 
 
 def run_child(
-    symbols: int, years: int, executor: str, mode: str
+    symbols: int, years: int, executor: str, mode: str, instance: str = LAPTOP
 ) -> tuple[dict[str, Any], MemorySampler]:
-    """Run one child process in a fresh temporary folder; its result and memory samples."""
-    with tempfile.TemporaryDirectory(prefix="qscale") as scratch:
+    """Run one child process in a fresh temporary folder; its result and memory samples.
+
+    ``instance`` ``postgres``: the child's Dagster home is a team home on a PostgreSQL server
+    started for it (stopped and deleted after); ``laptop``: the default SQLite home.
+    """
+    with tempfile.TemporaryDirectory(prefix="qscale") as scratch, _instance(instance) as url:
         folder = Path(scratch)
         out = folder / "result.json"
+        if url is not None:
+            write_team_home(folder / "dagster_home", url)
         env = {
             **os.environ,
             "DAGSTER_HOME": str(folder / "dagster_home"),
@@ -291,6 +322,23 @@ def run_child(
     return result, sampler
 
 
+@contextmanager
+def _instance(instance: str) -> Iterator[str | None]:
+    """A fresh PostgreSQL server's URL for ``postgres`` (stopped and deleted after), else None."""
+    if instance == LAPTOP:
+        yield None
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = Path(tempfile.mkdtemp(prefix="qscale-pg-"))  # the postgres user must reach it
+    try:
+        yield local_postgres.start(folder, port)
+    finally:
+        local_postgres.stop(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def hydrate_parts(result: dict[str, Any]) -> dict[str, float]:
     """Where the hydration run's seconds went, from its event log's timestamps."""
     hydrate = result["hydrate"]
@@ -304,15 +352,18 @@ def hydrate_parts(result: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def measure_hydration(symbols: int, years: int, executor: str, mode: str) -> dict[str, Any]:
+def measure_hydration(
+    symbols: int, years: int, executor: str, mode: str, instance: str = LAPTOP
+) -> dict[str, Any]:
     """Hydrate ``symbols`` in a child (``mode`` ``hydrate``: synthetic, ``files``: CSV files)."""
-    result, sampler = run_child(symbols, years, executor, mode)
+    result, sampler = run_child(symbols, years, executor, mode, instance)
     if result["stored_symbols"] != symbols:
         raise SystemExit(f"{mode}: {result['stored_symbols']} of {symbols} symbols stored")
     hydrate = result["hydrate"]
     return {
         "symbols": symbols,
         "years": years,
+        "instance": instance,
         "source": result["source"],
         "seconds": hydrate["end"] - hydrate["start"],
         "peak_rss_gib": sampler.peak(hydrate["start"], hydrate["end"])[0] / GIB,
@@ -320,9 +371,9 @@ def measure_hydration(symbols: int, years: int, executor: str, mode: str) -> dic
     }
 
 
-def measure(symbols: int, years: int, executor: str) -> dict[str, Any]:
+def measure(symbols: int, years: int, executor: str, instance: str = LAPTOP) -> dict[str, Any]:
     """Run one child for ``symbols`` and return its stage times and memory."""
-    result, sampler = run_child(symbols, years, executor, "full")
+    result, sampler = run_child(symbols, years, executor, "full", instance)
     seconds = dict.fromkeys(STAGES, 0.0)
     peaks = dict.fromkeys(STAGES, 0)
     hydrate = result["hydrate"]
@@ -340,6 +391,7 @@ def measure(symbols: int, years: int, executor: str) -> dict[str, Any]:
         "symbols": symbols,
         "years": years,
         "executor": executor,
+        "instance": instance,
         "seconds": seconds,
         "stage_peak_rss_gib": {k: v / GIB for k, v in peaks.items()},
         "production_seconds": production["end"] - production["start"],
@@ -447,9 +499,69 @@ def verdict(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def postgres_report(
+    hydrations: list[dict[str, Any]], postgres: dict[str, Any], laptop: dict[str, Any]
+) -> list[str]:
+    """Hydration times on PostgreSQL against their targets; production PostgreSQL vs laptop."""
+    lines = []
+    for h in hydrations:
+        bound = POSTGRES_TARGETS.get(h["symbols"])
+        met = (
+            ""
+            if bound is None
+            else f" ({'met' if h['seconds'] < bound else 'MISSED'}: < {bound:g} s)"
+        )
+        lines.append(f"hydrate {h['symbols']:,} symbols on PostgreSQL: {h['seconds']:.1f} s{met}")
+    size = postgres["symbols"]
+    pg_hydrate, laptop_hydrate = postgres["seconds"]["hydrate"], laptop["seconds"]["hydrate"]
+    lines.append(
+        f"hydrate {size:,} symbols: PostgreSQL {pg_hydrate:.1f} s, laptop {laptop_hydrate:.1f} s, "
+        f"ratio {pg_hydrate / max(laptop_hydrate, 1e-9):.2f}"
+    )
+    pg_run, laptop_run = postgres["production_seconds"], laptop["production_seconds"]
+    ratio = pg_run / max(laptop_run, 1e-9)
+    met = "met" if ratio <= PRODUCTION_TARGET_RATIO else "MISSED"
+    lines.append(
+        f"production on {size:,} symbols: PostgreSQL {pg_run:.1f} s, laptop {laptop_run:.1f} s, "
+        f"ratio {ratio:.2f} ({met}: at most {PRODUCTION_TARGET_RATIO:g})"
+    )
+    return lines
+
+
+def main_postgres(sizes: list[int], years: int, executor: str) -> None:
+    """``--instance postgres``: hydrations on PostgreSQL, then production there and on a laptop."""
+    hydrations = []
+    for symbols in sizes:
+        print(f"{symbols:,} symbols x {years} years, hydrate on PostgreSQL ...", flush=True)
+        hydrations.append(measure_hydration(symbols, years, executor, "hydrate", POSTGRES))
+        print(json.dumps(hydrations[-1]["hydrate_parts"], indent=1), flush=True)
+    size = min(sizes)
+    runs = {}
+    for instance in (POSTGRES, LAPTOP):
+        print(f"{size:,} symbols, hydrate and production on {instance} ...", flush=True)
+        runs[instance] = measure(size, years, executor, instance)
+        print(json.dumps(runs[instance]["steps"], indent=1), flush=True)
+    print()
+    rows = table([runs[POSTGRES], runs[LAPTOP]]).splitlines()[1:]
+    header = f"| stage | {size:,} symbols, PostgreSQL | {size:,} symbols, laptop |"
+    print("\n".join([header, *rows]))
+    print()
+    print("\n".join(postgres_report(hydrations, runs[POSTGRES], runs[LAPTOP])))
+    document = {"hydrations": hydrations, "production": runs}
+    RESULTS.parent.mkdir(exist_ok=True)
+    POSTGRES_RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--symbols", type=int, nargs="+", default=sorted(TARGETS))
+    parser.add_argument("--symbols", type=int, nargs="+")
+    parser.add_argument(
+        "--instance",
+        default=LAPTOP,
+        choices=[LAPTOP, POSTGRES],
+        help="the Dagster instance: the laptop's SQLite home, or a PostgreSQL server started for "
+        "each child (hydrations of each size, production on the smallest against the laptop)",
+    )
     parser.add_argument("--years", type=int, default=YEARS)
     parser.add_argument("--executor", default="local", choices=["serial", "local", "ray"])
     parser.add_argument(
@@ -466,6 +578,10 @@ def main() -> None:
     if args.child is not None:
         child(args.child, args.years, args.executor, args.folder, args.out, args.mode)
         return
+    if args.instance == POSTGRES:
+        main_postgres(args.symbols or sorted(POSTGRES_TARGETS), args.years, args.executor)
+        return
+    args.symbols = args.symbols or sorted(TARGETS)
     results = []
     pairs = []
     for symbols in args.symbols:
