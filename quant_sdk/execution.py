@@ -3,21 +3,26 @@
 :func:`execute_job` runs a job on the persistent instance with Dagster's console logger at the
 caller's level and a :class:`~quant_sdk.progress.RunProgress` listening, and turns a failed
 run into one :class:`RunFailedError` naming each failed step and its error in one line.
-:func:`last_runs` answers, for each ``run_id`` partition, which run of a job was its latest,
+:func:`latest_runs` answers, for each ``run_id`` partition, which run of a job was its latest,
 and :func:`step_failures` why a stored run failed; :func:`register_partitions` adds dynamic
 partitions.
 """
 
 import logging
 import uuid
+from dataclasses import dataclass
 
 import dagster as dg
 
+from dagster_defs.instance import abandoned_reason
 from dagster_defs.tags import PARTITION_TAG
 from quant_sdk.progress import RunProgress
 
 logger = logging.getLogger(__name__)
 
+FINISHED = frozenset(
+    {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+)
 DEFAULT_DAGSTER_LOG_LEVEL = "INFO"
 """Library users see Dagster's INFO events of the runs the SDK launches (as in the UI)."""
 STEP_ERROR_WRAPPER_PREFIX = "DagsterExecution"
@@ -101,21 +106,48 @@ def execute_job(
     return result.run_id
 
 
-def last_runs(
+@dataclass(frozen=True)
+class LatestRun:
+    """The latest Dagster run of a partition, as ``quant runs`` and ``quant show`` need it."""
+
+    dagster_run_id: str
+    status: str
+    """``SUCCESS``, ``FAILURE``, ``QUEUED``, ``STARTED``... (``DagsterRunStatus`` values)."""
+    abandoned: str | None = None
+    """Why the run is dead though Dagster says it is in progress (its process is gone; judged
+    for runs this host executed in-process only), else None."""
+
+
+def latest_runs(
     instance: dg.DagsterInstance, job_name: str, partition: str | None = None
-) -> dict[str, dg.DagsterRun]:
+) -> dict[str, LatestRun]:
     """Partition key -> its latest run of ``job_name`` (only ``partition`` when given).
 
-    Partitions without a run of the job are absent; ``run.status.value`` is ``SUCCESS``,
-    ``FAILURE``, ``STARTED``...
+    Partitions without a run of the job are absent. All partitions: Dagster's partition run
+    data (``instance.get_run_partition_data``: run id, status and partition columns of the
+    runs table, the latest run per partition; what the UI's partition status of a job reads),
+    not every run's record; one partition: its newest run record. Only runs still in progress
+    are read whole, to judge whether their process died (:func:`abandoned_reason`).
     """
-    tags = {PARTITION_TAG: partition} if partition is not None else None
-    latest: dict[str, dg.DagsterRun] = {}
-    for run in instance.get_runs(dg.RunsFilter(job_name=job_name, tags=tags)):  # newest first
-        key = run.tags.get(PARTITION_TAG)
-        if key is not None and key not in latest:
-            latest[key] = run
-    return latest
+    if partition is not None:
+        filters = dg.RunsFilter(job_name=job_name, tags={PARTITION_TAG: partition})
+        found = {}
+        for record in instance.get_run_records(filters, limit=1):
+            found[partition] = (record.dagster_run.run_id, record.dagster_run.status)
+    else:
+        found = {
+            data.partition: (data.run_id, data.status)
+            for data in instance.get_run_partition_data(dg.RunsFilter(job_name=job_name))
+        }
+    unfinished = [run_id for run_id, status in found.values() if status not in FINISHED]
+    dead = {}
+    if unfinished:
+        for record in instance.get_run_records(dg.RunsFilter(run_ids=unfinished)):
+            dead[record.dagster_run.run_id] = abandoned_reason(record.dagster_run)
+    return {
+        key: LatestRun(run_id, status.value, dead.get(run_id))
+        for key, (run_id, status) in found.items()
+    }
 
 
 def step_failures(instance: dg.DagsterInstance, dagster_run_id: str) -> list[tuple[str, str]]:
@@ -137,17 +169,26 @@ def register_partitions(instance: dg.DagsterInstance, partitions: str, keys: lis
 
 
 def _error_message(event: dg.DagsterEvent) -> str:
-    """The error of a step failure in one line, unwrapped from Dagster's step-error wrapper."""
+    """The error of a step failure in one line (see :func:`error_line`)."""
+    chain = []
     error = getattr(event.event_specific_data, "error", None)
-    while (
-        error is not None
-        and (error.cls_name or "").startswith(STEP_ERROR_WRAPPER_PREFIX)
-        and error.cause is not None
-    ):
+    while error is not None:
+        chain.append((error.cls_name, str(error.message)))
         error = error.cause
-    if error is None:
+    return error_line(chain)
+
+
+def error_line(chain: list[tuple[str | None, str]]) -> str:
+    """A step failure's error in one line, unwrapped from Dagster's step-error wrapper.
+
+    ``chain`` is the error's ``(class name, message)``, then its cause's, and so on.
+    """
+    while len(chain) > 1 and (chain[0][0] or "").startswith(STEP_ERROR_WRAPPER_PREFIX):
+        chain = chain[1:]
+    if not chain:
         return "unknown error"
-    text = " ".join(str(error.message).split())
-    if error.cls_name and text.split(":", 1)[0].endswith(error.cls_name):
-        text = f"{error.cls_name}:{text.split(':', 1)[1]}"  # drop the module path
+    name, message = chain[0]
+    text = " ".join(message.split())
+    if name and text.split(":", 1)[0].endswith(name):
+        text = f"{name}:{text.split(':', 1)[1]}"  # drop the module path
     return text

@@ -11,7 +11,6 @@ import pandas as pd
 
 from dagster_defs.definitions import build_definitions
 from dagster_defs.instance import (
-    abandoned_reason,
     contiguous_ranges,
     dagster_instance,
     fail_abandoned_runs,
@@ -53,9 +52,10 @@ from quant_assets.tearsheet import (
 from quant_assets.tournament import TournamentResult, run_tournament
 from quant_sdk.execution import (
     DEFAULT_DAGSTER_LOG_LEVEL,
+    LatestRun,
     RunFailedError,
     execute_job,
-    last_runs,
+    latest_runs,
     log_level_number,
     register_partitions,
     step_failures,
@@ -440,30 +440,44 @@ class QuantSDK(LakehouseMaintenance):
         The status (see :data:`quant_sdk.run_catalog.RUN_STATUSES`) comes from the stored
         assets and the latest Dagster run of the run's partition; a run the Dagster instance
         has no record of is still listed. Columns: :data:`quant_sdk.run_catalog.RUN_COLUMNS`.
+        With ``dagster_url`` the Dagster side is asked of the team's webserver (no database
+        credentials needed), else of the local instance.
         """
-        with dagster_instance() as instance:
-            latest = last_runs(instance, PRODUCTION_JOB)
-        dead = {key for key, run in latest.items() if abandoned_reason(run) is not None}
+        latest = self._latest_runs()
+        dead = {key for key, run in latest.items() if run.abandoned is not None}
         return run_table(
-            self.store, {key: run.status.value for key, run in latest.items()}, abandoned=dead
+            self.store, {key: run.status for key, run in latest.items()}, abandoned=dead
         )
 
     def show(self, run_id: str) -> RunSummary:
         """One run: status, data span, settings that differ from its profile, leaderboard.
 
         For a run whose latest Dagster run failed, ``failures`` names each failed step and
-        its error.
+        its error. The Dagster side comes from where :meth:`runs` asks it.
         """
         validate_run_id(run_id)
+        latest = self._latest_runs(run_id).get(run_id)
+        failures = []
+        if latest is not None and latest.abandoned is not None:
+            failures = [(PROCESS_STEP, latest.abandoned)]
+        elif latest is not None and latest.status in FAILED_DAGSTER_STATUSES:
+            failures = self._step_failures(latest.dagster_run_id)
+        status = None if latest is None else latest.status
+        abandoned = latest is not None and latest.abandoned is not None
+        return summarize_run(self.store, run_id, status, failures, abandoned=abandoned)
+
+    def _latest_runs(self, run_id: str | None = None) -> dict[str, LatestRun]:
+        """Run id -> its latest ``production`` run: from the webserver with ``dagster_url``."""
+        if self.dagster_url is not None:
+            return self._webserver().latest_runs(PRODUCTION_JOB, run_id)
         with dagster_instance() as instance:
-            latest = last_runs(instance, PRODUCTION_JOB, run_id).get(run_id)
-            failed = latest is not None and latest.status.value in FAILED_DAGSTER_STATUSES
-            failures = step_failures(instance, latest.run_id) if failed and latest else []
-        status = None if latest is None else latest.status.value
-        dead = None if latest is None else abandoned_reason(latest)
-        if dead is not None:
-            failures = [(PROCESS_STEP, dead)]
-        return summarize_run(self.store, run_id, status, failures, abandoned=dead is not None)
+            return latest_runs(instance, PRODUCTION_JOB, run_id)
+
+    def _step_failures(self, dagster_run_id: str) -> list[tuple[str, str]]:
+        if self.dagster_url is not None:
+            return self._webserver().step_failures(dagster_run_id)
+        with dagster_instance() as instance:
+            return step_failures(instance, dagster_run_id)
 
     def compare(self, run_a: str, run_b: str) -> RunComparison:
         """Two runs' leaderboards side by side (B - A) and the settings that differ."""

@@ -1,10 +1,12 @@
-"""Submitting runs to a team's Dagster through its webserver (``quant run --submit``).
+"""A team's Dagster through its webserver: submitting runs, reading their statuses.
 
 :class:`DagsterWebserver` talks to ``dagster-webserver`` over GraphQL and needs only its URL
 (``QUANT_DAGSTER_URL`` at the command line's edge), no database credentials: it adds a
 dynamic partition with the ``addDynamicPartition`` mutation and submits a job with Dagster's
-:class:`~dagster_graphql.DagsterGraphQLClient`. A submitted run waits in the instance's queue
-until the daemon launches it (see :mod:`dagster_defs.team`).
+:class:`~dagster_graphql.DagsterGraphQLClient` (``quant run --submit``); a submitted run waits
+in the instance's queue until the daemon launches it (see :mod:`dagster_defs.team`). It also
+answers what ``quant runs`` and ``quant show`` ask the instance: the latest run of each
+partition of a job, and why a run's steps failed.
 """
 
 import json
@@ -17,6 +19,9 @@ from urllib.parse import urlsplit
 
 import dagster as dg
 from dagster_graphql import DagsterGraphQLClient
+
+from dagster_defs.tags import PARTITION_TAG
+from quant_sdk.execution import LatestRun, error_line
 
 GRAPHQL_PATH = "/graphql"
 REQUEST_TIMEOUT_SECONDS = 60
@@ -60,6 +65,36 @@ query AssetPartitions($assetKey: AssetKeyInput!) {
   }
 }
 """
+RUNS_QUERY = """
+query Runs($filter: RunsFilter!, $cursor: String, $limit: Int!) {
+  runsOrError(filter: $filter, cursor: $cursor, limit: $limit) {
+    __typename
+    ... on Runs { results { runId status tags { key value } } }
+    ... on PythonError { message }
+  }
+}
+"""
+STEP_FAILURES_QUERY = """
+query StepFailures($runId: ID!, $cursor: String) {
+  logsForRun(runId: $runId, afterCursor: $cursor) {
+    __typename
+    ... on EventConnection {
+      cursor
+      hasMore
+      events {
+        __typename
+        ... on ExecutionStepFailureEvent {
+          stepKey
+          error { message className cause { message className cause { message className } } }
+        }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+RUNS_PAGE = 500
+"""Runs asked for at once while looking for the latest run of each partition."""
 ADDED = frozenset({"AddDynamicPartitionSuccess", "DuplicateDynamicPartitionError"})
 """Outcomes that leave the partition registered (a duplicate was already there)."""
 
@@ -155,6 +190,50 @@ class DagsterWebserver:
             time.sleep(POLL_SECONDS)
         return status
 
+    def latest_runs(self, job: str, partition: str | None = None) -> dict[str, LatestRun]:
+        """Partition key -> its latest run of ``job`` (only ``partition`` when given).
+
+        Pages through the job's runs, newest first, keeping the first run seen of each
+        partition (one page of one run for a single partition). Whether a run's process died
+        is the instance's run monitoring's to say, not judged here.
+        """
+        run_filter: dict[str, Any] = {"pipelineName": job}
+        if partition is not None:
+            run_filter["tags"] = [{"key": PARTITION_TAG, "value": partition}]
+        latest: dict[str, LatestRun] = {}
+        cursor: str | None = None
+        while True:
+            limit = 1 if partition is not None else RUNS_PAGE
+            variables = {"filter": run_filter, "cursor": cursor, "limit": limit}
+            found = self._graphql(RUNS_QUERY, variables)["runsOrError"]
+            if found["__typename"] != "Runs":
+                raise WebserverError(f"{self.url} did not list the {job} runs: {found}")
+            runs = found["results"]
+            for run in runs:
+                tags = {tag["key"]: tag["value"] for tag in run["tags"]}
+                key = tags.get(PARTITION_TAG)
+                if key is not None and key not in latest:
+                    latest[key] = LatestRun(run["runId"], run["status"])
+            if partition is not None or len(runs) < limit:
+                return latest
+            cursor = runs[-1]["runId"]
+
+    def step_failures(self, dagster_run_id: str) -> list[tuple[str, str]]:
+        """``(step, error in one line)`` of every failed step of the run."""
+        failures: list[tuple[str, str]] = []
+        cursor: str | None = None
+        while True:
+            variables = {"runId": dagster_run_id, "cursor": cursor}
+            found = self._graphql(STEP_FAILURES_QUERY, variables)["logsForRun"]
+            if found["__typename"] != "EventConnection":
+                raise WebserverError(f"{self.url} has no events of run {dagster_run_id}: {found}")
+            for event in found["events"]:
+                if event["__typename"] == "ExecutionStepFailureEvent":
+                    failures.append((str(event["stepKey"]), _error_line(event["error"])))
+            if not found["hasMore"]:
+                return failures
+            cursor = found["cursor"]
+
     def _repository_of(self, job: str) -> tuple[str, str]:
         """(code location, repository) of the one repository that has ``job``."""
         found = self._graphql(REPOSITORIES_QUERY, {})["repositoriesOrError"]
@@ -187,3 +266,12 @@ class DagsterWebserver:
             raise WebserverError(f"{self.url} answered: {answer['errors'][0].get('message')}")
         data: dict[str, Any] = answer["data"]
         return data
+
+
+def _error_line(error: dict[str, Any] | None) -> str:
+    """A GraphQL ``PythonError`` (with its causes) in one line (see :func:`error_line`)."""
+    chain = []
+    while error is not None:
+        chain.append((error.get("className"), str(error["message"])))
+        error = error.get("cause")
+    return error_line(chain)

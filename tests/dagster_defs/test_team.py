@@ -4,7 +4,8 @@ The fast tests read the ``dagster.yaml`` :mod:`dagster_defs.team` writes and ope
 it. The slow one starts ``dagster-daemon`` and ``dagster-webserver`` on that instance; two
 ``quant run --submit`` processes with different working folders queue ``production``; the daemon
 launches them, both complete, and their leaderboards equal the laptop mode's bit for bit;
-two hydrations submitted together never run at once; ``quant runs`` agrees with the webserver.
+two hydrations submitted together never run at once; ``quant runs`` agrees with the webserver,
+read from the instance or (with only ``QUANT_DAGSTER_URL``) through the webserver.
 """
 
 import json
@@ -214,10 +215,34 @@ def test_two_submissions_run_through_the_queue_and_equal_the_laptop_mode(
             check=True,
         )
         graphql = {s["run_id"]: webserver.status(s["dagster_run_id"]).value for s in submitted}
+        # a user with only the webserver's URL: no DAGSTER_HOME holding database credentials
+        no_credentials = clean_environment(
+            QUANT_DATA_ROOT=str(lake), QUANT_DAGSTER_URL=url, DAGSTER_HOME=str(tmp_path / "none")
+        )
+        remote = subprocess.run(
+            [str(BIN / "quant"), "runs", "--json"],
+            env=no_credentials,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        shown = subprocess.run(
+            [str(BIN / "quant"), "show", submitted[0]["run_id"], "--json"],
+            env=no_credentials,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
 
-    runs = {row["run_id"]: row for row in json.loads(listed.stdout)}
-    assert {run_id: runs[run_id]["dagster_status"] for run_id in graphql} == graphql
-    assert all(runs[run_id]["status"] == "complete" for run_id in graphql)
+    assert not (tmp_path / "none").exists() or not any((tmp_path / "none").iterdir())
+    for output in (listed.stdout, remote.stdout):
+        runs = {row["run_id"]: row for row in json.loads(output)}
+        assert {run_id: runs[run_id]["dagster_status"] for run_id in graphql} == graphql
+        assert all(runs[run_id]["status"] == "complete" for run_id in graphql)
+    summary = json.loads(shown.stdout)
+    assert (summary["status"], summary["dagster_status"]) == ("complete", "SUCCESS")
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.get_dynamic_partitions("symbols") == SUBMITTED_SYMBOLS
