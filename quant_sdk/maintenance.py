@@ -5,7 +5,9 @@ run research; :class:`~quant_sdk.sdk.QuantSDK` inherits them.
 """
 
 import logging
+import shutil
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -21,7 +23,7 @@ from dagster_defs.backfills import (
 from dagster_defs.instance import dagster_instance
 from dagster_defs.tags import BACKFILL_TAG, SOURCE_TAG
 from lakehouse import LakehouseStore
-from lakehouse.store import MARKET_DATA, RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
+from lakehouse.store import MARKET_DATA, REJECTED_FOLDER, RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
 from quant_assets import doctor, freshness
 from quant_assets.assets.hydration import ORIGIN_METADATA, hydration_run_config
 from quant_assets.assets.partitions import run_id_partitions
@@ -172,7 +174,8 @@ class LakehouseMaintenance(ABC):
         """Remove every run but the ``keep_last`` newest, from the lakehouse and from Dagster.
 
         Run ids sort chronologically, so the newest are the last in sorted order. A pruned run
-        loses its folders under every asset (``LakehouseStore.delete_run``), its ``run_id``
+        loses its folders under every asset (``LakehouseStore.delete_run``) and its frames kept
+        aside under ``_rejected`` (:func:`delete_rejected`), its ``run_id``
         dynamic partition (so years of daily runs stay under Dagster's partition limits) and,
         where the event log storage supports it (not the default SQLite one), the partition's
         materialization history of every run-partitioned asset. Keys of the
@@ -193,6 +196,7 @@ class LakehouseMaintenance(ABC):
             doomed = ordered[: len(ordered) - keep_last] if keep_last else ordered
             for run_id in doomed:
                 self.store.delete_run(run_id)
+                delete_rejected(self.store, run_id)
                 if run_id in registered:
                     instance.delete_dynamic_partition(RUN_ID_PARTITIONS, run_id)
             for key in run_assets if doomed else []:
@@ -202,6 +206,21 @@ class LakehouseMaintenance(ABC):
                     break
         logger.info("pruned %d runs, kept %d", len(doomed), len(ordered) - len(doomed))
         return doomed
+
+
+def delete_rejected(store: LakehouseStore, run_id: str) -> list[Path]:
+    """Remove the frames of ``run_id`` that broke their contract, kept under ``_rejected``.
+
+    Returns the folders removed (one per asset that had a rejected frame of the run).
+    """
+    rejected = store.root / REJECTED_FOLDER
+    removed = []
+    for asset_dir in sorted(rejected.iterdir()) if rejected.is_dir() else []:
+        folder = store.rejected_dir(asset_dir.name, run_id)
+        if folder.is_dir():
+            shutil.rmtree(folder)
+            removed.append(folder)
+    return removed
 
 
 def _origins_on_record(symbols: list[str]) -> dict[str, dict[str, Any]]:

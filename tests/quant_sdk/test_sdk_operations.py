@@ -87,17 +87,26 @@ def test_prune_runs_keeps_the_newest_in_lakehouse_and_dagster(dagster_env: Path,
     for run_id in run_ids[:4]:  # the last one is registered in Dagster only
         sdk.store.write_frame(frame, sdk.store.run_dir("features", run_id))
         sdk.store.write_document({"run_id": run_id}, sdk.store.run_dir("run_requests", run_id))
+    rejected = {  # a frame of runs 0 and 3 broke its contract: kept aside, never published
+        run_id: sdk.store.rejected_dir("closes", run_id) / "part-0.parquet"
+        for run_id in (run_ids[0], run_ids[3])
+    }
+    for path in rejected.values():
+        path.parent.mkdir(parents=True)
+        frame.to_parquet(path)
     with dagster_instance() as instance:
         instance.add_dynamic_partitions("run_id", [*run_ids[1:], "hand-made"])
 
     assert sdk.prune_runs(keep_last=2) == run_ids[:3]
     assert sdk.run_ids() == [run_ids[3]]
     assert not sdk.store.run_dir("run_requests", run_ids[0]).exists()
+    assert not rejected[run_ids[0]].parent.exists() and rejected[run_ids[3]].exists()
     with dagster_instance() as instance:
         assert list(instance.get_dynamic_partitions("run_id")) == [*run_ids[3:], "hand-made"]
 
     assert main(["prune", "--keep-last", "1"]) == 0
     assert capsys.readouterr().out.split() == ["pruned", "1", "runs", run_ids[3]]
+    assert not rejected[run_ids[3]].parent.exists()
     assert sdk.prune_runs(keep_last=1) == []
     with pytest.raises(ValueError, match="keep_last"):
         sdk.prune_runs(keep_last=-1)
