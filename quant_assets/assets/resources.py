@@ -14,9 +14,9 @@ from dagster_ray import LocalRay
 from pydantic import Field
 
 from lakehouse import LakehouseStore
-from lakehouse.frames import StoredFrame
+from lakehouse.frames import FrameChunks, StoredFrame
 from lakehouse.io_manager import LakehouseIOManager
-from quant_assets.assets.checks import validate_stored
+from quant_assets.assets.checks import AUDITED_CONTRACT, validate_stored
 from quant_assets.contracts import STORED_CONTRACTS
 from quant_assets.loading import load_closes
 from quant_assets.settings import Settings
@@ -68,6 +68,21 @@ class ContractedIOManager(LakehouseIOManager):
     validates it, a batch of row groups at a time when large), so a frame that breaks
     :data:`~quant_assets.contracts.STORED_CONTRACTS` is never visible under its final path.
     """
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        """Write, audit and publish ``obj``; record the contract a published frame passed.
+
+        The materialization's :data:`AUDITED_CONTRACT` metadata names the tier 1 contract the
+        frame was validated against before it was published (a frame that broke it raised
+        instead), so the ``<asset>_matches_contract`` check of the same run reads that result
+        rather than validating the file a second time.
+        """
+        super().handle_output(context, obj)
+        contract = STORED_CONTRACTS.get("__".join(context.asset_key.path))
+        frame = isinstance(obj, pd.DataFrame | FrameChunks)
+        # the audit runs on exactly the outputs _audit has one for: a run's frames
+        if contract is not None and frame and self._audit(context) is not None:
+            context.add_output_metadata({AUDITED_CONTRACT: contract.__name__})
 
     def contract_failure(self, asset: str, frame: StoredFrame) -> str | None:
         """``breaks <Contract> (tier 1): <first failure>``, or None if the frame holds."""

@@ -9,8 +9,12 @@ import pytest
 from dagster_defs import build_definitions
 from lakehouse import LakehouseStore, new_run_id
 from lakehouse.catalog import query
+from quant_assets.assets import checks as checks_module
 from quant_assets.assets import discovery as discovery_assets
+from quant_assets.assets import resources as resources_module
+from quant_assets.assets.checks import audited_rows
 from quant_assets.assets.overfitting import LUCK_CHECK
+from quant_assets.contracts import STORED_CONTRACTS
 from quant_assets.overfitting.leaderboard_luck import LUCK_COLUMNS, distinct_trials
 from quant_assets.provenance import write_run_request
 from quant_assets.settings import Settings
@@ -40,6 +44,56 @@ def _checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     }
+
+
+def test_tier1_contracts_are_validated_once_and_the_checks_report_the_audit(
+    hydrated_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    root = tmp_path / "lake"
+    shutil.copytree(hydrated_root, root)
+    validated: list[str] = []
+    real = checks_module.validate_stored
+
+    def counted(frame, contract):
+        validated.append(contract.__name__)
+        return real(frame, contract)
+
+    monkeypatch.setattr(checks_module, "validate_stored", counted)
+    monkeypatch.setattr(resources_module, "validate_stored", counted)
+    run_id = new_run_id()
+    base = Settings(data_root=root)
+    write_run_request(LakehouseStore(root), run_id, base, "canary", FAST)
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("run_id", [run_id])
+        result = (
+            build_definitions(base)
+            .resolve_job_def("production")
+            .execute_in_process(partition_key=run_id, instance=instance)
+        )
+        leaderboard = dg.AssetKey("leaderboard")
+        store = LakehouseStore(root)
+        rows = len(store.read_frame(store.run_dir("leaderboard", run_id)))
+        assert audited_rows(instance, leaderboard, run_id, result.run_id) == (
+            "RunLeaderboardContract",
+            rows,
+        )
+        # the check of another run (e.g. run alone from the UI) validates the file itself
+        assert audited_rows(instance, leaderboard, run_id, "another-dagster-run") is None
+    tier1 = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.asset_check_evaluation_data.check_name.endswith("_matches_contract")
+    ]
+    run_contracts = [c.__name__ for a, c in STORED_CONTRACTS.items() if a != "market_data"]
+    assert len(tier1) == len(run_contracts)
+    for evaluation in tier1:
+        assert evaluation.passed
+        assert evaluation.description == "validated by the IO manager before it published the frame"
+        stored = store.read_frame(store.run_dir(evaluation.asset_key.path[-1], run_id))
+        assert evaluation.metadata["num_rows"].value == len(stored)
+    counts = pd.Series(validated).value_counts()
+    assert (counts[run_contracts] == 1).all()  # once each: by the audit, not again by the check
 
 
 def test_production_job_on_real_data(hydrated_root: Path):

@@ -131,6 +131,9 @@ def test_1_a_run_whose_blocking_check_failed_is_failed_and_not_ranked(lake, monk
     monkeypatch.setattr(
         quant_assets.assets.checks, "validate_stored", leaderboard_breaks_its_contract
     )
+    # the check validates the file itself (as for a frame stored before audits were recorded),
+    # not the IO manager's audit, which the real contract passed before publishing it
+    monkeypatch.setattr(quant_assets.assets.checks, "audited_rows", lambda *args: None)
     code, out, err = _quant("run", *FAST)
     assert code == 1
     assert "leaderboard_matches_contract" in err
