@@ -58,6 +58,3 @@ def build_hydrate(retries: bool = True) -> "UnresolvedAssetJobDefinition":
         op_retry_policy=HYDRATION_RETRY_POLICY if retries else None,
         description="Hydrate market data for the selected symbol partitions (one run for many).",
     )
-
-
-hydrate = build_hydrate()
