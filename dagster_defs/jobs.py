@@ -42,8 +42,10 @@ production = dg.define_asset_job(
 HYDRATION_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
 """A failed hydration step (a source outage, a full disk) is tried again after 30 s, then 60 s.
 
-Only in the code location the daemon launches runs from: the SDK's runs in its own process do
-not retry (:func:`build_hydrate`), the person who started one sees the failure at once. A
+Runs of the ``hydrate`` job from the code location the daemon launches from (``auto_sync``,
+``hydrate --submit``); a backfill of ``market_data`` runs Dagster's asset job, without it. The
+SDK's runs in its own process do not retry (:func:`build_hydrate`): the person who started one
+sees the failure at once. A
 symbol the source refuses is quarantined, not failed, and a strict run's failure over
 quarantined symbols is not retried (``allow_retries=False``)."""
 

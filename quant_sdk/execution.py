@@ -124,9 +124,10 @@ def latest_runs(
     """Partition key -> its latest run of ``job_name`` (only ``partition`` when given).
 
     Partitions without a run of the job are absent. All partitions: Dagster's partition run
-    data (``instance.get_run_partition_data``: run id, status and partition columns of the
-    runs table, the latest run per partition; what the UI's partition status of a job reads),
-    not every run's record; one partition: its newest run record. Only runs still in progress
+    data (``instance.get_run_partition_data``: the run id, status and partition columns of the
+    runs table, the latest run per partition, what the webserver's partition statuses read;
+    an instance method outside Dagster's API reference), not every run's whole record; one
+    partition: its newest run record. Only runs still in progress
     are read whole, to judge whether their process died (:func:`abandoned_reason`).
     """
     if partition is not None:
