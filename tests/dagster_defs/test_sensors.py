@@ -100,11 +100,14 @@ def test_auto_sync_requests_stale_and_new_once_then_skips_when_fresh(synced, mon
         return fetch(self, symbol, start)
 
     monkeypatch.setattr(FilesSource, "fetch", slow)
-    outcome: list[bool] = []
+    outcome: list[object] = []
 
     def daemon_run() -> None:
-        with dagster_instance() as other:  # the run's own process in real life
-            outcome.append(_run(settings, other, request))
+        try:
+            with dagster_instance() as other:  # the run's own process in real life
+                outcome.append(_run(settings, other, request))
+        except Exception as error:  # shown by the assertion below
+            outcome.append(error)
 
     worker = threading.Thread(target=daemon_run)
     worker.start()
@@ -113,7 +116,7 @@ def test_auto_sync_requests_stale_and_new_once_then_skips_when_fresh(synced, mon
         second = _tick(defs, instance)
     finally:
         release.set()
-        worker.join(60)
+        worker.join(120)
     assert not second.run_requests
     assert "2 files symbols need hydration but 2 already requested and in flight" in (
         second.skip_reason.skip_message
