@@ -32,12 +32,13 @@ written to ``benchmarks/results/scale.json``.
 ``--instance postgres`` (``make bench-scale ARGS="--instance postgres"``) measures a team's
 instance instead: for each child the benchmark starts a PostgreSQL server of its own
 (:mod:`quant_sdk.local_postgres`, a fresh cluster on a free loopback port) and writes the team
-``dagster.yaml`` (:func:`dagster_defs.team.write_team_home`) into the child's Dagster home. It
-hydrates each size (default 2,000 and 5,000 symbols; targets :data:`POSTGRES_TARGETS`) on it,
-then runs ``production`` on the smallest size once on PostgreSQL and once in laptop mode (the
-default SQLite home), and prints the ratios (target: PostgreSQL within
-:data:`PRODUCTION_TARGET_RATIO` of the laptop). Results go to
-``benchmarks/results/scale_postgres.json``.
+``dagster.yaml`` (:func:`dagster_defs.team.write_team_home`) into the child's Dagster home; the
+SDK runs in the child's process, holding pooled connections (runs the daemon launches would
+not: :func:`quant_sdk.execution.hold_pooled_connections`). It hydrates each size (default
+2,000 and 5,000 symbols; targets :data:`POSTGRES_TARGETS`) on it, then runs ``production`` on
+the smallest size once on PostgreSQL and once in laptop mode (the default SQLite home), and
+prints the ratios (target: PostgreSQL within :data:`PRODUCTION_TARGET_RATIO` of the laptop).
+Results go to ``benchmarks/results/scale_postgres.json``.
 """
 
 import argparse
