@@ -1,7 +1,8 @@
 """Executing a job of the code location in this process, and what Dagster remembers of runs.
 
 :func:`execute_job` runs a job on the persistent instance with Dagster's console logger at the
-caller's level and a :class:`~quant_sdk.progress.RunProgress` listening, and turns a failed
+caller's level and a :class:`~quant_sdk.progress.RunProgress` listening, the instance holding
+pooled database connections (:func:`hold_pooled_connections`), and turns a failed
 run into one :class:`RunFailedError` naming each failed step and its error in one line.
 :func:`latest_runs` answers, for each ``run_id`` partition, which run of a job was its latest,
 and :func:`step_failures` why a stored run failed; :func:`register_partitions` adds dynamic
