@@ -89,7 +89,7 @@ def evaluate_auto_sync(
     for symbols in unfinished_backfills(context.instance).values():
         held["in_flight"].update(symbols)
 
-    store = LakehouseStore(settings.data_root.resolve())
+    store = LakehouseStore(settings.data_root)
     status = freshness.stale_symbols(store, settings)
     freshness.record_status(store, settings.source, status)
     wanted = freshness.needing_hydration(status)

@@ -41,6 +41,7 @@ What keeps it safe:
 import json
 import logging
 import re
+import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,8 @@ import duckdb
 import pandas as pd
 
 from lakehouse.integrity import (
+    PARTITION_SEPARATOR,
+    SMALLEST_PARQUET_BYTES,
     DamagedFile,
     asset_dirs,
     damaged_file,
@@ -57,7 +60,8 @@ from lakehouse.integrity import (
     metadata_problem,
     partition_dirs,
 )
-from lakehouse.store import JSON_FILE, PARQUET_FILE, LakehouseStore
+from lakehouse.location import is_remote, lakehouse_root, object_key
+from lakehouse.store import JSON_FILE, PARQUET_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +77,8 @@ JSON_COLUMN = "JSON"
 BIGINT_RANGE = range(-(2**63), 2**63)
 QUOTED_STATEMENT_CHARS = 80
 DUCKDB_TEMP_FOLDER = "_duckdb_temp"
+REMOTE_SPILL_FOLDER = "quant-duckdb"
+"""Under the system's temporary folder: where DuckDB spills for a lakehouse on object storage."""
 """DuckDB's spill folder, under the root (``_`` first: never an asset, never a view)."""
 
 
@@ -108,6 +114,9 @@ def asset_views(root: str | Path, assets: Collection[str] | None = None) -> Asse
     for asset_dir in asset_dirs(_absolute_root(root)):
         if wanted is not None and asset_dir.name not in wanted:
             continue
+        if is_remote(asset_dir):
+            _list_objects(asset_dir, files, documents, damaged)
+            continue
         readable = []
         written = [asset_dir / JSON_FILE, *(d / JSON_FILE for d in partition_dirs(asset_dir))]
         for partition_dir in partition_dirs(asset_dir):
@@ -130,6 +139,37 @@ def asset_views(root: str | Path, assets: Collection[str] | None = None) -> Asse
         elif listed := [path for path in written if path.is_file()]:
             documents[asset_dir.name] = listed
     return AssetViews(files, damaged, documents)
+
+
+def _list_objects(
+    asset_dir: Path,
+    files: dict[str, list[Path]],
+    documents: dict[str, list[Path]],
+    damaged: list[DamagedFile],
+) -> None:
+    """:func:`asset_views` of one asset on object storage, from one recursive listing.
+
+    An object is never half-written (it appears when its upload completes), so a size check
+    stands in for reading each file's ends; DuckDB's own refusal still leaves a bad file out.
+    """
+    key = object_key(asset_dir)
+    listed = asset_dir.fs.find(key, detail=True)  # type: ignore[attr-defined]
+    parquet, written = [], []
+    for name, entry in sorted(listed.items()):
+        relative = name[len(key) :].strip("/").split("/")
+        partitioned = len(relative) == 2 and PARTITION_SEPARATOR in relative[0]
+        if relative[-1] == JSON_FILE and (len(relative) == 1 or partitioned):
+            written.append(asset_dir.joinpath(*relative))
+        elif relative[-1] == PARQUET_FILE and partitioned:
+            path = asset_dir.joinpath(*relative)
+            if int(entry["size"]) < SMALLEST_PARQUET_BYTES:
+                damaged.append(damaged_file(path, f"truncated Parquet file: {entry['size']} bytes"))
+            else:
+                parquet.append(path)
+    if parquet:
+        files[asset_dir.name] = parquet
+    elif written:
+        documents[asset_dir.name] = written
 
 
 def open_catalog(
@@ -182,10 +222,13 @@ def _open(
 ) -> tuple[duckdb.DuckDBPyConnection, list[DamagedFile]]:
     views = asset_views(root, assets)
     con = duckdb.connect(":memory:")
+    root_path = _absolute_root(root)
+    if is_remote(root_path):
+        con.register_filesystem(root_path.fs)  # type: ignore[attr-defined]
     try:
         damaged = views.damaged + _create_views(con, views.files)
         damaged += _create_document_views(con, views.documents)
-        _lock_down(con, _absolute_root(root))
+        _lock_down(con, root_path)
     except BaseException:
         con.close()
         raise
@@ -311,10 +354,12 @@ def _sql_text(text: str) -> str:
 
 
 def _lock_down(con: duckdb.DuckDBPyConnection, root: Path) -> None:
-    # DuckDB adds its temp folder to the readable directories: keep it inside the root.
-    con.execute("SET temp_directory = ?", [str(root / DUCKDB_TEMP_FOLDER)])
+    # DuckDB adds its temp folder to the readable directories: keep it inside the root (on
+    # object storage, where DuckDB cannot spill, in a private local folder of its own).
+    spill = Path(tempfile.gettempdir()) / REMOTE_SPILL_FOLDER if is_remote(root) else root
+    con.execute("SET temp_directory = ?", [str(spill / DUCKDB_TEMP_FOLDER)])
     # DuckDB 2.0.1 refuses allowed_directories once external access is off: this order only.
-    con.execute("SET allowed_directories = ?", [[str(root)]])
+    con.execute("SET allowed_directories = ?", [[str(root) + ("/" if is_remote(root) else "")]])
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
 
@@ -330,7 +375,7 @@ def _named_assets(sql: str) -> Collection[str] | None:
 
 
 def _absolute_root(root: str | Path) -> Path:
-    return LakehouseStore(root).root.resolve()
+    return lakehouse_root(root)
 
 
 def _warn_about(damaged: list[DamagedFile]) -> None:

@@ -21,8 +21,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from lakehouse.commits import Audit
 from lakehouse.hashing import FrameHasher
-from lakehouse.store import PARQUET_FILE, Audit, publish_parquet
+from lakehouse.store import PARQUET_FILE, publish_parquet
 
 SUMMARY_TAIL_ROWS = 10
 """Rows of the frame's end kept by :class:`FrameSummary` (a preview)."""
@@ -84,7 +85,7 @@ def write_frame_chunks(
 ) -> WrittenFrame:
     """Write ``chunks`` as ``folder/part-0.parquet``, a row group per chunk, atomically.
 
-    ``audit`` sees the written file before it is published (:func:`~lakehouse.store.publish`).
+    ``audit`` sees the written file before it is published (:func:`~lakehouse.commits.publish`).
 
     The schema is the first chunk's; later chunks are cast to it (a chunk that cannot be cast
     raises and nothing is published). The content hash equals

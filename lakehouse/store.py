@@ -1,20 +1,23 @@
-"""The lakehouse store: a folder of hive-partitioned Parquet files and JSON documents.
+"""The lakehouse store: hive-partitioned Parquet files and JSON documents, in a folder or a bucket.
 
-Layout (``root`` is the caller's ``settings.data_root``)::
+Layout (``root`` is the caller's ``settings.data_root``: a folder or an ``s3://`` URL, see
+:mod:`lakehouse.location`)::
 
     <root>/<asset>/run_id=<id>/part-0.parquet     run-scoped frames
     <root>/<asset>/run_id=<id>/document.json      run-scoped documents
     <root>/market_data/symbol=<SYM>/part-0.parquet hydrated symbols
 
-Every write goes to a temporary file in the destination folder and is published with
-:func:`os.replace`, so a reader never sees a half-written file. Run ids and symbols are validated
-before any path is built from them.
+Every write is one commit (:mod:`lakehouse.commits`): written under a temporary name, then
+published whole (``os.replace``, or one ``PUT`` on object storage), so a reader never sees a
+half-written file; a rewrite of a file the writer read first is conditional on it being
+unchanged (no lost updates). Run ids and symbols are validated before any path is built from
+them.
 
 **Checksums travel with the data.** A Parquet file carries, in its footer's key-value metadata,
 the SHA-256 of every byte before its footer (the magic and every column chunk: all the data),
 hashed as the bytes are written (:data:`CONTENT_CHECKSUM_KEY`), and the asset and partition it
-was written for (:data:`ASSET_KEY`, :data:`PARTITION_KEY`). One :func:`os.replace` publishes data
-and checksum together, so neither can exist without the other; :func:`parquet_seal` recomputes
+was written for (:data:`ASSET_KEY`, :data:`PARTITION_KEY`). One commit publishes data and
+checksum together, so neither can exist without the other; :func:`parquet_seal` recomputes
 the hash and compares the recorded identity with the file's path, so a file copied over another
 partition's is told apart. Files written before this carry a ``<name>.sha256`` sidecar
 (``sha256sum`` format) instead: they are still verified by it, and re-hydration rewrites them
@@ -22,19 +25,16 @@ with the checksum inside. A JSON document keeps a sidecar, written BEFORE the do
 document never exists without its record (a write cut between the two leaves a record that does
 not match: a finding, never a pass).
 
-A write that fails (a full disk, a read-only file system) raises :class:`LakehouseWriteError`
-naming the file and the operating system's reason.
+A write that fails (a full disk, a read-only file system) raises
+:class:`~lakehouse.commits.LakehouseWriteError` naming the file and the operating system's reason.
 """
 
 import contextlib
-import errno
 import hashlib
 import json
 import os
 import re
-import secrets
-import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -45,8 +45,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import ArrowException
 
+from lakehouse.commits import (
+    UNCONDITIONAL,
+    Audit,
+    naming_the_file,
+    publish,
+    write_text,
+)
 from lakehouse.hashing import file_sha256
 from lakehouse.identifiers import validate_run_id, validate_symbol
+from lakehouse.location import arrow_source, is_remote, lakehouse_root, remove_tree, subfolders
 
 PARQUET_FILE = "part-0.parquet"
 JSON_FILE = "document.json"
@@ -88,11 +96,6 @@ PLAIN_DTYPES = frozenset(np.dtype(name) for name in ("float64", "int64", "bool",
 """Column dtypes a frame may have to be written without pandas metadata (:func:`is_plain_frame`)."""
 REJECTED_FOLDER = "_rejected"
 """Where frames that broke their structural contract are kept for inspection (not an asset)."""
-Audit = Callable[[Path], None]
-"""Called with a written, not yet published file; raises to keep it from being published."""
-TEMP_FILE_PREFIX = "."
-TEMP_FILE_SUFFIX = ".tmp"
-"""An atomic write's temporary file is ``.<final name>.<random>.tmp`` beside its destination."""
 
 
 def validate_asset_name(name: str) -> str:
@@ -106,7 +109,7 @@ class LakehouseStore:
     """Reads and writes the lakehouse's Parquet frames and JSON documents under ``root``."""
 
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+        self.root = lakehouse_root(root)
 
     # Paths ----------------------------------------------------------------------------------
 
@@ -143,16 +146,18 @@ class LakehouseStore:
         folder: Path,
         metadata: Mapping[str, str] | None = None,
         audit: Audit | None = None,
+        expected: str | None = UNCONDITIONAL,
     ) -> Path:
         """Atomically write ``df`` as ``folder/part-0.parquet`` and return the path.
 
         ``metadata`` goes into the footer beside the checksum and identity (e.g. where the data
         came from). Float columns are not dictionary-encoded (prices rarely repeat: the
         dictionary only costs time and bytes: :func:`dictionary_columns`). ``audit`` sees the
-        written file before it is published (:func:`publish`).
+        written file before it is published; ``expected`` makes the commit conditional
+        (:func:`lakehouse.commits.publish`).
         """
         path = folder / PARQUET_FILE
-        publish_parquet(path, [frame_to_arrow(df)], metadata, audit=audit)
+        publish_parquet(path, [frame_to_arrow(df)], metadata, audit=audit, expected=expected)
         return path
 
     def read_frame(self, folder: Path) -> pd.DataFrame:
@@ -169,7 +174,8 @@ class LakehouseStore:
         if not path.exists():
             raise FileNotFoundError(f"no Parquet at {path}: has the asset been materialized?")
         try:
-            return pd.read_parquet(path, engine="pyarrow")
+            source, filesystem = arrow_source(path)
+            return pd.read_parquet(source, engine="pyarrow", filesystem=filesystem)
         except (OSError, ValueError, ArrowException) as error:
             raise DamagedFileError(path, error) from error
 
@@ -179,8 +185,8 @@ class LakehouseStore:
         text = json.dumps(document, indent=2, sort_keys=True, default=_json_default) + "\n"
         data = text.encode("utf-8")
         record = f"{hashlib.sha256(data).hexdigest()}  {path.name}\n"
-        with _naming_the_file(path):
-            publish(checksum_path(path), lambda tmp: _write_text(tmp, record, "utf-8"))
+        with naming_the_file(path):
+            publish(checksum_path(path), lambda tmp: write_text(tmp, record, "utf-8"))
             publish(path, lambda tmp: Path(tmp).write_bytes(data))
         return path
 
@@ -204,32 +210,27 @@ class LakehouseStore:
     def run_ids(self) -> list[str]:
         """Every run id with at least one stored asset, sorted oldest first."""
         found: set[str] = set()
-        if self.root.exists():
-            for asset_dir in self.root.iterdir():
-                if asset_dir.is_dir():
-                    found.update(
-                        _partition_values(asset_dir, PARTITION_FOLDER_KEYS[RUN_ID_PARTITIONS])
-                    )
+        for asset_dir in subfolders(self.root):
+            found.update(_partition_values(asset_dir, PARTITION_FOLDER_KEYS[RUN_ID_PARTITIONS]))
         return sorted(found)
 
     def delete_run(self, run_id: str) -> list[Path]:
         """Remove every asset partition of ``run_id``; return the folders removed."""
         validate_run_id(run_id)
         removed = []
-        for asset_dir in sorted(self.root.iterdir()) if self.root.exists() else []:
+        for asset_dir in subfolders(self.root):
             folder = asset_dir / f"run_id={run_id}"
-            if folder.is_dir():
-                shutil.rmtree(folder)
+            if folder in subfolders(asset_dir):
+                remove_tree(folder)
                 removed.append(folder)
         return removed
 
 
 def _partition_values(asset_dir: Path, key: str) -> Iterator[str]:
     prefix = f"{key}="
-    if asset_dir.is_dir():
-        for child in asset_dir.iterdir():
-            if child.is_dir() and child.name.startswith(prefix):
-                yield child.name[len(prefix) :]
+    for child in subfolders(asset_dir):
+        if child.name.startswith(prefix):
+            yield child.name[len(prefix) :]
 
 
 class DamagedFileError(OSError):
@@ -308,48 +309,6 @@ def parquet_writer(path: str, schema: pa.Schema) -> pq.ParquetWriter:
     return pq.ParquetWriter(path, schema, use_dictionary=dictionary_columns(schema))
 
 
-def atomic_write(path: Path, write: Callable[[str], object]) -> None:
-    """Run ``write(temporary_path)`` beside ``path``; record its checksum; then publish it.
-
-    The sidecar (:func:`checksum_path`) is published BEFORE the file, so the file never exists
-    without its record (a write cut between the two leaves a record that does not match: a
-    finding). Stored Parquet files carry their checksum inside instead (:func:`publish_parquet`).
-    """
-
-    def record_then_write(temporary: str) -> None:
-        write(temporary)
-        record = f"{file_sha256(Path(temporary))}  {path.name}\n"
-        publish(checksum_path(path), lambda sidecar: _write_text(sidecar, record, "utf-8"))
-
-    with _naming_the_file(path):
-        publish(path, record_then_write)
-
-
-class LakehouseWriteError(OSError):
-    """A file of the lakehouse could not be written; names the file and the system's reason.
-
-    ``errno`` is the operating system's (``ENOSPC``, ``EROFS``, ``EACCES``...); nothing was
-    published (the previous file, if any, is intact).
-    """
-
-    def __init__(self, path: Path, error: OSError) -> None:
-        code = error.errno
-        reason = os.strerror(code) if code else str(error)
-        super().__init__(code, f"cannot write {path}: {reason}")
-        self.path = path
-        self.message = f"cannot write {path}: {reason}"
-
-    def __str__(self) -> str:
-        """``cannot write <path>: No space left on device``."""
-        return self.message
-
-
-NO_WRITE_ERRNOS = frozenset(
-    {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EIO}
-)
-"""Errors of the platform's own storage (full, read-only, not permitted, failing disk)."""
-
-
 class _HashingStream:
     """A binary file that hashes every byte written through it (pyarrow writes into it)."""
 
@@ -420,15 +379,16 @@ def publish_parquet(
     *,
     row_group_per_table: bool = False,
     audit: Audit | None = None,
+    expected: str | None = UNCONDITIONAL,
 ) -> None:
     """Write ``tables`` (the schema of the first) as the sealed Parquet file ``path``, atomically.
 
-    ``audit`` sees the sealed file under its temporary name before it is published
-    (:func:`publish`).
+    ``audit`` sees the sealed file under its temporary name before it is published, and
+    ``expected`` makes the commit conditional (:func:`lakehouse.commits.publish`).
 
     Empty tables add no row group. The footer holds the data's checksum, the identity of
-    ``path`` (:func:`parquet_identity`) and ``metadata``; one :func:`os.replace` publishes it,
-    then an older file's sidecar is removed (the checksum is inside now).
+    ``path`` (:func:`parquet_identity`) and ``metadata``; one commit publishes it, then an
+    older file's sidecar is removed (the checksum is inside now).
 
     Raises
     ------
@@ -457,9 +417,10 @@ def publish_parquet(
                     writer.abort()
                 raise
 
-    with _naming_the_file(path):
-        publish(path, write, audit=audit)
-        checksum_path(path).unlink(missing_ok=True)
+    with naming_the_file(path):
+        publish(path, write, audit=audit, expected=expected)
+        if not is_remote(path):  # only local lakehouses predate checksums in the footer
+            checksum_path(path).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -477,7 +438,8 @@ class Seal:
 
 def footer_metadata(path: Path) -> dict[str, str]:
     """The key-value metadata of a Parquet file's footer (raises if the footer is unreadable)."""
-    raw = pq.read_metadata(path).metadata or {}
+    source, filesystem = arrow_source(path)
+    raw = pq.read_metadata(source, filesystem=filesystem).metadata or {}
     return {key.decode(): value.decode(errors="replace") for key, value in raw.items()}
 
 
@@ -521,61 +483,6 @@ def data_sha256(path: Path) -> str:
             digest.update(chunk)
             remaining -= len(chunk)
     return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def _naming_the_file(path: Path) -> Iterator[None]:
-    """Turn an operating system error of a write into :class:`LakehouseWriteError` on ``path``."""
-    try:
-        yield
-    except LakehouseWriteError:
-        raise
-    except OSError as error:
-        raise LakehouseWriteError(path, error) from error
-
-
-def write_text_atomically(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` atomically (:func:`publish`), with no checksum recorded.
-
-    For files handed to people (a report, a symbol list): they get the usual permissions (those
-    the umask allows), not a temporary file's owner-only ones.
-    """
-    target = Path(path)
-    publish(target, lambda temporary: _write_text(temporary, text, encoding), private=False)
-    return target
-
-
-def publish(
-    path: Path, write: Callable[[str], object], private: bool = True, audit: Audit | None = None
-) -> None:
-    """The one atomic write: ``write(temporary_path)`` beside ``path``, then :func:`os.replace`.
-
-    The temporary file is ``.<name>.<random>.tmp`` in ``path``'s folder (created if missing), so
-    the replace never crosses a filesystem; it is removed if ``write`` raises. A ``private``
-    temporary file is created owner-only (:func:`tempfile.mkstemp`); otherwise it gets the
-    permissions the umask allows. ``audit(temporary_path)`` runs between the write and the
-    replace (write, audit, publish): if it raises, nothing is published and the previous file
-    at ``path`` is untouched (the audit may move the temporary file aside first).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(
-        f"{TEMP_FILE_PREFIX}{path.name}.{secrets.token_hex(8)}{TEMP_FILE_SUFFIX}"
-    )
-    try:
-        if private:
-            os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        write(str(temporary))
-        if audit is not None:
-            audit(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-def _write_text(path: str, text: str, encoding: str) -> None:
-    with open(path, "w", encoding=encoding) as stream:
-        stream.write(text)
 
 
 def _json_default(value: Any) -> Any:

@@ -13,7 +13,8 @@ import stat
 import time
 from pathlib import Path
 
-from lakehouse.store import TEMP_FILE_PREFIX, TEMP_FILE_SUFFIX, LakehouseStore
+from lakehouse.commits import TEMP_FILE_PREFIX, TEMP_FILE_SUFFIX
+from lakehouse.store import LakehouseStore
 
 DEFAULT_TEMP_AGE_SECONDS = 3600.0
 """An atomic write takes seconds; a temp file untouched for an hour is a leftover."""

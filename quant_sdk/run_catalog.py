@@ -16,13 +16,13 @@ from typing import Any
 import pandas as pd
 
 from lakehouse import LakehouseStore, validate_run_id
+from lakehouse.commits import TEMP_FILE_PREFIX
 from lakehouse.store import (
     CHECKSUM_SUFFIX,
     JSON_FILE,
     PARQUET_FILE,
     RUN_ID_FOLDER_KEY,
     RUN_MANIFEST,
-    TEMP_FILE_PREFIX,
 )
 from quant_assets.provenance import RUN_REQUESTS
 from quant_assets.settings import Settings

@@ -137,7 +137,7 @@ class QuantSDK(LakehouseMaintenance):
             sources["data_root"] = OVERRIDE
         self.settings = settings
         self.setting_sources = sources
-        self.store = LakehouseStore(self.settings.data_root.resolve())
+        self.store = LakehouseStore(self.settings.data_root)
         self.dagster_url = dagster_url
 
     # Dagster plumbing -----------------------------------------------------------------------

@@ -30,12 +30,12 @@ import quant_assets.assets.checks
 import quant_assets.assets.tournament
 from dagster_defs.tags import HOST_TAG, PARTITION_TAG, PID_TAG
 from lakehouse import LakehouseStore
+from lakehouse.commits import LakehouseWriteError
 from lakehouse.store import (
     CONTENT_CHECKSUM_KEY,
     MISPLACED,
     SEALED,
     UNSEALED,
-    LakehouseWriteError,
     footer_metadata,
     parquet_seal,
 )

@@ -1,0 +1,182 @@
+"""Where the lakehouse lives: a local folder, or a URL on object storage (``s3://bucket/prefix``).
+
+:func:`lakehouse_root` turns ``settings.data_root`` into the root path every part of the
+platform builds its paths from: a :class:`pathlib.Path` (absolute) for a folder or a
+``file://`` URL, a :class:`upath.UPath` over an `fsspec <https://filesystem-spec.readthedocs.io>`_
+filesystem for object storage. A ``UPath`` has the ``pathlib`` API (``/``, ``name``, ``parent``,
+``exists``, ``iterdir``, ``open``...), so the store's code is the same on both; what object
+storage does differently (no rename, conditional writes, ranged reads) is decided in
+:mod:`lakehouse.store` and :mod:`lakehouse.integrity` by :func:`is_remote`.
+
+Credentials and the endpoint come from the standard places of the provider's SDK (for S3:
+``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL``, ``AWS_PROFILE`` and
+``~/.aws/credentials``), never from a URL or a setting: settings are logged and stored with
+every run, so a URL carrying a secret is refused.
+
+Listings are never cached (``use_listings_cache=False``): another process (a backfill, the
+daemon) writes the same bucket, and a stale listing would hide its partitions.
+"""
+
+import os
+import shutil
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import cast
+from urllib.parse import urlsplit
+
+import pyarrow.fs as pafs
+from upath import UPath
+
+LOCAL_SCHEME = "file"
+OBJECT_STORE_SCHEMES = {"s3": "s3fs", "s3a": "s3fs"}
+"""URL schemes the lakehouse runs on, and the package that implements each (PyPI name).
+
+Only S3 (and S3-compatible stores: MinIO, Ceph, R2, moto) is supported: commits rely on its
+conditional writes (``If-None-Match``/``If-Match``, :mod:`lakehouse.store`)."""
+URL_MARK = "://"
+REMOTE_WORK_FOLDER = "quant-work"
+
+
+class StorageLocationError(ValueError):
+    """``data_root`` names storage the lakehouse cannot use; the message says what to do."""
+
+
+def is_url(data_root: str | Path) -> bool:
+    """Whether ``data_root`` is written as a URL (``scheme://...``), or is a remote path."""
+    return is_remote(data_root) if not isinstance(data_root, str) else URL_MARK in data_root
+
+
+def validate_data_root(data_root: str | Path) -> str | Path:
+    """``data_root`` as settings keep it: a folder as a ``Path``, a URL as checked text.
+
+    Raises
+    ------
+    StorageLocationError
+        An unsupported scheme, a URL without a bucket, or a URL carrying credentials.
+    """
+    if not is_url(data_root):
+        return Path(data_root)
+    text = str(data_root).rstrip("/")  # a remote path's str() is its URL
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme == LOCAL_SCHEME:
+        return Path(parts.path)
+    if scheme not in OBJECT_STORE_SCHEMES:
+        known = ", ".join(f"{name}://" for name in OBJECT_STORE_SCHEMES)
+        raise StorageLocationError(
+            f"data_root {text!r}: unsupported storage {scheme}://; use a folder, file://, or "
+            f"object storage at {known} (S3-compatible stores too: set AWS_ENDPOINT_URL)"
+        )
+    if parts.username or parts.password or parts.query:
+        raise StorageLocationError(
+            f"data_root {parts.scheme}://{parts.hostname}{parts.path}: the URL carries "
+            "credentials or options; settings are logged and stored with every run, so give "
+            "credentials the standard way (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, "
+            "~/.aws/credentials) and the endpoint in AWS_ENDPOINT_URL"
+        )
+    if not parts.netloc:
+        raise StorageLocationError(
+            f"data_root {text!r} names no bucket: write it as {scheme}://<bucket>[/<prefix>]"
+        )
+    return text
+
+
+def lakehouse_root(data_root: str | Path) -> Path:
+    """The root path of the lakehouse at ``data_root`` (see the module docstring).
+
+    A folder is made absolute (``resolve``); a URL becomes a ``UPath`` on its filesystem. The
+    ``UPath`` is typed as ``Path``: the store uses only the ``pathlib`` API both share, and asks
+    :func:`is_remote` for the rest.
+    """
+    checked = validate_data_root(data_root)
+    if isinstance(checked, Path):
+        return checked.resolve()
+    return cast(Path, _object_store_root(checked))
+
+
+def is_remote(path: str | Path) -> bool:
+    """Whether ``path`` is a path on object storage (not a local ``pathlib`` path or text)."""
+    return isinstance(path, UPath) and not isinstance(path, Path)
+
+
+def storage_path(path: str | Path) -> Path:
+    """A stored file's path given as text, a URL or a path: what :func:`lakehouse_root` gives."""
+    return lakehouse_root(path)
+
+
+def rename(source: Path, destination: Path) -> None:
+    """Move one stored file to ``destination`` on the same storage, replacing it.
+
+    One :func:`os.replace` on a local folder; a copy then a delete on object storage (which has
+    no rename: a reader may briefly see both, never neither).
+    """
+    if is_remote(source):
+        source.fs.mv(object_key(source), object_key(destination))  # type: ignore[attr-defined]
+    else:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, destination)
+
+
+def object_key(path: Path) -> str:
+    """``bucket/key`` of a remote path (what its fsspec filesystem takes)."""
+    return str(cast(UPath, path).path)
+
+
+@cache
+def _object_store_root(url: str) -> UPath:
+    scheme = urlsplit(url).scheme.lower()
+    package = OBJECT_STORE_SCHEMES[scheme]
+    try:
+        root = UPath(url, use_listings_cache=False)
+    except ImportError as error:
+        raise StorageLocationError(
+            f"data_root {url!r} needs the {package} package: pip install {package}"
+        ) from error
+    return root
+
+
+def subfolders(folder: Path) -> list[Path]:
+    """The folders directly under ``folder`` (none if it does not exist), sorted by name.
+
+    One listing request on object storage (``is_dir`` per child would be one more each).
+    """
+    if not is_remote(folder):
+        if not folder.is_dir():
+            return []
+        with os.scandir(folder) as entries:
+            names = [entry.name for entry in entries if entry.is_dir(follow_symlinks=False)]
+        return [folder / name for name in sorted(names)]
+    try:
+        listed = folder.fs.ls(object_key(folder), detail=True)  # type: ignore[attr-defined]
+    except FileNotFoundError:
+        return []
+    names = [entry["name"].rsplit("/", 1)[-1] for entry in listed if entry["type"] == "directory"]
+    return [folder / name for name in sorted(names)]
+
+
+def remove_tree(folder: Path) -> None:
+    """Delete ``folder`` and everything under it."""
+    if is_remote(folder):
+        folder.fs.rm(object_key(folder), recursive=True)  # type: ignore[attr-defined]
+    else:
+        shutil.rmtree(folder)
+
+
+def arrow_source(path: Path) -> tuple[str, pafs.FileSystem | None]:
+    """``(path, filesystem)`` for pyarrow and pandas readers (``filesystem=``) of ``path``."""
+    if not is_remote(path):
+        return str(path), None
+    return object_key(path), pafs.PyFileSystem(pafs.FSSpecHandler(path.fs))  # type: ignore[attr-defined]
+
+
+def local_work_folder(data_root: str | Path) -> Path:
+    """Local folder for work files beside the lakehouse (scratch, Ray's temp), never inside it.
+
+    The lakehouse folder's parent (``data/`` for ``data/lakehouse``); for a lakehouse on
+    object storage, :data:`REMOTE_WORK_FOLDER` under the system's temporary folder.
+    """
+    root = lakehouse_root(data_root)
+    if is_remote(root):
+        return Path(tempfile.gettempdir()) / REMOTE_WORK_FOLDER
+    return root.parent
