@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from lakehouse.commits import Audit
 from lakehouse.hashing import FrameHasher
+from lakehouse.location import arrow_source
 from lakehouse.store import PARQUET_FILE, publish_parquet
 
 SUMMARY_TAIL_ROWS = 10
@@ -137,7 +138,8 @@ class StoredFrame:
 
     @property
     def _file(self) -> pq.ParquetFile:
-        return pq.ParquetFile(self.path)
+        source, filesystem = arrow_source(self.path)
+        return pq.ParquetFile(source, filesystem=filesystem)
 
     @property
     def num_rows(self) -> int:
@@ -154,7 +156,8 @@ class StoredFrame:
     ) -> pa.Table:
         """The ``columns`` (default all) of the rows matching ``rows`` (default all), as Arrow."""
         names = None if columns is None else list(columns)
-        return pq.read_table(self.path, columns=names, filters=rows)
+        source, filesystem = arrow_source(self.path)
+        return pq.read_table(source, columns=names, filters=rows, filesystem=filesystem)
 
     def read(
         self, columns: Sequence[str] | None = None, rows: pc.Expression | None = None

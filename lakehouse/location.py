@@ -180,3 +180,17 @@ def local_work_folder(data_root: str | Path) -> Path:
     if is_remote(root):
         return Path(tempfile.gettempdir()) / REMOTE_WORK_FOLDER
     return root.parent
+
+
+def file_names(folder: Path) -> list[str]:
+    """Names of the files directly in ``folder`` (none if it does not exist), sorted."""
+    if not is_remote(folder):
+        if not folder.is_dir():
+            return []
+        with os.scandir(folder) as entries:
+            return sorted(entry.name for entry in entries if entry.is_file())
+    try:
+        listed = folder.fs.ls(object_key(folder), detail=True)  # type: ignore[attr-defined]
+    except FileNotFoundError:
+        return []
+    return sorted(entry["name"].rsplit("/", 1)[-1] for entry in listed if entry["type"] == "file")

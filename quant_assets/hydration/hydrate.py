@@ -22,6 +22,10 @@ the quarantine (:mod:`quant_assets.hydration.quarantine`) and the others go on. 
 the caller's last completed trading day are refused; a move that looks like an unadjusted split
 is stored with a warning (``suspected_splits`` in the report).
 
+**Concurrent writers.** Two hydrations of one symbol at once (a manual ``quant hydrate``
+racing ``auto_sync`` or a backfill) both keep their dates: each commit is conditional on the
+file it merged into, and the loser merges again into the winner's file (:class:`SymbolCommit`).
+
 **What a stored file says of itself.** Each symbol file's footer holds its checksum and the
 symbol it was written for (:mod:`lakehouse.store`), and the source it came from
 (:data:`ORIGIN_KEY`: the source settings, so ``doctor --repair`` re-fetches from the same
@@ -43,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from lakehouse import LakehouseStore
+from lakehouse.commits import ABSENT, CommitConflict, stored_version
 from lakehouse.integrity import quarantine_file
 from lakehouse.store import (
     LEGACY,
@@ -75,6 +80,8 @@ COMMON_FACTOR_RTOL = 1e-4
 """Changed closes share one restatement factor when every ratio is within this of their median."""
 HYDRATION_BATCH = 256
 """Symbols read, fetched and written together by :func:`hydrate_symbols`."""
+COMMIT_ATTEMPTS = 5
+"""Times one symbol's commit is tried, merging with other writers' commits in between."""
 WRITE_THREADS = 4
 """Threads writing symbol files at once (Parquet encoding and the disk release the GIL)."""
 ORIGIN_KEY = "quant.origin"
@@ -187,19 +194,29 @@ class SymbolUpdate:
     report: HydrationReport
 
 
-def stored_and_start(
-    store: LakehouseStore, symbol: str, full: bool
-) -> tuple[pd.DataFrame | None, date | None]:
-    """``symbol``'s stored bars (None if none) and the first date to fetch (None: all).
+@dataclass(frozen=True)
+class StoredSymbol:
+    """What a hydration read of one symbol before fetching it."""
+
+    bars: pd.DataFrame | None
+    """The stored bars (None if none)."""
+    start: date | None
+    """The first date to fetch (None: all)."""
+    version: str | None
+    """The stored file's version when it was read: its rewrite is conditional on it."""
+
+
+def stored_and_start(store: LakehouseStore, symbol: str, full: bool) -> StoredSymbol:
+    """``symbol``'s stored bars, the first date to fetch and the version read.
 
     A damaged stored file is moved aside first, and the whole history fetched (see
     :func:`_stored_bars`).
     """
-    stored, _ = _stored_bars(store, symbol)
+    stored, version = _stored_bars(store, symbol)
     start: date | None = None
     if stored is not None and not full and len(stored):
         start = pd.Timestamp(stored["date"].iloc[-1]).date() - timedelta(days=REFETCH_OVERLAP_DAYS)
-    return stored, start
+    return StoredSymbol(stored, start, version)
 
 
 def symbol_update(
@@ -289,15 +306,16 @@ def symbol_update(
     return SymbolUpdate(merged, changed, report)
 
 
-def _stored_bars(store: LakehouseStore, symbol: str) -> tuple[pd.DataFrame | None, Path | None]:
-    """The stored bars of ``symbol`` (None if none), and where a damaged file was moved.
+def _stored_bars(store: LakehouseStore, symbol: str) -> tuple[pd.DataFrame | None, str | None]:
+    """The stored bars of ``symbol`` (None if none), and the version of the file read.
 
     A stored file that cannot be read is moved aside (``<root>/_damaged/``, nothing deleted) and
     the symbol is hydrated as new, from its whole history: hydration repairs it.
     """
     path = store.symbol_path(symbol)
-    if not path.exists():
-        return None, None
+    version = stored_version(path)  # before reading: a commit in between fails the rewrite
+    if version is ABSENT:
+        return None, ABSENT
     try:
         stored = store.read_frame(store.symbol_dir(symbol))
         seal = parquet_seal(path)
@@ -308,7 +326,7 @@ def _stored_bars(store: LakehouseStore, symbol: str) -> tuple[pd.DataFrame | Non
     else:
         if seal.state in (SEALED, LEGACY, UNSEALED):
             stored.attrs[SEALED_ATTR] = seal.state == SEALED  # else: rewrite it sealed
-            return stored, None
+            return stored, version
         problem = seal.detail
     moved = quarantine_file(path)
     logger.warning(
@@ -317,7 +335,7 @@ def _stored_bars(store: LakehouseStore, symbol: str) -> tuple[pd.DataFrame | Non
         problem,
         moved,
     )
-    return None, moved
+    return None, stored_version(path)
 
 
 def hydrate_symbols(
@@ -356,8 +374,8 @@ def hydrate_symbols(
             batch = symbols[first : first + HYDRATION_BATCH]
             readings = pool.map(lambda s: stored_and_start(store, s, full), batch)
             plans = dict(zip(batch, readings, strict=True))
-            fetched = fetch_all(source, {s: plans[s][1] for s in batch}, pool)
-            writes: list[tuple[str, SymbolUpdate, Future[Path] | None]] = []
+            fetched = fetch_all(source, {s: plans[s].start for s in batch}, pool)
+            writes: list[tuple[str, SymbolUpdate, Future[SymbolUpdate] | None]] = []
             outage: Exception | None = None
             for symbol in batch:
                 fresh = fetched[symbol]
@@ -367,24 +385,19 @@ def hydrate_symbols(
                 try:
                     if isinstance(fresh, DataQualityError):
                         raise fresh
-                    stored, start = plans[symbol]
+                    plan = plans[symbol]
                     update = symbol_update(
-                        store, source, symbol, stored, start, fresh, last_completed_day
+                        store, source, symbol, plan.bars, plan.start, fresh, last_completed_day
                     )
                 except DataQualityError as error:
                     outcome.quarantined.append(_quarantine(store, source, symbol, error))
                     continue
-                folder = store.symbol_dir(symbol)
-                changed = update.changed
-                write = (
-                    pool.submit(store.write_frame, update.merged, folder, metadata)
-                    if changed
-                    else None
-                )
+                commit = SymbolCommit(store, source, symbol, fresh, last_completed_day, metadata)
+                write = pool.submit(commit, update, plans[symbol]) if update.changed else None
                 writes.append((symbol, update, write))
             for symbol, update, write in writes:
                 if write is not None:
-                    write.result()  # a failed write propagates, like a source outage
+                    update = write.result()  # a failed write propagates, like a source outage
                 released = release(store, symbol)
                 outcome.reports.append(replace(update.report, released=released))
             if outage is not None:
@@ -394,6 +407,48 @@ def hydrate_symbols(
                 if progress is not None:
                     progress(done, len(symbols))
     return outcome
+
+
+@dataclass(frozen=True)
+class SymbolCommit:
+    """Commits one symbol's merged bars; merges again with another writer's and retries.
+
+    The commit is conditional on the stored file being the version the merge started from
+    (:func:`lakehouse.commits.publish`). If another writer (a backfill, ``auto_sync``, another
+    ``quant hydrate``) committed the symbol meanwhile, its file is read again and the fetched
+    bars merged into it, up to :data:`COMMIT_ATTEMPTS` times: neither writer's dates are lost.
+    """
+
+    store: LakehouseStore
+    source: MarketDataSource
+    symbol: str
+    fresh: pd.DataFrame
+    last_completed_day: date | None
+    metadata: Mapping[str, str] | None
+
+    def __call__(self, update: SymbolUpdate, plan: StoredSymbol) -> SymbolUpdate:
+        """Commit ``update`` (merged from ``plan``); the update finally committed."""
+        folder = self.store.symbol_dir(self.symbol)
+        version = plan.version
+        for _ in range(COMMIT_ATTEMPTS):
+            try:
+                self.store.write_frame(update.merged, folder, self.metadata, expected=version)
+                return update
+            except CommitConflict:
+                logger.info("%s: committed by another writer meanwhile; merging again", self.symbol)
+            stored, version = _stored_bars(self.store, self.symbol)
+            update = symbol_update(
+                self.store,
+                self.source,
+                self.symbol,
+                stored,
+                plan.start,
+                self.fresh,
+                self.last_completed_day,
+            )
+            if not update.changed:
+                return update
+        raise CommitConflict(self.store.symbol_path(self.symbol))
 
 
 def _quarantine(
