@@ -45,6 +45,9 @@ NO_WRITE_ERRNOS = frozenset(
 )
 """Errors of the platform's own storage (full, read-only, not permitted, failing disk)."""
 ETAG = "ETag"
+PRECONDITION_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
+"""S3's refusals of a conditional write: the object changed (412), or a concurrent conditional
+write of it is in flight (409): both mean another writer committed first."""
 
 
 class CommitConflict(RuntimeError):
@@ -158,10 +161,24 @@ def _publish_object(
             conditions = {"IfMatch": expected}
         try:
             path.fs.pipe_file(object_key(path), temporary.read_bytes(), **conditions)  # type: ignore[attr-defined]
-        except FileExistsError as error:  # s3fs: 412 Precondition Failed
-            raise CommitConflict(path) from error
+        except OSError as error:
+            if _precondition_failed(error):
+                raise CommitConflict(path) from error
+            raise
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _precondition_failed(error: BaseException | None) -> bool:
+    """Whether S3 refused a conditional write (s3fs turns the refusal into an ``OSError``)."""
+    while error is not None:
+        if isinstance(error, FileExistsError):  # s3fs: If-None-Match refused
+            return True
+        code = getattr(error, "response", {}).get("Error", {}).get("Code")
+        if code in PRECONDITION_CODES:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 @contextlib.contextmanager

@@ -125,15 +125,45 @@ def object_key(path: Path) -> str:
 
 @cache
 def _object_store_root(url: str) -> UPath:
-    scheme = urlsplit(url).scheme.lower()
-    package = OBJECT_STORE_SCHEMES[scheme]
+    """The root of ``url``, once its bucket answered (one listing, once per process)."""
+    parts = urlsplit(url)
+    package = OBJECT_STORE_SCHEMES[parts.scheme.lower()]
     try:
-        root = UPath(url, use_listings_cache=False)
+        root = UPath(url, use_listings_cache=False, skip_instance_cache=True)
     except ImportError as error:
         raise StorageLocationError(
             f"data_root {url!r} needs the {package} package: pip install {package}"
         ) from error
+    try:
+        root.fs.ls(parts.netloc, detail=False)
+    except FileNotFoundError as error:
+        raise StorageLocationError(
+            f"data_root {url!r}: bucket {parts.netloc!r} does not exist (create it, or check "
+            "AWS_ENDPOINT_URL points at the right server)"
+        ) from error
+    except PermissionError as error:
+        raise StorageLocationError(
+            f"data_root {url!r}: access to bucket {parts.netloc!r} is denied for these "
+            f"credentials ({error})"
+        ) from error
+    except Exception as error:  # botocore's own errors (no credentials, no connection)
+        raise StorageLocationError(_access_problem(url, error)) from error
     return root
+
+
+def _access_problem(url: str, error: Exception) -> str:
+    name = type(error).__name__
+    if name in ("NoCredentialsError", "PartialCredentialsError"):
+        return (
+            f"data_root {url!r}: no credentials for object storage; set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials"
+        )
+    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"):
+        return (
+            f"data_root {url!r}: cannot reach the object store ({error}); check AWS_ENDPOINT_URL "
+            "and that the server is running"
+        )
+    return f"data_root {url!r}: object storage refused the first listing ({name}: {error})"
 
 
 def subfolders(folder: Path) -> list[Path]:
