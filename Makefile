@@ -19,7 +19,7 @@ PG_CTL_FOUND := command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_
 .PHONY: help install run hydrate new-run flow-production backfill-stale prune dev team-up team-down postgresql s3-up s3-down bench-object-storage sql runs show compare settings report doctor test test-slow test-ui lint format bench bench-scale clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml examples/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
