@@ -22,8 +22,8 @@ the hash and compares the recorded identity with the file's path, so a file copi
 partition's is told apart. Files written before this carry a ``<name>.sha256`` sidecar
 (``sha256sum`` format) instead: they are still verified by it, and re-hydration rewrites them
 with the checksum inside. A JSON document keeps a sidecar, written BEFORE the document, so a
-document never exists without its record (a write cut between the two leaves a record that does
-not match: a finding, never a pass).
+document never exists without its record; the record also names the previous document's
+checksum, so a write cut between the two leaves the previous document, whole and recognised.
 
 A write that fails (a full disk, a read-only file system) raises
 :class:`~lakehouse.commits.LakehouseWriteError` naming the file and the operating system's reason.
@@ -185,6 +185,9 @@ class LakehouseStore:
         text = json.dumps(document, indent=2, sort_keys=True, default=_json_default) + "\n"
         data = text.encode("utf-8")
         record = f"{hashlib.sha256(data).hexdigest()}  {path.name}\n"
+        previous = recorded_checksum(path) if path.exists() else None
+        if previous is not None:  # the document now, until this write commits it
+            record += f"{previous}  {path.name} (previous)\n"
         with naming_the_file(path):
             publish(checksum_path(path), lambda tmp: write_text(tmp, record, "utf-8"))
             publish(path, lambda tmp: Path(tmp).write_bytes(data))
@@ -286,10 +289,22 @@ def checksum_path(path: Path) -> Path:
 
 def recorded_checksum(path: Path) -> str | None:
     """The SHA-256 recorded when the store wrote ``path`` (None for files written before)."""
+    recorded = recorded_checksums(path)
+    return recorded[0] if recorded else None
+
+
+def recorded_checksums(path: Path) -> list[str]:
+    """Every SHA-256 the record of ``path`` holds: the latest write's first, then the one before.
+
+    A document's record names its previous checksum too (:meth:`LakehouseStore.write_document`),
+    so a write cut between the record and the document leaves the previous document whole and
+    known: it matches the second checksum.
+    """
     sidecar = checksum_path(path)
     if not sidecar.exists():
-        return None
-    return sidecar.read_text(encoding="utf-8").split(maxsplit=1)[0]
+        return []
+    lines = sidecar.read_text(encoding="utf-8").splitlines()
+    return [line.split(maxsplit=1)[0] for line in lines if line.strip()]
 
 
 def dictionary_columns(schema: pa.Schema) -> list[str]:

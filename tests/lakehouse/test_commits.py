@@ -123,3 +123,31 @@ def test_a_missing_bucket_and_missing_credentials_are_one_clear_error(
     bucket = loopback_s3.new_bucket()
     with pytest.raises(StorageLocationError, match="no credentials for object storage"):
         lakehouse_root(f"s3://{bucket}/other")
+
+
+def test_a_document_write_cut_after_its_record_leaves_the_previous_one_sound(
+    store: LakehouseStore, monkeypatch: pytest.MonkeyPatch
+):
+    """The record is committed before the document; a crash between the two must not make
+    the doctor call the previous (whole) document damaged."""
+    import lakehouse.store
+    from lakehouse.integrity import scan
+
+    folder = store.run_dir("run_manifest", "20261207-010203-abcd")
+    store.write_document({"top_n": 3}, folder)
+    commit = lakehouse.store.publish
+
+    def crash_before_the_document(path, write, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if path.name == "document.json":
+            raise OSError(5, "Input/output error")
+        return commit(path, write, *args, **kwargs)
+
+    monkeypatch.setattr(lakehouse.store, "publish", crash_before_the_document)
+    with pytest.raises(OSError):
+        store.write_document({"top_n": 5}, folder)
+    monkeypatch.undo()
+    assert store.read_document(folder) == {"top_n": 3}
+    assert scan(str(store.root)) == []
+    (folder / "document.json").write_text('{"top_n": 9}', encoding="utf-8")  # behind its back
+    (found,) = scan(str(store.root))
+    assert "checksum" in found.error
