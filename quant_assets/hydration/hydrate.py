@@ -63,7 +63,12 @@ from lakehouse.store import (
 from quant_assets.documents import QuarantineEntry
 from quant_assets.hydration.bars import BAR_COLUMNS, EMPTY_CLOSES_ATTR, DataQualityError
 from quant_assets.hydration.prefetch import FETCH_THREADS, fetch_all
-from quant_assets.hydration.quarantine import record, release, source_fingerprint
+from quant_assets.hydration.quarantine import (
+    quarantined_symbols,
+    record,
+    release,
+    source_fingerprint,
+)
 from quant_assets.hydration.sources import MarketDataSource
 from quant_assets.hydration.validation import suspected_splits, validate_bars
 from quant_assets.settings import Settings
@@ -368,6 +373,7 @@ def hydrate_symbols(
     """
     metadata = None if origin is None else {ORIGIN_KEY: json.dumps(origin, sort_keys=True)}
     outcome = HydrationOutcome() if outcome is None else outcome
+    held = quarantined_symbols(store)
     done = 0
     with ThreadPoolExecutor(max(FETCH_THREADS, WRITE_THREADS)) as pool:
         for first in range(0, len(symbols), HYDRATION_BATCH):
@@ -398,7 +404,7 @@ def hydrate_symbols(
             for symbol, update, write in writes:
                 if write is not None:
                     update = write.result()  # a failed write propagates, like a source outage
-                released = release(store, symbol)
+                released = release(store, symbol, held)
                 outcome.reports.append(replace(update.report, released=released))
             if outage is not None:
                 raise outage

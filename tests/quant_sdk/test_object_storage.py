@@ -16,6 +16,7 @@ import pytest
 from lakehouse import LakehouseStore
 from lakehouse.integrity import stored_files
 from lakehouse.location import object_key
+from lakehouse.store import CONTENT_CHECKSUM_KEY, footer_metadata
 from quant_sdk.cli import main
 from tests.object_storage import LoopbackS3
 
@@ -109,9 +110,16 @@ def test_the_run_stores_the_same_frames_and_says_the_same(lakes: tuple[Lake, Lak
     for asset in frames:
         if asset == "market_data":
             continue
+        paths = [
+            lake.store.run_dir(asset, lake.run_id) / "part-0.parquet" for lake in (local, remote)
+        ]
+        # bit for bit: the SHA-256 of every data page, recorded in each file's footer
+        checksums = [footer_metadata(path)[CONTENT_CHECKSUM_KEY] for path in paths]
+        assert checksums[1] == checksums[0], asset
         pd.testing.assert_frame_equal(
-            remote.store.read_frame(remote.store.run_dir(asset, remote.run_id)),
-            local.store.read_frame(local.store.run_dir(asset, local.run_id)),
+            remote.store.read_frame(paths[1].parent),
+            local.store.read_frame(paths[0].parent),
+            check_exact=True,
         )
     shown = [json.loads(lake.outputs["show"][1]) for lake in lakes]
     for key in SHOWN_TOO:
