@@ -49,6 +49,8 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
 
 from lakehouse.integrity import (
     PARTITION_SEPARATOR,
@@ -60,7 +62,7 @@ from lakehouse.integrity import (
     metadata_problem,
     partition_dirs,
 )
-from lakehouse.location import is_remote, lakehouse_root, object_key
+from lakehouse.location import arrow_source, is_remote, lakehouse_root, object_key
 from lakehouse.store import JSON_FILE, PARQUET_FILE
 
 logger = logging.getLogger(__name__)
@@ -246,6 +248,8 @@ def _create_views(
 
 def _create_view(con: duckdb.DuckDBPyConnection, name: str, paths: list[Path]) -> list[DamagedFile]:
     """Create one view; if DuckDB cannot, leave out the files whose footer does not parse."""
+    if paths and is_remote(paths[0]):
+        return _register_dataset(con, name, paths)
     try:
         con.execute(_view_sql(name, paths))
     except duckdb.Error as error:
@@ -263,6 +267,50 @@ def _create_view(con: duckdb.DuckDBPyConnection, name: str, paths: list[Path]) -
             con.execute(_view_sql(name, readable))
         return refused
     return []
+
+
+def _register_dataset(
+    con: duckdb.DuckDBPyConnection, name: str, paths: list[Path]
+) -> list[DamagedFile]:
+    """The view of an asset on object storage: an Arrow dataset over its files, scanned lazily.
+
+    Arrow's S3 client reads the objects (in parallel, fetching only the columns and row groups a
+    query needs); the partition folders give ``run_id`` or ``symbol`` as text, and the schema is
+    every file's, unified by name (DuckDB's ``union_by_name``). Files whose footer cannot be
+    parsed are left out.
+    """
+    try:
+        con.register(name, _dataset(paths))
+        return []
+    except (OSError, pa.ArrowException) as error:
+        refused = [
+            damaged_file(path, problem)
+            for path in paths
+            if (problem := metadata_problem(path)) is not None
+        ]
+        if not refused:
+            error.add_note(f"while building the lakehouse view {name!r} over {len(paths)} files")
+            raise
+        left_out = {entry.path for entry in refused}
+        readable = [path for path in paths if path not in left_out]
+        if readable:
+            con.register(name, _dataset(readable))
+        return refused
+
+
+def _dataset(paths: list[Path]) -> ds.Dataset:
+    keys, filesystem = zip(*(arrow_source(path) for path in paths), strict=True)
+    partition_key = paths[0].parent.name.split(PARTITION_SEPARATOR, 1)[0]
+    factory = ds.FileSystemDatasetFactory(
+        filesystem[0],
+        list(keys),
+        ds.ParquetFileFormat(),
+        ds.FileSystemFactoryOptions(
+            partition_base_dir=object_key(paths[0].parent.parent),
+            partitioning=ds.partitioning(pa.schema([(partition_key, pa.string())]), flavor="hive"),
+        ),
+    )
+    return factory.finish(factory.inspect(promote_options="permissive"))
 
 
 def _view_sql(name: str, paths: list[Path]) -> str:

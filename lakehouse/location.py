@@ -194,10 +194,22 @@ def remove_tree(folder: Path) -> None:
 
 
 def arrow_source(path: Path) -> tuple[str, pafs.FileSystem | None]:
-    """``(path, filesystem)`` for pyarrow and pandas readers (``filesystem=``) of ``path``."""
+    """``(path, filesystem)`` for pyarrow and pandas readers (``filesystem=``) of ``path``.
+
+    On object storage the filesystem is Arrow's own S3 client (C++, reads in parallel), which
+    finds credentials and ``AWS_ENDPOINT_URL`` in the same standard places.
+    """
     if not is_remote(path):
         return str(path), None
-    return object_key(path), pafs.PyFileSystem(pafs.FSSpecHandler(path.fs))  # type: ignore[attr-defined]
+    key = object_key(path)
+    return key, arrow_filesystem(f"{urlsplit(str(path)).scheme}://{key.split('/', 1)[0]}")
+
+
+@cache
+def arrow_filesystem(bucket_url: str) -> pafs.FileSystem:
+    """Arrow's filesystem for ``s3://<bucket>`` (one per bucket and process)."""
+    filesystem: pafs.FileSystem = pafs.FileSystem.from_uri(bucket_url)[0]
+    return filesystem
 
 
 def local_work_folder(data_root: str | Path) -> Path:

@@ -31,6 +31,7 @@ A write that fails (a full disk, a read-only file system) raises
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import re
@@ -54,7 +55,14 @@ from lakehouse.commits import (
 )
 from lakehouse.hashing import file_sha256
 from lakehouse.identifiers import validate_run_id, validate_symbol
-from lakehouse.location import arrow_source, is_remote, lakehouse_root, remove_tree, subfolders
+from lakehouse.location import (
+    arrow_source,
+    is_remote,
+    lakehouse_root,
+    object_key,
+    remove_tree,
+    subfolders,
+)
 
 PARQUET_FILE = "part-0.parquet"
 JSON_FILE = "document.json"
@@ -179,6 +187,24 @@ class LakehouseStore:
         except (OSError, ValueError, ArrowException) as error:
             raise DamagedFileError(path, error) from error
 
+    def read_sealed_frame(self, folder: Path) -> tuple[pd.DataFrame, "Seal"]:
+        """``folder/part-0.parquet`` and its :func:`parquet_seal`, from one read of the file.
+
+        Raises
+        ------
+        FileNotFoundError
+            Nothing is stored there.
+        DamagedFileError
+            The file cannot be read, or its footer cannot be parsed.
+        """
+        path = folder / PARQUET_FILE
+        contents = stored_bytes(path)
+        try:
+            frame = pd.read_parquet(io.BytesIO(contents), engine="pyarrow")
+            return frame, parquet_seal(path, contents)
+        except READ_ERRORS as error:
+            raise DamagedFileError(path, error) from error
+
     def write_document(self, document: Any, folder: Path) -> Path:
         """Atomically write a JSON-ready ``document`` as ``folder/document.json``."""
         path = folder / JSON_FILE
@@ -280,6 +306,17 @@ def is_plain_frame(df: pd.DataFrame) -> bool:
         and all(isinstance(label, str) for label in columns)
         and all(dtype in PLAIN_DTYPES for dtype in df.dtypes)
     )
+
+
+def stored_bytes(path: Path) -> bytes:
+    """Every byte of the stored file ``path`` (one request on object storage).
+
+    Raises ``FileNotFoundError`` if nothing is stored there.
+    """
+    if is_remote(path):
+        contents: bytes = path.fs.cat_file(object_key(path))  # type: ignore[attr-defined]
+        return contents
+    return path.read_bytes()
 
 
 def checksum_path(path: Path) -> Path:
@@ -451,19 +488,30 @@ class Seal:
         return self.state in (SEALED, LEGACY)
 
 
-def footer_metadata(path: Path) -> dict[str, str]:
-    """The key-value metadata of a Parquet file's footer (raises if the footer is unreadable)."""
-    source, filesystem = arrow_source(path)
-    raw = pq.read_metadata(source, filesystem=filesystem).metadata or {}
+def footer_metadata(path: Path, contents: bytes | None = None) -> dict[str, str]:
+    """The key-value metadata of a Parquet file's footer (raises if the footer is unreadable).
+
+    Parsed from ``contents`` (the file's bytes) when given.
+    """
+    if contents is not None:
+        raw = pq.read_metadata(pa.BufferReader(contents)).metadata or {}
+    else:
+        source, filesystem = arrow_source(path)
+        raw = pq.read_metadata(source, filesystem=filesystem).metadata or {}
     return {key.decode(): value.decode(errors="replace") for key, value in raw.items()}
 
 
-def parquet_seal(path: Path) -> Seal:
+def parquet_seal(path: Path, contents: bytes | None = None) -> Seal:
     """Recompute the checksum of a stored Parquet file and check its identity against its path.
+
+    ``contents`` are the file's bytes if the caller read them already (on object storage the
+    object is fetched once, whole, when they are not given).
 
     Raises what reading the footer raises (a damaged file: ``OSError``, ``ArrowException``).
     """
-    recorded = footer_metadata(path)
+    if contents is None and is_remote(path):
+        contents = stored_bytes(path)
+    recorded = footer_metadata(path, contents)
     checksum = recorded.get(CONTENT_CHECKSUM_KEY)
     if checksum is None:
         sidecar = recorded_checksum(path)
@@ -472,7 +520,7 @@ def parquet_seal(path: Path) -> Seal:
         if sidecar != file_sha256(path):
             return Seal(TAMPERED, "content differs from its recorded checksum (sidecar)")
         return Seal(LEGACY)
-    if checksum != data_sha256(path):
+    if checksum != data_sha256(path, contents):
         return Seal(TAMPERED, "content differs from the checksum in its footer")
     expected = parquet_identity(path)
     found = {key: recorded.get(key) for key in expected}
@@ -482,8 +530,15 @@ def parquet_seal(path: Path) -> Seal:
     return Seal(SEALED)
 
 
-def data_sha256(path: Path) -> str:
-    """SHA-256 of a Parquet file's bytes before its footer (as the sealed writer hashed them)."""
+def data_sha256(path: Path, contents: bytes | None = None) -> str:
+    """SHA-256 of a Parquet file's bytes before its footer (as the sealed writer hashed them).
+
+    From ``contents`` (the file's bytes) when given, else read from ``path`` in chunks.
+    """
+    if contents is not None:
+        footer_start = len(contents) - FOOTER_TAIL_BYTES
+        footer_length = int.from_bytes(contents[footer_start : footer_start + 4], "little")
+        return hashlib.sha256(memoryview(contents)[: footer_start - footer_length]).hexdigest()
     with path.open("rb") as handle:
         size = handle.seek(0, os.SEEK_END)
         handle.seek(size - FOOTER_TAIL_BYTES)

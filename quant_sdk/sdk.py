@@ -229,7 +229,8 @@ class QuantSDK(LakehouseMaintenance):
                 config = hydration_run_config(settings, full=full, as_of=now)
                 dagster_run = self._execute("hydrate", tags, instance, config, settings)
                 logger.debug("hydrated %s..%s in run %s", first, last, dagster_run)
-        stored = [s for s in wanted if self.store.symbol_path(s).is_file()]
+        hydrated = set(self.store.symbols())  # one listing, not a look per symbol
+        stored = [s for s in wanted if s in hydrated]
         if not stored:
             refused = sum(quarantine_entry(self.store, s) is not None for s in wanted)
             raise NothingStoredError(

@@ -55,7 +55,6 @@ from lakehouse.store import (
     UNSEALED,
     DamagedFileError,
     footer_metadata,
-    parquet_seal,
 )
 from lakehouse.store import (
     READ_ERRORS as STORE_READ_ERRORS,
@@ -322,8 +321,9 @@ def _stored_bars(store: LakehouseStore, symbol: str) -> tuple[pd.DataFrame | Non
     if version is ABSENT:
         return None, ABSENT
     try:
-        stored = store.read_frame(store.symbol_dir(symbol))
-        seal = parquet_seal(path)
+        stored, seal = store.read_sealed_frame(store.symbol_dir(symbol))
+    except FileNotFoundError:
+        return None, stored_version(path)  # removed since: a new symbol to this commit
     except DamagedFileError as error:
         problem = str(error.__cause__)
     except STORE_READ_ERRORS as error:
