@@ -26,6 +26,9 @@ import secrets
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+
+from fsspec.asyn import sync
 
 from lakehouse.location import is_remote, object_key
 
@@ -94,6 +97,40 @@ def stored_version(path: Path) -> str | None:
     except FileNotFoundError:
         return ABSENT
     return f"{status.st_ino}-{status.st_mtime_ns}-{status.st_size}"
+
+
+def read_with_version(path: Path) -> tuple[str | None, bytes | None]:
+    """The version of the file at ``path`` and its bytes, read together.
+
+    ``(ABSENT, None)`` if there is none. On object storage both come from one ``GET`` (the
+    ETag of the object whose bytes it returned); on a local folder the version is taken before
+    the read, so a commit in between makes the version older than the bytes, never newer: a
+    commit expecting it fails and the writer reads again.
+    """
+    if is_remote(path):
+        bucket, key = object_key(path).split("/", 1)
+        filesystem = path.fs  # type: ignore[attr-defined]
+        try:
+            return sync(filesystem.loop, _get_object, filesystem, bucket, key)  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            return ABSENT, None
+    version = stored_version(path)
+    if version is ABSENT:
+        return ABSENT, None
+    try:
+        return version, path.read_bytes()
+    except FileNotFoundError:
+        return ABSENT, None
+
+
+async def _get_object(filesystem: Any, bucket: str, key: str) -> tuple[str, bytes]:
+    response = await filesystem._call_s3("get_object", Bucket=bucket, Key=key)
+    body = response["Body"]
+    try:
+        contents: bytes = await body.read()
+    finally:
+        body.close()
+    return str(response[ETAG]), contents
 
 
 def publish(

@@ -187,8 +187,12 @@ class LakehouseStore:
         except (OSError, ValueError, ArrowException) as error:
             raise DamagedFileError(path, error) from error
 
-    def read_sealed_frame(self, folder: Path) -> tuple[pd.DataFrame, "Seal"]:
+    def read_sealed_frame(
+        self, folder: Path, contents: bytes | None = None
+    ) -> tuple[pd.DataFrame, "Seal"]:
         """``folder/part-0.parquet`` and its :func:`parquet_seal`, from one read of the file.
+
+        ``contents`` are the file's bytes if the caller read them already.
 
         Raises
         ------
@@ -198,7 +202,7 @@ class LakehouseStore:
             The file cannot be read, or its footer cannot be parsed.
         """
         path = folder / PARQUET_FILE
-        contents = stored_bytes(path)
+        contents = stored_bytes(path) if contents is None else contents
         try:
             frame = pd.read_parquet(io.BytesIO(contents), engine="pyarrow")
             return frame, parquet_seal(path, contents)

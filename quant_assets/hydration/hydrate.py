@@ -36,7 +36,7 @@ before, or its record lost) is rewritten even when its data did not change.
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from lakehouse import LakehouseStore
-from lakehouse.commits import ABSENT, CommitConflict, stored_version
+from lakehouse.commits import ABSENT, CommitConflict, read_with_version, stored_version
 from lakehouse.integrity import quarantine_file
 from lakehouse.store import (
     LEGACY,
@@ -210,13 +210,15 @@ class StoredSymbol:
     """The stored file's version when it was read: its rewrite is conditional on it."""
 
 
-def stored_and_start(store: LakehouseStore, symbol: str, full: bool) -> StoredSymbol:
+def stored_and_start(
+    store: LakehouseStore, symbol: str, full: bool, listed: Collection[str] | None = None
+) -> StoredSymbol:
     """``symbol``'s stored bars, the first date to fetch and the version read.
 
     A damaged stored file is moved aside first, and the whole history fetched (see
-    :func:`_stored_bars`).
+    :func:`_stored_bars`, and ``listed`` there).
     """
-    stored, version = _stored_bars(store, symbol)
+    stored, version = _stored_bars(store, symbol, listed)
     start: date | None = None
     if stored is not None and not full and len(stored):
         start = pd.Timestamp(stored["date"].iloc[-1]).date() - timedelta(days=REFETCH_OVERLAP_DAYS)
@@ -310,20 +312,25 @@ def symbol_update(
     return SymbolUpdate(merged, changed, report)
 
 
-def _stored_bars(store: LakehouseStore, symbol: str) -> tuple[pd.DataFrame | None, str | None]:
+def _stored_bars(
+    store: LakehouseStore, symbol: str, listed: Collection[str] | None = None
+) -> tuple[pd.DataFrame | None, str | None]:
     """The stored bars of ``symbol`` (None if none), and the version of the file read.
 
-    A stored file that cannot be read is moved aside (``<root>/_damaged/``, nothing deleted) and
-    the symbol is hydrated as new, from its whole history: hydration repairs it.
+    ``listed`` (the stored symbols, listed once for many) spares a request for a symbol not
+    stored yet: if another writer stores it meanwhile, the commit expecting none fails and
+    reads it then. A stored file that cannot be read is moved aside (``<root>/_damaged/``,
+    nothing deleted) and the symbol is hydrated as new, from its whole history: hydration
+    repairs it.
     """
+    if listed is not None and symbol not in listed:
+        return None, ABSENT
     path = store.symbol_path(symbol)
-    version = stored_version(path)  # before reading: a commit in between fails the rewrite
-    if version is ABSENT:
+    version, contents = read_with_version(path)
+    if contents is None:
         return None, ABSENT
     try:
-        stored, seal = store.read_sealed_frame(store.symbol_dir(symbol))
-    except FileNotFoundError:
-        return None, stored_version(path)  # removed since: a new symbol to this commit
+        stored, seal = store.read_sealed_frame(store.symbol_dir(symbol), contents)
     except DamagedFileError as error:
         problem = str(error.__cause__)
     except STORE_READ_ERRORS as error:
@@ -374,11 +381,12 @@ def hydrate_symbols(
     metadata = None if origin is None else {ORIGIN_KEY: json.dumps(origin, sort_keys=True)}
     outcome = HydrationOutcome() if outcome is None else outcome
     held = quarantined_symbols(store)
+    listed = frozenset(store.symbols())
     done = 0
     with ThreadPoolExecutor(max(FETCH_THREADS, WRITE_THREADS)) as pool:
         for first in range(0, len(symbols), HYDRATION_BATCH):
             batch = symbols[first : first + HYDRATION_BATCH]
-            readings = pool.map(lambda s: stored_and_start(store, s, full), batch)
+            readings = pool.map(lambda s: stored_and_start(store, s, full, listed), batch)
             plans = dict(zip(batch, readings, strict=True))
             fetched = fetch_all(source, {s: plans[s].start for s in batch}, pool)
             writes: list[tuple[str, SymbolUpdate, Future[SymbolUpdate] | None]] = []
