@@ -89,10 +89,15 @@ def lakehouse_root(data_root: str | Path) -> Path:
     ``UPath`` is typed as ``Path``: the store uses only the ``pathlib`` API both share, and asks
     :func:`is_remote` for the rest.
     """
+    if is_remote(data_root):
+        return cast(Path, data_root)
     checked = validate_data_root(data_root)
     if isinstance(checked, Path):
         return checked.resolve()
-    return cast(Path, _object_store_root(checked))
+    parts = urlsplit(checked)
+    bucket = _object_store_root(f"{parts.scheme}://{parts.netloc}")
+    key = [part for part in parts.path.split("/") if part]
+    return cast(Path, bucket.joinpath(*key) if key else bucket)
 
 
 def is_remote(path: str | Path) -> bool:
@@ -125,11 +130,11 @@ def object_key(path: Path) -> str:
 
 @cache
 def _object_store_root(url: str) -> UPath:
-    """The root of ``url``, once its bucket answered (one listing, once per process)."""
+    """The bucket ``url`` (``s3://<bucket>``), once it answered (one listing, once per process)."""
     parts = urlsplit(url)
     package = OBJECT_STORE_SCHEMES[parts.scheme.lower()]
     try:
-        root = UPath(url, use_listings_cache=False, skip_instance_cache=True)
+        root = UPath(url, use_listings_cache=False)  # one filesystem for every path under it
     except ImportError as error:
         raise StorageLocationError(
             f"data_root {url!r} needs the {package} package: pip install {package}"

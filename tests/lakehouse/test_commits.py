@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from s3fs import S3FileSystem
 
 from lakehouse import LakehouseStore
 from lakehouse.commits import ABSENT, CommitConflict, stored_version
@@ -121,8 +122,12 @@ def test_a_missing_bucket_and_missing_credentials_are_one_clear_error(
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     bucket = loopback_s3.new_bucket()
-    with pytest.raises(StorageLocationError, match="no credentials for object storage"):
-        lakehouse_root(f"s3://{bucket}/other")
+    S3FileSystem.clear_instance_cache()  # a process finds its credentials once
+    try:
+        with pytest.raises(StorageLocationError, match="no credentials for object storage"):
+            lakehouse_root(f"s3://{bucket}/other")
+    finally:
+        S3FileSystem.clear_instance_cache()  # the next test's filesystem has credentials
 
 
 def test_a_document_write_cut_after_its_record_leaves_the_previous_one_sound(
