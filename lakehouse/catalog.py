@@ -43,6 +43,7 @@ import logging
 import re
 import tempfile
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from lakehouse.integrity import (
@@ -63,7 +65,12 @@ from lakehouse.integrity import (
     partition_dirs,
 )
 from lakehouse.location import arrow_source, is_remote, lakehouse_root, object_key
-from lakehouse.store import JSON_FILE, PARQUET_FILE
+from lakehouse.store import (
+    JSON_FILE,
+    PARQUET_FILE,
+    PARTITION_FOLDER_KEYS,
+    SYMBOL_PARTITIONS,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +86,8 @@ JSON_COLUMN = "JSON"
 BIGINT_RANGE = range(-(2**63), 2**63)
 QUOTED_STATEMENT_CHARS = 80
 DUCKDB_TEMP_FOLDER = "_duckdb_temp"
+SCHEMA_READ_THREADS = 16
+"""Footers read at once to unify the schema of a run-scoped asset on object storage."""
 REMOTE_SPILL_FOLDER = "quant-duckdb"
 """Under the system's temporary folder: where DuckDB spills for a lakehouse on object storage."""
 """DuckDB's spill folder, under the root (``_`` first: never an asset, never a view)."""
@@ -97,6 +106,8 @@ class AssetViews:
     damaged: list[DamagedFile]
     documents: dict[str, list[Path]] = field(default_factory=dict)
     """Asset name -> its ``document.json`` files, for assets without Parquet files (sorted)."""
+    sizes: dict[str, int] = field(default_factory=dict)
+    """Object key -> size in bytes, of files on object storage (known from the listing)."""
 
 
 def asset_views(root: str | Path, assets: Collection[str] | None = None) -> AssetViews:
@@ -113,11 +124,12 @@ def asset_views(root: str | Path, assets: Collection[str] | None = None) -> Asse
     files: dict[str, list[Path]] = {}
     documents: dict[str, list[Path]] = {}
     damaged: list[DamagedFile] = []
+    sizes: dict[str, int] = {}
     for asset_dir in asset_dirs(_absolute_root(root)):
         if wanted is not None and asset_dir.name not in wanted:
             continue
         if is_remote(asset_dir):
-            _list_objects(asset_dir, files, documents, damaged)
+            _list_objects(asset_dir, files, documents, damaged, sizes)
             continue
         readable = []
         written = [asset_dir / JSON_FILE, *(d / JSON_FILE for d in partition_dirs(asset_dir))]
@@ -140,7 +152,7 @@ def asset_views(root: str | Path, assets: Collection[str] | None = None) -> Asse
             files[asset_dir.name] = readable
         elif listed := [path for path in written if path.is_file()]:
             documents[asset_dir.name] = listed
-    return AssetViews(files, damaged, documents)
+    return AssetViews(files, damaged, documents, sizes)
 
 
 def _list_objects(
@@ -148,6 +160,7 @@ def _list_objects(
     files: dict[str, list[Path]],
     documents: dict[str, list[Path]],
     damaged: list[DamagedFile],
+    sizes: dict[str, int],
 ) -> None:
     """:func:`asset_views` of one asset on object storage, from one recursive listing.
 
@@ -168,6 +181,7 @@ def _list_objects(
                 damaged.append(damaged_file(path, f"truncated Parquet file: {entry['size']} bytes"))
             else:
                 parquet.append(path)
+                sizes[name] = int(entry["size"])
     if parquet:
         files[asset_dir.name] = parquet
     elif written:
@@ -228,7 +242,7 @@ def _open(
     if is_remote(root_path):
         con.register_filesystem(root_path.fs)  # type: ignore[attr-defined]
     try:
-        damaged = views.damaged + _create_views(con, views.files)
+        damaged = views.damaged + _create_views(con, views.files, views.sizes)
         damaged += _create_document_views(con, views.documents)
         _lock_down(con, root_path)
     except BaseException:
@@ -238,18 +252,19 @@ def _open(
 
 
 def _create_views(
-    con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]
+    con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]], sizes: dict[str, int]
 ) -> list[DamagedFile]:
     damaged: list[DamagedFile] = []
     for name, paths in files.items():
-        damaged += _create_view(con, name, paths)
+        if paths and is_remote(paths[0]):
+            damaged += _register_dataset(con, name, paths, sizes)
+        else:
+            damaged += _create_view(con, name, paths)
     return damaged
 
 
 def _create_view(con: duckdb.DuckDBPyConnection, name: str, paths: list[Path]) -> list[DamagedFile]:
     """Create one view; if DuckDB cannot, leave out the files whose footer does not parse."""
-    if paths and is_remote(paths[0]):
-        return _register_dataset(con, name, paths)
     try:
         con.execute(_view_sql(name, paths))
     except duckdb.Error as error:
@@ -270,17 +285,19 @@ def _create_view(con: duckdb.DuckDBPyConnection, name: str, paths: list[Path]) -
 
 
 def _register_dataset(
-    con: duckdb.DuckDBPyConnection, name: str, paths: list[Path]
+    con: duckdb.DuckDBPyConnection, name: str, paths: list[Path], sizes: dict[str, int]
 ) -> list[DamagedFile]:
     """The view of an asset on object storage: an Arrow dataset over its files, scanned lazily.
 
-    Arrow's S3 client reads the objects (in parallel, fetching only the columns and row groups a
-    query needs); the partition folders give ``run_id`` or ``symbol`` as text, and the schema is
-    every file's, unified by name (DuckDB's ``union_by_name``). Files whose footer cannot be
-    parsed are left out.
+    Arrow's S3 client reads the objects (in parallel; the footer, then the columns a query needs
+    in one coalesced request; sizes from the listing, so no request to learn them); the
+    partition folders give ``run_id`` or ``symbol`` as text. The schema is every run's file's,
+    unified by name (DuckDB's ``union_by_name``); files of symbols, all written by hydration
+    with the same columns, take the first one's. Files whose footer cannot be parsed are left
+    out.
     """
     try:
-        con.register(name, _dataset(paths))
+        con.register(name, _dataset(paths, sizes))
         return []
     except (OSError, pa.ArrowException) as error:
         refused = [
@@ -294,23 +311,35 @@ def _register_dataset(
         left_out = {entry.path for entry in refused}
         readable = [path for path in paths if path not in left_out]
         if readable:
-            con.register(name, _dataset(readable))
+            con.register(name, _dataset(readable, sizes))
         return refused
 
 
-def _dataset(paths: list[Path]) -> ds.Dataset:
-    keys, filesystem = zip(*(arrow_source(path) for path in paths), strict=True)
-    partition_key = paths[0].parent.name.split(PARTITION_SEPARATOR, 1)[0]
-    factory = ds.FileSystemDatasetFactory(
-        filesystem[0],
-        list(keys),
-        ds.ParquetFileFormat(),
-        ds.FileSystemFactoryOptions(
-            partition_base_dir=object_key(paths[0].parent.parent),
-            partitioning=ds.partitioning(pa.schema([(partition_key, pa.string())]), flavor="hive"),
-        ),
+def _dataset(paths: list[Path], sizes: dict[str, int]) -> ds.Dataset:
+    file_format = ds.ParquetFileFormat(
+        default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=True)
     )
-    return factory.finish(factory.inspect(promote_options="permissive"))
+    fragments = []
+    filesystem = None
+    for path in paths:
+        key, filesystem = arrow_source(path)
+        partition_key, value = path.parent.name.split(PARTITION_SEPARATOR, 1)
+        fragments.append(
+            file_format.make_fragment(
+                key,
+                filesystem,
+                partition_expression=pc.field(partition_key) == value,
+                file_size=sizes.get(key),
+            )
+        )
+    uniform = partition_key == PARTITION_FOLDER_KEYS[SYMBOL_PARTITIONS]
+    inspected = fragments[:1] if uniform else fragments
+    with ThreadPoolExecutor(SCHEMA_READ_THREADS) as pool:
+        schemas = list(pool.map(lambda fragment: fragment.physical_schema, inspected))
+    schema = pa.unify_schemas(schemas, promote_options="permissive")
+    if partition_key not in schema.names:  # else the file's own column, as DuckDB reads it
+        schema = schema.append(pa.field(partition_key, pa.string()))
+    return ds.FileSystemDataset(fragments, schema, file_format, filesystem)
 
 
 def _view_sql(name: str, paths: list[Path]) -> str:

@@ -20,11 +20,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from fsspec.asyn import sync
 
 from lakehouse.commits import Audit
 from lakehouse.hashing import FrameHasher
-from lakehouse.location import arrow_source
-from lakehouse.store import PARQUET_FILE, publish_parquet
+from lakehouse.location import arrow_source, is_remote, object_key
+from lakehouse.store import FOOTER_TAIL_BYTES, PARQUET_FILE, publish_parquet
 
 SUMMARY_TAIL_ROWS = 10
 """Rows of the frame's end kept by :class:`FrameSummary` (a preview)."""
@@ -179,3 +180,60 @@ class StoredFrame:
                 groups, rows = [], 0
         if groups or file.num_row_groups == 0:
             yield file.read_row_groups(groups).to_pandas() if groups else self.read()
+
+
+FOOTER_READ_BYTES = 64 * 1024
+"""Bytes read from the end of an object for its footer (one request; a footer is a few KB)."""
+
+
+@dataclass(frozen=True)
+class ColumnSpan:
+    """Rows of a stored Parquet file and the smallest and largest value of one column."""
+
+    rows: int
+    low: Any
+    high: Any
+
+
+def column_span(path: Path, column: str) -> ColumnSpan:
+    """:class:`ColumnSpan` of ``column`` from the file's footer alone (no data page is read).
+
+    The row count and each row group's min/max statistics (pyarrow writes them) are in the
+    footer: one request for the end of an object on object storage. Raises ``ValueError`` if the
+    column has no statistics, and what reading a damaged footer raises.
+    """
+    metadata = _footer(path)
+    index = metadata.schema.names.index(column)
+    lows, highs = [], []
+    for group in range(metadata.num_row_groups):
+        statistics = metadata.row_group(group).column(index).statistics
+        if statistics is None or not statistics.has_min_max:
+            raise ValueError(f"{path}: column {column!r} has no min/max statistics")
+        lows.append(statistics.min)
+        highs.append(statistics.max)
+    return ColumnSpan(metadata.num_rows, min(lows, default=None), max(highs, default=None))
+
+
+def _footer(path: Path) -> pq.FileMetaData:
+    if not is_remote(path):
+        return pq.read_metadata(path)
+    bucket, key = object_key(path).split("/", 1)
+    filesystem = path.fs  # type: ignore[attr-defined]
+    tail: bytes = sync(filesystem.loop, _object_tail, filesystem, bucket, key)
+    footer_length = int.from_bytes(tail[-FOOTER_TAIL_BYTES : -FOOTER_TAIL_BYTES + 4], "little")
+    if footer_length + FOOTER_TAIL_BYTES > len(tail):  # a large footer: read it whole
+        source, arrow_filesystem = arrow_source(path)
+        return pq.read_metadata(source, filesystem=arrow_filesystem)
+    return pq.read_metadata(pa.BufferReader(tail))
+
+
+async def _object_tail(filesystem: Any, bucket: str, key: str) -> bytes:
+    response = await filesystem._call_s3(
+        "get_object", Bucket=bucket, Key=key, Range=f"bytes=-{FOOTER_READ_BYTES}"
+    )
+    body = response["Body"]
+    try:
+        tail: bytes = await body.read()
+    finally:
+        body.close()
+    return tail

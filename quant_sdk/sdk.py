@@ -22,6 +22,7 @@ from lakehouse import LakehouseStore, new_run_id, validate_run_id, validate_symb
 from lakehouse.catalog import query as catalog_query
 from lakehouse.store import MARKET_DATA, RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
 from quant_assets.assets.hydration import hydration_run_config
+from quant_assets.freshness import stored_spans
 from quant_assets.hydration import make_source
 from quant_assets.hydration.quarantine import QUARANTINE
 from quant_assets.hydration.quarantine import entry as quarantine_entry
@@ -240,12 +241,7 @@ class QuantSDK(LakehouseMaintenance):
                 + ")",
                 refused,
             )
-        return self.query(
-            "SELECT symbol, count(*) AS rows, min(date) AS first_date, max(date) AS last_date "
-            "FROM market_data WHERE symbol IN (SELECT UNNEST(?::VARCHAR[])) GROUP BY symbol "
-            "ORDER BY symbol",
-            [stored],
-        )
+        return stored_spans(self.store, stored)
 
     def submit_hydration(
         self,
