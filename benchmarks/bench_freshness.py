@@ -4,6 +4,7 @@ Writes 2,000 small symbol files (every tenth cut short, so some are stale) into 
 lakehouse, then times, best of REPEATS:
 
 - ``stale_symbols`` (the platform: each file's footer statistics, read on threads, plus the
+  source's dates);
 - the reference: the same statuses from a loop that opens each file's last date with pyarrow
   (what a hand-made script does).
 
