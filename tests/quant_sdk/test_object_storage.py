@@ -88,6 +88,8 @@ def test_every_command_of_the_canary_path_succeeds_on_s3(lakes: tuple[Lake, Lake
         assert code == 0, f"quant {command} on S3: {err}"
     assert remote.outputs.keys() == local.outputs.keys()
     assert json.loads(remote.outputs["doctor"][1]) == json.loads(local.outputs["doctor"][1])
+    hydrated = remote.outputs["hydrate"][1]
+    assert hydrated == local.outputs["hydrate"][1] and "AAPL    8313 1990-01-02 2022-12-28" in hydrated
 
 
 def test_market_data_objects_are_the_local_files_byte_for_byte(lakes: tuple[Lake, Lake]):
