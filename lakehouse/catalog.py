@@ -42,7 +42,7 @@ import json
 import logging
 import re
 import tempfile
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,18 +256,30 @@ def _create_views(
 ) -> list[DamagedFile]:
     damaged: list[DamagedFile] = []
     for name, paths in files.items():
-        if paths and is_remote(paths[0]):
-            damaged += _register_dataset(con, name, paths, sizes)
-        else:
-            damaged += _create_view(con, name, paths)
+        damaged += _create_view(con, name, paths, sizes)
     return damaged
 
 
-def _create_view(con: duckdb.DuckDBPyConnection, name: str, paths: list[Path]) -> list[DamagedFile]:
-    """Create one view; if DuckDB cannot, leave out the files whose footer does not parse."""
+def _create_view(
+    con: duckdb.DuckDBPyConnection, name: str, paths: list[Path], sizes: dict[str, int]
+) -> list[DamagedFile]:
+    """Create one view; if it cannot be, leave out the files whose footer does not parse.
+
+    In a folder the view is DuckDB's ``read_parquet`` over the files. On object storage it is
+    an Arrow dataset over them, scanned lazily by Arrow's S3 client (in parallel; the footer,
+    then the columns a query needs in one coalesced request; sizes from the listing, so no
+    request to learn them): see :func:`_dataset`.
+    """
+    create: Callable[[list[Path]], object]
+    if paths and is_remote(paths[0]):
+        errors: tuple[type[Exception], ...] = (OSError, pa.ArrowException)
+        create = lambda files: con.register(name, _dataset(files, sizes))  # noqa: E731
+    else:
+        errors = (duckdb.Error,)
+        create = lambda files: con.execute(_view_sql(name, files))  # noqa: E731
     try:
-        con.execute(_view_sql(name, paths))
-    except duckdb.Error as error:
+        create(paths)
+    except errors as error:
         refused = [
             damaged_file(path, problem)
             for path in paths
@@ -279,43 +291,17 @@ def _create_view(con: duckdb.DuckDBPyConnection, name: str, paths: list[Path]) -
         left_out = {entry.path for entry in refused}
         readable = [path for path in paths if path not in left_out]
         if readable:
-            con.execute(_view_sql(name, readable))
+            create(readable)
         return refused
     return []
 
 
-def _register_dataset(
-    con: duckdb.DuckDBPyConnection, name: str, paths: list[Path], sizes: dict[str, int]
-) -> list[DamagedFile]:
-    """The view of an asset on object storage: an Arrow dataset over its files, scanned lazily.
-
-    Arrow's S3 client reads the objects (in parallel; the footer, then the columns a query needs
-    in one coalesced request; sizes from the listing, so no request to learn them); the
-    partition folders give ``run_id`` or ``symbol`` as text. The schema is every run's file's,
-    unified by name (DuckDB's ``union_by_name``); files of symbols, all written by hydration
-    with the same columns, take the first one's. Files whose footer cannot be parsed are left
-    out.
-    """
-    try:
-        con.register(name, _dataset(paths, sizes))
-        return []
-    except (OSError, pa.ArrowException) as error:
-        refused = [
-            damaged_file(path, problem)
-            for path in paths
-            if (problem := metadata_problem(path)) is not None
-        ]
-        if not refused:
-            error.add_note(f"while building the lakehouse view {name!r} over {len(paths)} files")
-            raise
-        left_out = {entry.path for entry in refused}
-        readable = [path for path in paths if path not in left_out]
-        if readable:
-            con.register(name, _dataset(readable, sizes))
-        return refused
-
-
 def _dataset(paths: list[Path], sizes: dict[str, int]) -> ds.Dataset:
+    """An Arrow dataset over ``paths`` on object storage, with the partition column as text.
+
+    The schema is every run's file's, unified by name (DuckDB's ``union_by_name``); files of
+    symbols, all written by hydration with the same columns, take the first one's.
+    """
     file_format = ds.ParquetFileFormat(
         default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=True)
     )
