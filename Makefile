@@ -16,10 +16,10 @@ PG_PORT ?= 5433
 TEAM_HOME := $(TEAM_DIR)/dagster_home
 PG_CTL_FOUND := command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1
 
-.PHONY: help install run hydrate new-run flow-production backfill-stale prune dev team-up team-down postgresql sql runs show compare settings report doctor test test-slow test-ui lint format bench bench-scale clean
+.PHONY: help install run hydrate new-run flow-production backfill-stale prune dev team-up team-down postgresql s3-up s3-down bench-object-storage sql runs show compare settings report doctor test test-slow test-ui lint format bench bench-scale clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml examples/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,15 @@ team-up: install postgresql  ## a team's Dagster on a local PostgreSQL: database
 	@echo "  export QUANT_DAGSTER_URL=http://127.0.0.1:$(PORT) DAGSTER_HOME=$(TEAM_HOME) \\"
 	@echo "    QUANT_DATA_ROOT=$(QUANT_DATA_ROOT)"
 	@echo "  quant run --submit; quant runs"
+
+S3_DIR ?= $(CURDIR)/data/s3
+S3_PORT ?= 5055
+
+s3-up: install  ## a local S3-compatible server (moto, in memory) on :$(S3_PORT) with bucket `lake`; prints the exports
+	@$(BIN)/python -m quant_sdk.local_s3 start $(S3_DIR) --port $(S3_PORT) --bucket lake
+
+s3-down:  ## stop the server of `make s3-up` (its objects are lost: it keeps them in memory)
+	$(BIN)/python -m quant_sdk.local_s3 stop $(S3_DIR)
 
 team-down:  ## stop the webserver, daemon and PostgreSQL of `make team-up` (data kept)
 	for name in webserver daemon; do \
@@ -136,8 +145,16 @@ bench: install  ## benchmarks against the reference libraries, printed as ratios
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/bench_publish_audit.py
 
+<<<<<<< HEAD
 bench-scale: install  ## hydrate and run `production` on 1,000 and 5,000 synthetic symbols (ARGS="--instance postgres": on PostgreSQL)
 	$(BIN)/python benchmarks/bench_scale.py $(ARGS)
+=======
+bench-object-storage: install  ## hydration and `production` with the lakehouse on a loopback S3 server vs a local folder
+	$(BIN)/python benchmarks/bench_object_storage.py
+
+bench-scale: install  ## hydrate and run `production` on 1,000 and 5,000 synthetic symbols: time and memory per stage
+	$(BIN)/python benchmarks/bench_scale.py
+>>>>>>> main
 
 clean:  ## remove the lakehouse, the Dagster home and caches (keeps .venv)
 	rm -rf data .mypy_cache .ruff_cache .pytest_cache

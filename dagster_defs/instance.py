@@ -16,7 +16,7 @@ import dagster as dg
 import psutil
 
 from dagster_defs.tags import HOST_TAG, PID_TAG
-from lakehouse.store import write_text_atomically
+from lakehouse.commits import write_text_atomically
 
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 DEFAULT_DAGSTER_HOME = Path("data/dagster_home")

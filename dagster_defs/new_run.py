@@ -232,7 +232,7 @@ def _not_launchable(instance: dg.DagsterInstance, store: LakehouseStore, run_id:
 
 def build_requested_runs(settings: Settings) -> dg.RunStatusSensorDefinition:
     """The ``requested_runs`` sensor for the lakehouse of ``settings`` (RUNNING by default)."""
-    store = LakehouseStore(settings.data_root.resolve())
+    store = LakehouseStore(settings.data_root)
 
     @dg.run_status_sensor(
         name="requested_runs",

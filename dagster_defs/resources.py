@@ -5,6 +5,7 @@ from typing import Any
 from dagster_ray import LocalRay
 from dagster_ray.configs import Lifecycle
 
+from lakehouse.location import lakehouse_root
 from quant_assets.assets.resources import (
     ContractedIOManager,
     LakehouseResource,
@@ -23,7 +24,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
     ``LocalRay`` does not connect by itself: the tournament asset connects it only when the run
     asks for Ray, so other runs never start one.
     """
-    root = str(settings.data_root.resolve())
+    root = str(lakehouse_root(settings.data_root))
     return {
         "io_manager": ContractedIOManager(root=root),
         "lakehouse": LakehouseResource(root=root),

@@ -40,7 +40,7 @@ def evaluate_daily_production(
     """One tick: register the run's partition, record its request, ask for ``production``."""
     tick = context.scheduled_execution_time or datetime.now(UTC)
     run_id = scheduled_run_id(tick)
-    store = LakehouseStore(settings.data_root.resolve())
+    store = LakehouseStore(settings.data_root)
     if read_run_request(store, run_id) is None:
         write_run_request(store, run_id, settings, settings.profile, {})
     context.instance.add_dynamic_partitions(RUN_ID_PARTITIONS, [run_id])

@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from dagster_defs.tags import MARKET_DATA_WRITES, WRITES_TAG
-from lakehouse.store import publish
+from lakehouse.commits import publish
 
 MAX_CONCURRENT_RUNS = 4
 """Runs the daemon keeps in progress at once; more wait in the queue."""

@@ -41,15 +41,22 @@ What keeps it safe:
 import json
 import logging
 import re
-from collections.abc import Collection
+import tempfile
+from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from lakehouse.integrity import (
+    PARTITION_SEPARATOR,
+    SMALLEST_PARQUET_BYTES,
     DamagedFile,
     asset_dirs,
     damaged_file,
@@ -57,7 +64,13 @@ from lakehouse.integrity import (
     metadata_problem,
     partition_dirs,
 )
-from lakehouse.store import JSON_FILE, PARQUET_FILE, LakehouseStore
+from lakehouse.location import arrow_source, is_remote, lakehouse_root, object_key
+from lakehouse.store import (
+    JSON_FILE,
+    PARQUET_FILE,
+    PARTITION_FOLDER_KEYS,
+    SYMBOL_PARTITIONS,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +86,10 @@ JSON_COLUMN = "JSON"
 BIGINT_RANGE = range(-(2**63), 2**63)
 QUOTED_STATEMENT_CHARS = 80
 DUCKDB_TEMP_FOLDER = "_duckdb_temp"
+SCHEMA_READ_THREADS = 16
+"""Footers read at once to unify the schema of a run-scoped asset on object storage."""
+REMOTE_SPILL_FOLDER = "quant-duckdb"
+"""Under the system's temporary folder: where DuckDB spills for a lakehouse on object storage."""
 """DuckDB's spill folder, under the root (``_`` first: never an asset, never a view)."""
 
 
@@ -89,6 +106,8 @@ class AssetViews:
     damaged: list[DamagedFile]
     documents: dict[str, list[Path]] = field(default_factory=dict)
     """Asset name -> its ``document.json`` files, for assets without Parquet files (sorted)."""
+    sizes: dict[str, int] = field(default_factory=dict)
+    """Object key -> size in bytes, of files on object storage (known from the listing)."""
 
 
 def asset_views(root: str | Path, assets: Collection[str] | None = None) -> AssetViews:
@@ -105,8 +124,12 @@ def asset_views(root: str | Path, assets: Collection[str] | None = None) -> Asse
     files: dict[str, list[Path]] = {}
     documents: dict[str, list[Path]] = {}
     damaged: list[DamagedFile] = []
+    sizes: dict[str, int] = {}
     for asset_dir in asset_dirs(_absolute_root(root)):
         if wanted is not None and asset_dir.name not in wanted:
+            continue
+        if is_remote(asset_dir):
+            _list_objects(asset_dir, files, documents, damaged, sizes)
             continue
         readable = []
         written = [asset_dir / JSON_FILE, *(d / JSON_FILE for d in partition_dirs(asset_dir))]
@@ -129,7 +152,40 @@ def asset_views(root: str | Path, assets: Collection[str] | None = None) -> Asse
             files[asset_dir.name] = readable
         elif listed := [path for path in written if path.is_file()]:
             documents[asset_dir.name] = listed
-    return AssetViews(files, damaged, documents)
+    return AssetViews(files, damaged, documents, sizes)
+
+
+def _list_objects(
+    asset_dir: Path,
+    files: dict[str, list[Path]],
+    documents: dict[str, list[Path]],
+    damaged: list[DamagedFile],
+    sizes: dict[str, int],
+) -> None:
+    """:func:`asset_views` of one asset on object storage, from one recursive listing.
+
+    An object is never half-written (it appears when its upload completes), so a size check
+    stands in for reading each file's ends; DuckDB's own refusal still leaves a bad file out.
+    """
+    key = object_key(asset_dir)
+    listed = asset_dir.fs.find(key, detail=True)  # type: ignore[attr-defined]
+    parquet, written = [], []
+    for name, entry in sorted(listed.items()):
+        relative = name[len(key) :].strip("/").split("/")
+        partitioned = len(relative) == 2 and PARTITION_SEPARATOR in relative[0]
+        if relative[-1] == JSON_FILE and (len(relative) == 1 or partitioned):
+            written.append(asset_dir.joinpath(*relative))
+        elif relative[-1] == PARQUET_FILE and partitioned:
+            path = asset_dir.joinpath(*relative)
+            if int(entry["size"]) < SMALLEST_PARQUET_BYTES:
+                damaged.append(damaged_file(path, f"truncated Parquet file: {entry['size']} bytes"))
+            else:
+                parquet.append(path)
+                sizes[name] = int(entry["size"])
+    if parquet:
+        files[asset_dir.name] = parquet
+    elif written:
+        documents[asset_dir.name] = written
 
 
 def open_catalog(
@@ -182,10 +238,13 @@ def _open(
 ) -> tuple[duckdb.DuckDBPyConnection, list[DamagedFile]]:
     views = asset_views(root, assets)
     con = duckdb.connect(":memory:")
+    root_path = _absolute_root(root)
+    if is_remote(root_path):
+        con.register_filesystem(root_path.fs)  # type: ignore[attr-defined]
     try:
-        damaged = views.damaged + _create_views(con, views.files)
+        damaged = views.damaged + _create_views(con, views.files, views.sizes)
         damaged += _create_document_views(con, views.documents)
-        _lock_down(con, _absolute_root(root))
+        _lock_down(con, root_path)
     except BaseException:
         con.close()
         raise
@@ -193,19 +252,34 @@ def _open(
 
 
 def _create_views(
-    con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]
+    con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]], sizes: dict[str, int]
 ) -> list[DamagedFile]:
     damaged: list[DamagedFile] = []
     for name, paths in files.items():
-        damaged += _create_view(con, name, paths)
+        damaged += _create_view(con, name, paths, sizes)
     return damaged
 
 
-def _create_view(con: duckdb.DuckDBPyConnection, name: str, paths: list[Path]) -> list[DamagedFile]:
-    """Create one view; if DuckDB cannot, leave out the files whose footer does not parse."""
+def _create_view(
+    con: duckdb.DuckDBPyConnection, name: str, paths: list[Path], sizes: dict[str, int]
+) -> list[DamagedFile]:
+    """Create one view; if it cannot be, leave out the files whose footer does not parse.
+
+    In a folder the view is DuckDB's ``read_parquet`` over the files. On object storage it is
+    an Arrow dataset over them, scanned lazily by Arrow's S3 client (in parallel; the footer,
+    then the columns a query needs in one coalesced request; sizes from the listing, so no
+    request to learn them): see :func:`_dataset`.
+    """
+    create: Callable[[list[Path]], object]
+    if paths and is_remote(paths[0]):
+        errors: tuple[type[Exception], ...] = (OSError, pa.ArrowException)
+        create = lambda files: con.register(name, _dataset(files, sizes))  # noqa: E731
+    else:
+        errors = (duckdb.Error,)
+        create = lambda files: con.execute(_view_sql(name, files))  # noqa: E731
     try:
-        con.execute(_view_sql(name, paths))
-    except duckdb.Error as error:
+        create(paths)
+    except errors as error:
         refused = [
             damaged_file(path, problem)
             for path in paths
@@ -217,9 +291,41 @@ def _create_view(con: duckdb.DuckDBPyConnection, name: str, paths: list[Path]) -
         left_out = {entry.path for entry in refused}
         readable = [path for path in paths if path not in left_out]
         if readable:
-            con.execute(_view_sql(name, readable))
+            create(readable)
         return refused
     return []
+
+
+def _dataset(paths: list[Path], sizes: dict[str, int]) -> ds.Dataset:
+    """An Arrow dataset over ``paths`` on object storage, with the partition column as text.
+
+    The schema is every run's file's, unified by name (DuckDB's ``union_by_name``); files of
+    symbols, all written by hydration with the same columns, take the first one's.
+    """
+    file_format = ds.ParquetFileFormat(
+        default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=True)
+    )
+    fragments = []
+    filesystem = None
+    for path in paths:
+        key, filesystem = arrow_source(path)
+        partition_key, value = path.parent.name.split(PARTITION_SEPARATOR, 1)
+        fragments.append(
+            file_format.make_fragment(
+                key,
+                filesystem,
+                partition_expression=pc.field(partition_key) == value,
+                file_size=sizes.get(key),
+            )
+        )
+    uniform = partition_key == PARTITION_FOLDER_KEYS[SYMBOL_PARTITIONS]
+    inspected = fragments[:1] if uniform else fragments
+    with ThreadPoolExecutor(SCHEMA_READ_THREADS) as pool:
+        schemas = list(pool.map(lambda fragment: fragment.physical_schema, inspected))
+    schema = pa.unify_schemas(schemas, promote_options="permissive")
+    if partition_key not in schema.names:  # else the file's own column, as DuckDB reads it
+        schema = schema.append(pa.field(partition_key, pa.string()))
+    return ds.FileSystemDataset(fragments, schema, file_format, filesystem)
 
 
 def _view_sql(name: str, paths: list[Path]) -> str:
@@ -311,10 +417,12 @@ def _sql_text(text: str) -> str:
 
 
 def _lock_down(con: duckdb.DuckDBPyConnection, root: Path) -> None:
-    # DuckDB adds its temp folder to the readable directories: keep it inside the root.
-    con.execute("SET temp_directory = ?", [str(root / DUCKDB_TEMP_FOLDER)])
+    # DuckDB adds its temp folder to the readable directories: keep it inside the root (on
+    # object storage, where DuckDB cannot spill, in a private local folder of its own).
+    spill = Path(tempfile.gettempdir()) / REMOTE_SPILL_FOLDER if is_remote(root) else root
+    con.execute("SET temp_directory = ?", [str(spill / DUCKDB_TEMP_FOLDER)])
     # DuckDB 2.0.1 refuses allowed_directories once external access is off: this order only.
-    con.execute("SET allowed_directories = ?", [[str(root)]])
+    con.execute("SET allowed_directories = ?", [[str(root) + ("/" if is_remote(root) else "")]])
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
 
@@ -330,7 +438,7 @@ def _named_assets(sql: str) -> Collection[str] | None:
 
 
 def _absolute_root(root: str | Path) -> Path:
-    return LakehouseStore(root).root.resolve()
+    return lakehouse_root(root)
 
 
 def _warn_about(damaged: list[DamagedFile]) -> None:

@@ -20,9 +20,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from fsspec.asyn import sync
 
+from lakehouse.commits import Audit
 from lakehouse.hashing import FrameHasher
-from lakehouse.store import PARQUET_FILE, Audit, publish_parquet
+from lakehouse.location import arrow_source, is_remote, object_key
+from lakehouse.store import FOOTER_TAIL_BYTES, PARQUET_FILE, publish_parquet
 
 SUMMARY_TAIL_ROWS = 10
 """Rows of the frame's end kept by :class:`FrameSummary` (a preview)."""
@@ -84,7 +87,7 @@ def write_frame_chunks(
 ) -> WrittenFrame:
     """Write ``chunks`` as ``folder/part-0.parquet``, a row group per chunk, atomically.
 
-    ``audit`` sees the written file before it is published (:func:`~lakehouse.store.publish`).
+    ``audit`` sees the written file before it is published (:func:`~lakehouse.commits.publish`).
 
     The schema is the first chunk's; later chunks are cast to it (a chunk that cannot be cast
     raises and nothing is published). The content hash equals
@@ -136,7 +139,8 @@ class StoredFrame:
 
     @property
     def _file(self) -> pq.ParquetFile:
-        return pq.ParquetFile(self.path)
+        source, filesystem = arrow_source(self.path)
+        return pq.ParquetFile(source, filesystem=filesystem)
 
     @property
     def num_rows(self) -> int:
@@ -153,7 +157,8 @@ class StoredFrame:
     ) -> pa.Table:
         """The ``columns`` (default all) of the rows matching ``rows`` (default all), as Arrow."""
         names = None if columns is None else list(columns)
-        return pq.read_table(self.path, columns=names, filters=rows)
+        source, filesystem = arrow_source(self.path)
+        return pq.read_table(source, columns=names, filters=rows, filesystem=filesystem)
 
     def read(
         self, columns: Sequence[str] | None = None, rows: pc.Expression | None = None
@@ -175,3 +180,60 @@ class StoredFrame:
                 groups, rows = [], 0
         if groups or file.num_row_groups == 0:
             yield file.read_row_groups(groups).to_pandas() if groups else self.read()
+
+
+FOOTER_READ_BYTES = 64 * 1024
+"""Bytes read from the end of an object for its footer (one request; a footer is a few KB)."""
+
+
+@dataclass(frozen=True)
+class ColumnSpan:
+    """Rows of a stored Parquet file and the smallest and largest value of one column."""
+
+    rows: int
+    low: Any
+    high: Any
+
+
+def column_span(path: Path, column: str) -> ColumnSpan:
+    """:class:`ColumnSpan` of ``column`` from the file's footer alone (no data page is read).
+
+    The row count and each row group's min/max statistics (pyarrow writes them) are in the
+    footer: one request for the end of an object on object storage. Raises ``ValueError`` if the
+    column has no statistics, and what reading a damaged footer raises.
+    """
+    metadata = _footer(path)
+    index = metadata.schema.names.index(column)
+    lows, highs = [], []
+    for group in range(metadata.num_row_groups):
+        statistics = metadata.row_group(group).column(index).statistics
+        if statistics is None or not statistics.has_min_max:
+            raise ValueError(f"{path}: column {column!r} has no min/max statistics")
+        lows.append(statistics.min)
+        highs.append(statistics.max)
+    return ColumnSpan(metadata.num_rows, min(lows, default=None), max(highs, default=None))
+
+
+def _footer(path: Path) -> pq.FileMetaData:
+    if not is_remote(path):
+        return pq.read_metadata(path)
+    bucket, key = object_key(path).split("/", 1)
+    filesystem = path.fs  # type: ignore[attr-defined]
+    tail: bytes = sync(filesystem.loop, _object_tail, filesystem, bucket, key)
+    footer_length = int.from_bytes(tail[-FOOTER_TAIL_BYTES : -FOOTER_TAIL_BYTES + 4], "little")
+    if footer_length + FOOTER_TAIL_BYTES > len(tail):  # a large footer: read it whole
+        source, arrow_filesystem = arrow_source(path)
+        return pq.read_metadata(source, filesystem=arrow_filesystem)
+    return pq.read_metadata(pa.BufferReader(tail))
+
+
+async def _object_tail(filesystem: Any, bucket: str, key: str) -> bytes:
+    response = await filesystem._call_s3(
+        "get_object", Bucket=bucket, Key=key, Range=f"bytes=-{FOOTER_READ_BYTES}"
+    )
+    body = response["Body"]
+    try:
+        tail: bytes = await body.read()
+    finally:
+        body.close()
+    return tail

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakehouse.hashing import file_sha256
+from lakehouse.location import arrow_source, is_remote, object_key, rename, storage_path, subfolders
 from lakehouse.store import (
     ASSET_NAME_PATTERN,
     JSON_FILE,
@@ -34,7 +35,7 @@ from lakehouse.store import (
     LakehouseStore,
     checksum_path,
     parquet_seal,
-    recorded_checksum,
+    recorded_checksums,
     validate_asset_name,
 )
 
@@ -84,15 +85,20 @@ def footer_problem(path: Path) -> str | None:
 
     Raises ``FileNotFoundError`` if the file does not exist (e.g. not yet published).
     """
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        size = os.fstat(descriptor).st_size
+    if is_remote(path):
+        size, head, tail = _object_ends(path)
         if size < SMALLEST_PARQUET_BYTES:
             return f"truncated Parquet file: {size} bytes"
-        head = os.pread(descriptor, len(PARQUET_MAGIC), 0)
-        tail = os.pread(descriptor, TAIL_BYTES, size - TAIL_BYTES)
-    finally:
-        os.close(descriptor)
+    else:
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            size = os.fstat(descriptor).st_size
+            if size < SMALLEST_PARQUET_BYTES:
+                return f"truncated Parquet file: {size} bytes"
+            head = os.pread(descriptor, len(PARQUET_MAGIC), 0)
+            tail = os.pread(descriptor, TAIL_BYTES, size - TAIL_BYTES)
+        finally:
+            os.close(descriptor)
     if head != PARQUET_MAGIC:
         return f"not a Parquet file: no {PARQUET_MAGIC!r} magic bytes at the start"
     if tail[FOOTER_LENGTH_BYTES:] != PARQUET_MAGIC:
@@ -103,10 +109,21 @@ def footer_problem(path: Path) -> str | None:
     return None
 
 
+def _object_ends(path: Path) -> tuple[int, bytes, bytes]:
+    """Size, first bytes and last bytes of a remote object (:func:`footer_problem`)."""
+    key, filesystem = object_key(path), path.fs  # type: ignore[attr-defined]
+    size = int(filesystem.size(key))
+    if size < SMALLEST_PARQUET_BYTES:
+        return size, b"", b""
+    head = filesystem.cat_file(key, 0, len(PARQUET_MAGIC))
+    return size, head, filesystem.cat_file(key, size - TAIL_BYTES, size)
+
+
 def metadata_problem(path: Path) -> str | None:
     """Why the Parquet footer of ``path`` cannot be parsed, or ``None``."""
     try:
-        pq.read_metadata(path)
+        source, filesystem = arrow_source(path)
+        pq.read_metadata(source, filesystem=filesystem)
     except READ_ERRORS as error:
         return _described(error)
     return None
@@ -118,7 +135,8 @@ def read_problem(path: Path) -> str | None:
         if path.name == JSON_FILE:
             json.loads(path.read_text(encoding="utf-8"))
         else:
-            parquet = pq.ParquetFile(path)
+            source, filesystem = arrow_source(path)
+            parquet = pq.ParquetFile(source, filesystem=filesystem)
             for row_group in range(parquet.num_row_groups):
                 parquet.read_row_group(row_group)
     except READ_ERRORS as error:
@@ -182,10 +200,10 @@ def checksum_problem(path: Path) -> str | None:
         if seal.sound:
             return None
         return f"{seal.detail} ({seal.state}: {_SEAL_CAUSES[seal.state]})"
-    recorded = recorded_checksum(path)
-    if recorded is None:
+    recorded = recorded_checksums(path)
+    if not recorded:
         return f"no checksum recorded with the data ({_SEAL_CAUSES['unsealed']})"
-    if recorded == file_sha256(path):
+    if file_sha256(path) in recorded:  # the latest write, or the one before it (cut short)
         return None
     return (
         "content differs from the checksum recorded when it was written (changed outside the "
@@ -203,9 +221,9 @@ _SEAL_CAUSES = {
 def quarantine_file(path: str | Path, now: datetime | None = None) -> Path:
     """Move a damaged stored file to ``<root>/_damaged/<asset>/<partition>/<stamp>-<name>``.
 
-    The move is one :func:`os.replace` on the same file system, so the file is either in place
-    or quarantined, never lost; an emptied partition folder is removed so the partition reads as
-    absent and can be re-created. Returns the new path.
+    The move is one :func:`~lakehouse.location.rename`, so the file is either in place or
+    quarantined (on object storage, briefly both), never lost; an emptied partition folder is
+    removed so the partition reads as absent and can be re-created. Returns the new path.
 
     Raises
     ------
@@ -214,7 +232,7 @@ def quarantine_file(path: str | Path, now: datetime | None = None) -> Path:
     FileExistsError
         If the quarantine destination is taken (nothing is moved).
     """
-    path = Path(path).absolute()
+    path = storage_path(path)
     if path.name not in STORED_FILES:
         raise ValueError(f"{path} is not a stored lakehouse file (expected one of {STORED_FILES})")
     described = damaged_file(path, "")
@@ -231,11 +249,10 @@ def quarantine_file(path: str | Path, now: datetime | None = None) -> Path:
         raise FileNotFoundError(f"nothing to quarantine at {path}")
     if destination.exists():
         raise FileExistsError(f"quarantine destination {destination} exists; nothing was moved")
-    destination_dir.mkdir(parents=True, exist_ok=True)
-    os.replace(path, destination)
+    rename(path, destination)
     sidecar = checksum_path(path)
     if sidecar.exists():  # the record goes with the file it describes
-        os.replace(sidecar, checksum_path(destination))
+        rename(sidecar, checksum_path(destination))
     if partition_dir is not None:
         _remove_if_empty(partition_dir)
     return destination
@@ -248,6 +265,8 @@ def planted_links(root: str | Path) -> list[Path]:
     views leave them out (:func:`asset_dirs`, :func:`partition_dirs`, :func:`stored_files`).
     """
     base = LakehouseStore(root).root
+    if is_remote(base):  # object storage has no links
+        return []
     found = [
         path
         for path in _entries(base)
@@ -285,12 +304,12 @@ def quarantine_link(path: str | Path, now: datetime | None = None) -> Path:
 def _files_in(folder: Path) -> Iterator[Path]:
     for name in STORED_FILES:
         path = folder / name
-        if path.is_file() and not path.is_symlink():
+        if path.is_file() and (is_remote(path) or not path.is_symlink()):
             yield path
 
 
 def _entries(folder: Path) -> list[Path]:
-    if not folder.is_dir():
+    if is_remote(folder) or not folder.is_dir():  # object storage has no links
         return []
     with os.scandir(folder) as entries:
         return [Path(entry.path) for entry in entries]
@@ -298,13 +317,12 @@ def _entries(folder: Path) -> list[Path]:
 
 def _sorted_dirs(folder: Path) -> list[Path]:
     """Real sub-folders of ``folder`` (a symbolic link to a folder is not one), sorted."""
-    if not folder.is_dir():
-        return []
-    with os.scandir(folder) as entries:
-        return sorted(Path(entry.path) for entry in entries if entry.is_dir(follow_symlinks=False))
+    return subfolders(folder)
 
 
 def _remove_if_empty(folder: Path) -> None:
+    if is_remote(folder):  # a prefix without objects does not exist
+        return
     with contextlib.suppress(OSError):  # not empty (another file, a temp file): leave it
         folder.rmdir()
 

@@ -17,7 +17,6 @@ The lakehouse knows no contracts: the asset layer overrides the hook.
 """
 
 import contextlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +24,16 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from lakehouse.commits import Audit, move_aside
 from lakehouse.frames import FrameChunks, StoredFrame, write_frame_chunks
 from lakehouse.hashing import get_df_hash
+from lakehouse.location import is_remote
 from lakehouse.store import (
     JSON_FILE,
     PARQUET_FILE,
     PARTITION_FOLDER_KEYS,
     RUN_ID_PARTITIONS,
     SYMBOL_PARTITIONS,
-    Audit,
     LakehouseStore,
 )
 
@@ -93,10 +93,10 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
             if failure is None:
                 return
             rejected = self.store.rejected_dir(asset, run_id) / PARQUET_FILE
-            rejected.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(written, rejected)
-            with contextlib.suppress(OSError):  # the partition folder, if this left it empty
-                written.parent.rmdir()
+            move_aside(written, rejected)
+            if not is_remote(rejected):
+                with contextlib.suppress(OSError):  # the partition folder, if this left it empty
+                    written.parent.rmdir()
             raise ContractBreach(
                 f"asset {asset} of run {run_id} {failure}; not published, kept at {rejected}"
             )

@@ -1,40 +1,41 @@
-"""The lakehouse store: a folder of hive-partitioned Parquet files and JSON documents.
+"""The lakehouse store: hive-partitioned Parquet files and JSON documents, in a folder or a bucket.
 
-Layout (``root`` is the caller's ``settings.data_root``)::
+Layout (``root`` is the caller's ``settings.data_root``: a folder or an ``s3://`` URL, see
+:mod:`lakehouse.location`)::
 
     <root>/<asset>/run_id=<id>/part-0.parquet     run-scoped frames
     <root>/<asset>/run_id=<id>/document.json      run-scoped documents
     <root>/market_data/symbol=<SYM>/part-0.parquet hydrated symbols
 
-Every write goes to a temporary file in the destination folder and is published with
-:func:`os.replace`, so a reader never sees a half-written file. Run ids and symbols are validated
-before any path is built from them.
+Every write is one commit (:mod:`lakehouse.commits`): written under a temporary name, then
+published whole (``os.replace``, or one ``PUT`` on object storage), so a reader never sees a
+half-written file; a rewrite of a file the writer read first is conditional on it being
+unchanged (no lost updates). Run ids and symbols are validated before any path is built from
+them.
 
 **Checksums travel with the data.** A Parquet file carries, in its footer's key-value metadata,
 the SHA-256 of every byte before its footer (the magic and every column chunk: all the data),
 hashed as the bytes are written (:data:`CONTENT_CHECKSUM_KEY`), and the asset and partition it
-was written for (:data:`ASSET_KEY`, :data:`PARTITION_KEY`). One :func:`os.replace` publishes data
-and checksum together, so neither can exist without the other; :func:`parquet_seal` recomputes
+was written for (:data:`ASSET_KEY`, :data:`PARTITION_KEY`). One commit publishes data and
+checksum together, so neither can exist without the other; :func:`parquet_seal` recomputes
 the hash and compares the recorded identity with the file's path, so a file copied over another
 partition's is told apart. Files written before this carry a ``<name>.sha256`` sidecar
 (``sha256sum`` format) instead: they are still verified by it, and re-hydration rewrites them
 with the checksum inside. A JSON document keeps a sidecar, written BEFORE the document, so a
-document never exists without its record (a write cut between the two leaves a record that does
-not match: a finding, never a pass).
+document never exists without its record; the record also names the previous document's
+checksum, so a write cut between the two leaves the previous document, whole and recognised.
 
-A write that fails (a full disk, a read-only file system) raises :class:`LakehouseWriteError`
-naming the file and the operating system's reason.
+A write that fails (a full disk, a read-only file system) raises
+:class:`~lakehouse.commits.LakehouseWriteError` naming the file and the operating system's reason.
 """
 
 import contextlib
-import errno
 import hashlib
+import io
 import json
 import os
 import re
-import secrets
-import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -45,8 +46,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import ArrowException
 
+from lakehouse.commits import (
+    UNCONDITIONAL,
+    Audit,
+    naming_the_file,
+    publish,
+    write_text,
+)
 from lakehouse.hashing import file_sha256
 from lakehouse.identifiers import validate_run_id, validate_symbol
+from lakehouse.location import (
+    arrow_source,
+    is_remote,
+    lakehouse_root,
+    object_key,
+    remove_tree,
+    subfolders,
+)
 
 PARQUET_FILE = "part-0.parquet"
 JSON_FILE = "document.json"
@@ -88,11 +104,6 @@ PLAIN_DTYPES = frozenset(np.dtype(name) for name in ("float64", "int64", "bool",
 """Column dtypes a frame may have to be written without pandas metadata (:func:`is_plain_frame`)."""
 REJECTED_FOLDER = "_rejected"
 """Where frames that broke their structural contract are kept for inspection (not an asset)."""
-Audit = Callable[[Path], None]
-"""Called with a written, not yet published file; raises to keep it from being published."""
-TEMP_FILE_PREFIX = "."
-TEMP_FILE_SUFFIX = ".tmp"
-"""An atomic write's temporary file is ``.<final name>.<random>.tmp`` beside its destination."""
 
 
 def validate_asset_name(name: str) -> str:
@@ -106,7 +117,7 @@ class LakehouseStore:
     """Reads and writes the lakehouse's Parquet frames and JSON documents under ``root``."""
 
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+        self.root = lakehouse_root(root)
 
     # Paths ----------------------------------------------------------------------------------
 
@@ -143,16 +154,18 @@ class LakehouseStore:
         folder: Path,
         metadata: Mapping[str, str] | None = None,
         audit: Audit | None = None,
+        expected: str | None = UNCONDITIONAL,
     ) -> Path:
         """Atomically write ``df`` as ``folder/part-0.parquet`` and return the path.
 
         ``metadata`` goes into the footer beside the checksum and identity (e.g. where the data
         came from). Float columns are not dictionary-encoded (prices rarely repeat: the
         dictionary only costs time and bytes: :func:`dictionary_columns`). ``audit`` sees the
-        written file before it is published (:func:`publish`).
+        written file before it is published; ``expected`` makes the commit conditional
+        (:func:`lakehouse.commits.publish`).
         """
         path = folder / PARQUET_FILE
-        publish_parquet(path, [frame_to_arrow(df)], metadata, audit=audit)
+        publish_parquet(path, [frame_to_arrow(df)], metadata, audit=audit, expected=expected)
         return path
 
     def read_frame(self, folder: Path) -> pd.DataFrame:
@@ -169,8 +182,31 @@ class LakehouseStore:
         if not path.exists():
             raise FileNotFoundError(f"no Parquet at {path}: has the asset been materialized?")
         try:
-            return pd.read_parquet(path, engine="pyarrow")
+            source, filesystem = arrow_source(path)
+            return pd.read_parquet(source, engine="pyarrow", filesystem=filesystem)
         except (OSError, ValueError, ArrowException) as error:
+            raise DamagedFileError(path, error) from error
+
+    def read_sealed_frame(
+        self, folder: Path, contents: bytes | None = None
+    ) -> tuple[pd.DataFrame, "Seal"]:
+        """``folder/part-0.parquet`` and its :func:`parquet_seal`, from one read of the file.
+
+        ``contents`` are the file's bytes if the caller read them already.
+
+        Raises
+        ------
+        FileNotFoundError
+            Nothing is stored there.
+        DamagedFileError
+            The file cannot be read, or its footer cannot be parsed.
+        """
+        path = folder / PARQUET_FILE
+        contents = stored_bytes(path) if contents is None else contents
+        try:
+            frame = pd.read_parquet(io.BytesIO(contents), engine="pyarrow")
+            return frame, parquet_seal(path, contents)
+        except READ_ERRORS as error:
             raise DamagedFileError(path, error) from error
 
     def write_document(self, document: Any, folder: Path) -> Path:
@@ -179,8 +215,11 @@ class LakehouseStore:
         text = json.dumps(document, indent=2, sort_keys=True, default=_json_default) + "\n"
         data = text.encode("utf-8")
         record = f"{hashlib.sha256(data).hexdigest()}  {path.name}\n"
-        with _naming_the_file(path):
-            publish(checksum_path(path), lambda tmp: _write_text(tmp, record, "utf-8"))
+        previous = recorded_checksum(path) if path.exists() else None
+        if previous is not None:  # the document now, until this write commits it
+            record += f"{previous}  {path.name} (previous)\n"
+        with naming_the_file(path):
+            publish(checksum_path(path), lambda tmp: write_text(tmp, record, "utf-8"))
             publish(path, lambda tmp: Path(tmp).write_bytes(data))
         return path
 
@@ -204,32 +243,27 @@ class LakehouseStore:
     def run_ids(self) -> list[str]:
         """Every run id with at least one stored asset, sorted oldest first."""
         found: set[str] = set()
-        if self.root.exists():
-            for asset_dir in self.root.iterdir():
-                if asset_dir.is_dir():
-                    found.update(
-                        _partition_values(asset_dir, PARTITION_FOLDER_KEYS[RUN_ID_PARTITIONS])
-                    )
+        for asset_dir in subfolders(self.root):
+            found.update(_partition_values(asset_dir, PARTITION_FOLDER_KEYS[RUN_ID_PARTITIONS]))
         return sorted(found)
 
     def delete_run(self, run_id: str) -> list[Path]:
         """Remove every asset partition of ``run_id``; return the folders removed."""
         validate_run_id(run_id)
         removed = []
-        for asset_dir in sorted(self.root.iterdir()) if self.root.exists() else []:
+        for asset_dir in subfolders(self.root):
             folder = asset_dir / f"run_id={run_id}"
-            if folder.is_dir():
-                shutil.rmtree(folder)
+            if folder in subfolders(asset_dir):
+                remove_tree(folder)
                 removed.append(folder)
         return removed
 
 
 def _partition_values(asset_dir: Path, key: str) -> Iterator[str]:
     prefix = f"{key}="
-    if asset_dir.is_dir():
-        for child in asset_dir.iterdir():
-            if child.is_dir() and child.name.startswith(prefix):
-                yield child.name[len(prefix) :]
+    for child in subfolders(asset_dir):
+        if child.name.startswith(prefix):
+            yield child.name[len(prefix) :]
 
 
 class DamagedFileError(OSError):
@@ -278,6 +312,17 @@ def is_plain_frame(df: pd.DataFrame) -> bool:
     )
 
 
+def stored_bytes(path: Path) -> bytes:
+    """Every byte of the stored file ``path`` (one request on object storage).
+
+    Raises ``FileNotFoundError`` if nothing is stored there.
+    """
+    if is_remote(path):
+        contents: bytes = path.fs.cat_file(object_key(path))  # type: ignore[attr-defined]
+        return contents
+    return path.read_bytes()
+
+
 def checksum_path(path: Path) -> Path:
     """Where the recorded checksum of the stored file ``path`` lives."""
     return path.with_name(path.name + CHECKSUM_SUFFIX)
@@ -285,10 +330,22 @@ def checksum_path(path: Path) -> Path:
 
 def recorded_checksum(path: Path) -> str | None:
     """The SHA-256 recorded when the store wrote ``path`` (None for files written before)."""
+    recorded = recorded_checksums(path)
+    return recorded[0] if recorded else None
+
+
+def recorded_checksums(path: Path) -> list[str]:
+    """Every SHA-256 the record of ``path`` holds: the latest write's first, then the one before.
+
+    A document's record names its previous checksum too (:meth:`LakehouseStore.write_document`),
+    so a write cut between the record and the document leaves the previous document whole and
+    known: it matches the second checksum.
+    """
     sidecar = checksum_path(path)
     if not sidecar.exists():
-        return None
-    return sidecar.read_text(encoding="utf-8").split(maxsplit=1)[0]
+        return []
+    lines = sidecar.read_text(encoding="utf-8").splitlines()
+    return [line.split(maxsplit=1)[0] for line in lines if line.strip()]
 
 
 def dictionary_columns(schema: pa.Schema) -> list[str]:
@@ -306,48 +363,6 @@ def parquet_writer(path: str, schema: pa.Schema) -> pq.ParquetWriter:
     Stored frames go through :func:`publish_parquet` instead (checksum and identity sealed in).
     """
     return pq.ParquetWriter(path, schema, use_dictionary=dictionary_columns(schema))
-
-
-def atomic_write(path: Path, write: Callable[[str], object]) -> None:
-    """Run ``write(temporary_path)`` beside ``path``; record its checksum; then publish it.
-
-    The sidecar (:func:`checksum_path`) is published BEFORE the file, so the file never exists
-    without its record (a write cut between the two leaves a record that does not match: a
-    finding). Stored Parquet files carry their checksum inside instead (:func:`publish_parquet`).
-    """
-
-    def record_then_write(temporary: str) -> None:
-        write(temporary)
-        record = f"{file_sha256(Path(temporary))}  {path.name}\n"
-        publish(checksum_path(path), lambda sidecar: _write_text(sidecar, record, "utf-8"))
-
-    with _naming_the_file(path):
-        publish(path, record_then_write)
-
-
-class LakehouseWriteError(OSError):
-    """A file of the lakehouse could not be written; names the file and the system's reason.
-
-    ``errno`` is the operating system's (``ENOSPC``, ``EROFS``, ``EACCES``...); nothing was
-    published (the previous file, if any, is intact).
-    """
-
-    def __init__(self, path: Path, error: OSError) -> None:
-        code = error.errno
-        reason = os.strerror(code) if code else str(error)
-        super().__init__(code, f"cannot write {path}: {reason}")
-        self.path = path
-        self.message = f"cannot write {path}: {reason}"
-
-    def __str__(self) -> str:
-        """``cannot write <path>: No space left on device``."""
-        return self.message
-
-
-NO_WRITE_ERRNOS = frozenset(
-    {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EIO}
-)
-"""Errors of the platform's own storage (full, read-only, not permitted, failing disk)."""
 
 
 class _HashingStream:
@@ -420,15 +435,16 @@ def publish_parquet(
     *,
     row_group_per_table: bool = False,
     audit: Audit | None = None,
+    expected: str | None = UNCONDITIONAL,
 ) -> None:
     """Write ``tables`` (the schema of the first) as the sealed Parquet file ``path``, atomically.
 
-    ``audit`` sees the sealed file under its temporary name before it is published
-    (:func:`publish`).
+    ``audit`` sees the sealed file under its temporary name before it is published, and
+    ``expected`` makes the commit conditional (:func:`lakehouse.commits.publish`).
 
     Empty tables add no row group. The footer holds the data's checksum, the identity of
-    ``path`` (:func:`parquet_identity`) and ``metadata``; one :func:`os.replace` publishes it,
-    then an older file's sidecar is removed (the checksum is inside now).
+    ``path`` (:func:`parquet_identity`) and ``metadata``; one commit publishes it, then an
+    older file's sidecar is removed (the checksum is inside now).
 
     Raises
     ------
@@ -457,9 +473,10 @@ def publish_parquet(
                     writer.abort()
                 raise
 
-    with _naming_the_file(path):
-        publish(path, write, audit=audit)
-        checksum_path(path).unlink(missing_ok=True)
+    with naming_the_file(path):
+        publish(path, write, audit=audit, expected=expected)
+        if not is_remote(path):  # only local lakehouses predate checksums in the footer
+            checksum_path(path).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -475,18 +492,30 @@ class Seal:
         return self.state in (SEALED, LEGACY)
 
 
-def footer_metadata(path: Path) -> dict[str, str]:
-    """The key-value metadata of a Parquet file's footer (raises if the footer is unreadable)."""
-    raw = pq.read_metadata(path).metadata or {}
+def footer_metadata(path: Path, contents: bytes | None = None) -> dict[str, str]:
+    """The key-value metadata of a Parquet file's footer (raises if the footer is unreadable).
+
+    Parsed from ``contents`` (the file's bytes) when given.
+    """
+    if contents is not None:
+        raw = pq.read_metadata(pa.BufferReader(contents)).metadata or {}
+    else:
+        source, filesystem = arrow_source(path)
+        raw = pq.read_metadata(source, filesystem=filesystem).metadata or {}
     return {key.decode(): value.decode(errors="replace") for key, value in raw.items()}
 
 
-def parquet_seal(path: Path) -> Seal:
+def parquet_seal(path: Path, contents: bytes | None = None) -> Seal:
     """Recompute the checksum of a stored Parquet file and check its identity against its path.
+
+    ``contents`` are the file's bytes if the caller read them already (on object storage the
+    object is fetched once, whole, when they are not given).
 
     Raises what reading the footer raises (a damaged file: ``OSError``, ``ArrowException``).
     """
-    recorded = footer_metadata(path)
+    if contents is None and is_remote(path):
+        contents = stored_bytes(path)
+    recorded = footer_metadata(path, contents)
     checksum = recorded.get(CONTENT_CHECKSUM_KEY)
     if checksum is None:
         sidecar = recorded_checksum(path)
@@ -495,7 +524,7 @@ def parquet_seal(path: Path) -> Seal:
         if sidecar != file_sha256(path):
             return Seal(TAMPERED, "content differs from its recorded checksum (sidecar)")
         return Seal(LEGACY)
-    if checksum != data_sha256(path):
+    if checksum != data_sha256(path, contents):
         return Seal(TAMPERED, "content differs from the checksum in its footer")
     expected = parquet_identity(path)
     found = {key: recorded.get(key) for key in expected}
@@ -505,8 +534,15 @@ def parquet_seal(path: Path) -> Seal:
     return Seal(SEALED)
 
 
-def data_sha256(path: Path) -> str:
-    """SHA-256 of a Parquet file's bytes before its footer (as the sealed writer hashed them)."""
+def data_sha256(path: Path, contents: bytes | None = None) -> str:
+    """SHA-256 of a Parquet file's bytes before its footer (as the sealed writer hashed them).
+
+    From ``contents`` (the file's bytes) when given, else read from ``path`` in chunks.
+    """
+    if contents is not None:
+        footer_start = len(contents) - FOOTER_TAIL_BYTES
+        footer_length = int.from_bytes(contents[footer_start : footer_start + 4], "little")
+        return hashlib.sha256(memoryview(contents)[: footer_start - footer_length]).hexdigest()
     with path.open("rb") as handle:
         size = handle.seek(0, os.SEEK_END)
         handle.seek(size - FOOTER_TAIL_BYTES)
@@ -521,61 +557,6 @@ def data_sha256(path: Path) -> str:
             digest.update(chunk)
             remaining -= len(chunk)
     return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def _naming_the_file(path: Path) -> Iterator[None]:
-    """Turn an operating system error of a write into :class:`LakehouseWriteError` on ``path``."""
-    try:
-        yield
-    except LakehouseWriteError:
-        raise
-    except OSError as error:
-        raise LakehouseWriteError(path, error) from error
-
-
-def write_text_atomically(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` atomically (:func:`publish`), with no checksum recorded.
-
-    For files handed to people (a report, a symbol list): they get the usual permissions (those
-    the umask allows), not a temporary file's owner-only ones.
-    """
-    target = Path(path)
-    publish(target, lambda temporary: _write_text(temporary, text, encoding), private=False)
-    return target
-
-
-def publish(
-    path: Path, write: Callable[[str], object], private: bool = True, audit: Audit | None = None
-) -> None:
-    """The one atomic write: ``write(temporary_path)`` beside ``path``, then :func:`os.replace`.
-
-    The temporary file is ``.<name>.<random>.tmp`` in ``path``'s folder (created if missing), so
-    the replace never crosses a filesystem; it is removed if ``write`` raises. A ``private``
-    temporary file is created owner-only (:func:`tempfile.mkstemp`); otherwise it gets the
-    permissions the umask allows. ``audit(temporary_path)`` runs between the write and the
-    replace (write, audit, publish): if it raises, nothing is published and the previous file
-    at ``path`` is untouched (the audit may move the temporary file aside first).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(
-        f"{TEMP_FILE_PREFIX}{path.name}.{secrets.token_hex(8)}{TEMP_FILE_SUFFIX}"
-    )
-    try:
-        if private:
-            os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        write(str(temporary))
-        if audit is not None:
-            audit(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-def _write_text(path: str, text: str, encoding: str) -> None:
-    with open(path, "w", encoding=encoding) as stream:
-        stream.write(text)
 
 
 def _json_default(value: Any) -> Any:

@@ -13,7 +13,9 @@ import stat
 import time
 from pathlib import Path
 
-from lakehouse.store import TEMP_FILE_PREFIX, TEMP_FILE_SUFFIX, LakehouseStore
+from lakehouse.commits import TEMP_FILE_PREFIX, TEMP_FILE_SUFFIX
+from lakehouse.location import is_remote
+from lakehouse.store import LakehouseStore
 
 DEFAULT_TEMP_AGE_SECONDS = 3600.0
 """An atomic write takes seconds; a temp file untouched for an hour is a leftover."""
@@ -50,8 +52,11 @@ def sweep_stale_temp_files(
         The files removed, sorted.
     """
     cutoff = (time.time() if now is None else now) - older_than_seconds
-    removed = []
-    for folder, _, names in os.walk(LakehouseStore(root).root):
+    removed: list[Path] = []
+    base = LakehouseStore(root).root
+    if is_remote(base):  # writes are staged in the local temporary folder, never in a bucket
+        return removed
+    for folder, _, names in os.walk(base):
         for name in names:
             path = Path(folder) / name
             if is_temp_file_name(name) and _is_file_older_than(path, cutoff):

@@ -1,7 +1,7 @@
 """Freshness of the hydrated lakehouse: which symbols are stale, new, fresh or vanished.
 
-The lakehouse side is answered by ONE DuckDB query over
-``market_data/symbol=*/part-0.parquet`` (hive partitioning gives the ``symbol`` column); the
+The lakehouse side is answered by the footers of the ``market_data`` files (each file's row
+count and its ``date`` column's statistics: :func:`stored_spans`; no data page is read); the
 source side by what the source can provide, without downloading bars:
 
 - ``bundled`` and ``files``: the source's last date per symbol;
@@ -24,6 +24,8 @@ Statuses:
 """
 
 import logging
+from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -31,8 +33,8 @@ from typing import Any, Protocol, runtime_checkable
 import pandas as pd
 
 from lakehouse import LakehouseStore
-from lakehouse.catalog import open_catalog
-from lakehouse.store import MARKET_DATA
+from lakehouse.frames import ColumnSpan, column_span
+from lakehouse.store import READ_ERRORS
 from quant_assets.hydration import make_source
 from quant_assets.hydration.quarantine import entry, source_fingerprint
 from quant_assets.hydration.sources import MarketDataSource
@@ -45,6 +47,9 @@ STATUS_DOCUMENT = "market_data_status"
 STATUSES = ("stale", "new", "fresh", "vanished", "quarantined")
 NEEDS_HYDRATION = ("stale", "new")
 COLUMNS = ["symbol", "last_stored", "source_last", "status"]
+SPAN_COLUMNS = ["symbol", "rows", "first_date", "last_date"]
+SPAN_READ_THREADS = 16
+"""Footers read at once by :func:`stored_spans` (I/O bound: many requests on object storage)."""
 
 
 @runtime_checkable
@@ -56,27 +61,53 @@ class BulkLastDates(Protocol):
         ...
 
 
+def stored_spans(
+    store: LakehouseStore | str | Path, symbols: Collection[str] | None = None
+) -> pd.DataFrame:
+    """Rows, first and last date of every hydrated symbol (only ``symbols``, if given).
+
+    Columns :data:`SPAN_COLUMNS`, sorted by symbol. Read from each file's footer (its row count
+    and the ``date`` column's statistics), never from its data pages: one small read per file,
+    :data:`SPAN_READ_THREADS` at once (one request each on object storage). A file whose footer
+    cannot be read is left out and named in a warning, so one broken symbol never stops the
+    others; a file without rows is left out (nothing is stored for it).
+    """
+    store = store if isinstance(store, LakehouseStore) else LakehouseStore(store)
+    listed = store.symbols()
+    wanted = listed if symbols is None else sorted(set(symbols) & set(listed))
+
+    def span(symbol: str) -> ColumnSpan | None:
+        try:
+            return column_span(store.symbol_path(symbol), "date")
+        except (*READ_ERRORS, FileNotFoundError) as error:
+            logger.warning("%s: stored file left out (%s: %s)", symbol, type(error).__name__, error)
+            return None
+
+    with ThreadPoolExecutor(SPAN_READ_THREADS) as pool:
+        spans = dict(zip(wanted, pool.map(span, wanted), strict=True))
+    found = {symbol: s for symbol, s in spans.items() if s is not None and s.rows}
+    return pd.DataFrame(
+        {
+            "symbol": pd.Series(list(found), dtype="str"),
+            "rows": pd.Series([s.rows for s in found.values()], dtype="int64"),
+            "first_date": pd.to_datetime(
+                pd.Series([s.low for s in found.values()], dtype=object)
+            ).astype("datetime64[ns]"),
+            "last_date": pd.to_datetime(
+                pd.Series([s.high for s in found.values()], dtype=object)
+            ).astype("datetime64[ns]"),
+        },
+        columns=SPAN_COLUMNS,
+    )
+
+
 def stored_last_dates(store: LakehouseStore | str | Path) -> pd.DataFrame:
     """Last stored date of every hydrated symbol: columns ``symbol``, ``last_stored``.
 
-    One DuckDB query over the readable ``market_data`` files (a damaged file is left out and
-    named in a warning by the catalog, so one broken symbol never stops the others).
+    From the files' footers (:func:`stored_spans`).
     """
-    store = store if isinstance(store, LakehouseStore) else LakehouseStore(store)
-    empty = pd.DataFrame(
-        {"symbol": pd.Series(dtype="str"), "last_stored": pd.Series(dtype="datetime64[ns]")}
-    )
-    with open_catalog(store.root, [MARKET_DATA]) as con:
-        views = con.execute("SELECT view_name FROM duckdb_views()").fetchall()
-        if (MARKET_DATA,) not in views:
-            return empty
-        frame: pd.DataFrame = con.execute(
-            "SELECT symbol, max(date) AS last_stored FROM market_data GROUP BY symbol "
-            "ORDER BY symbol"
-        ).df()
-    frame["symbol"] = frame["symbol"].astype("str")
-    frame["last_stored"] = pd.to_datetime(frame["last_stored"]).astype("datetime64[ns]")
-    return frame
+    spans = stored_spans(store)
+    return spans[["symbol", "last_date"]].rename(columns={"last_date": "last_stored"})
 
 
 def source_last_dates(source: MarketDataSource) -> dict[str, date | None]:

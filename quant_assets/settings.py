@@ -22,6 +22,7 @@ from typing import Any, Literal, get_args
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from lakehouse.location import StorageLocationError, validate_data_root
 from quant_assets.plugins import check_name
 
 SourceName = Literal["bundled", "synthetic", "files", "yfinance"]
@@ -85,8 +86,12 @@ class Settings(BaseSettings):
     )
 
     # Where things live
-    data_root: Path = Field(
-        Path("data/lakehouse"), description="Root folder of the lakehouse (Parquet and JSON)."
+    data_root: str | Path = Field(
+        Path("data/lakehouse"),
+        description=(
+            "Where the lakehouse lives: a folder, or object storage as `s3://<bucket>/<prefix>` "
+            "(credentials and endpoint from the standard AWS_* variables or profile files)."
+        ),
     )
     profile: str = Field("canary", description="Name of the profile these settings came from.")
 
@@ -224,6 +229,14 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Only what the caller passes: ``Settings()`` never reads the environment."""
         return (init_settings,)
+
+    @field_validator("data_root", mode="after")
+    @classmethod
+    def _storage(cls, data_root: str | Path) -> str | Path:
+        try:
+            return validate_data_root(data_root)
+        except StorageLocationError as error:
+            raise ValueError(str(error)) from error
 
     @field_validator("engines", mode="after")
     @classmethod

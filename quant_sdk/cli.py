@@ -330,7 +330,7 @@ def _report(error: Exception, debug: bool) -> int:
 def _classify(error: Exception) -> tuple[int, str]:
     """(exit code, hint) for ``error``."""
     from lakehouse import InvalidRunId, InvalidSymbol
-    from lakehouse.store import NO_WRITE_ERRNOS
+    from lakehouse.commits import NO_WRITE_ERRNOS
     from quant_assets.hydration.online import MissingExtraError, SourceUnreachable
     from quant_sdk.execution import RunFailedError
     from quant_sdk.sdk import NothingStoredError

@@ -9,10 +9,12 @@ import argparse
 import json
 import os
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from lakehouse.location import is_remote
 from quant_assets.hydration.screener import DEFAULT_EXCHANGES
 from quant_assets.hydration.symbol_lists import read_symbol_list
 from quant_assets.settings import Settings
@@ -206,7 +208,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         [
             ("run_id:", run_id),
             ("lakehouse:", f"{sdk.store.root}  (e.g. {example})"),
-            ("report:", f"{report}  (open it in a browser)"),
+            ("report:", f"{report}  ({_how_to_open(report, run_id)})"),
             *([("luck:", luck)] if luck else []),
         ]
     )
@@ -333,7 +335,7 @@ def sweep(args: argparse.Namespace, out: Output) -> int:
         [
             ("run_id:", run_id),
             ("sweep:", f"{points} points of {grid} in one run, {elapsed:.1f} s"),
-            ("report:", f"{report}  (open it in a browser)"),
+            ("report:", f"{report}  ({_how_to_open(report, run_id)})"),
         ]
     )
     out.table(leaderboard, title=f"{LEADERBOARD_TITLE}:", limit=args.limit)
@@ -564,3 +566,10 @@ def _span(data: dict[str, Any], names: bool = True) -> str:
         more = len(symbols) - SYMBOLS_LISTED
         text += f": {listed}" + (f" and {more:,} more" if more > 0 else "")
     return text
+
+
+def _how_to_open(report: Path, run_id: str) -> str:
+    """How to open a stored tear-sheet: in a browser, or first copied out of object storage."""
+    if is_remote(report):
+        return f"`quant report {run_id} --out report.html` writes a copy to open in a browser"
+    return "open it in a browser"

@@ -6,7 +6,6 @@ closes); the status of the last Dagster run of each partition is passed in by th
 record of is still listed, from its stored assets.
 """
 
-import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,13 +15,15 @@ from typing import Any
 import pandas as pd
 
 from lakehouse import LakehouseStore, validate_run_id
+from lakehouse.commits import TEMP_FILE_PREFIX
+from lakehouse.frames import StoredFrame
+from lakehouse.location import file_names, subfolders
 from lakehouse.store import (
     CHECKSUM_SUFFIX,
     JSON_FILE,
     PARQUET_FILE,
     RUN_ID_FOLDER_KEY,
     RUN_MANIFEST,
-    TEMP_FILE_PREFIX,
 )
 from quant_assets.provenance import RUN_REQUESTS
 from quant_assets.settings import Settings
@@ -110,9 +111,8 @@ def stored_assets(store: LakehouseStore) -> dict[str, list[str]]:
     """Run id -> names of the assets it has a folder under (``run_requests`` included), sorted."""
     found: dict[str, list[str]] = {}
     prefix = f"{RUN_ID_FOLDER_KEY}="
-    asset_dirs = sorted(store.root.iterdir()) if store.root.is_dir() else []
-    for asset_dir in (d for d in asset_dirs if d.is_dir()):
-        for child in asset_dir.iterdir():
+    for asset_dir in subfolders(store.root):
+        for child in subfolders(asset_dir):
             if child.name.startswith(prefix) and holds_stored_file(child):
                 found.setdefault(child.name[len(prefix) :], []).append(asset_dir.name)
     return dict(sorted(found.items()))
@@ -124,15 +124,10 @@ def holds_stored_file(folder: Path) -> bool:
     An empty folder, or one holding only a temporary file or a checksum record (a write that
     failed, e.g. on a full disk), is not a stored asset.
     """
-    if not folder.is_dir():
-        return False
-    with os.scandir(folder) as entries:
-        return any(
-            entry.is_file()
-            and not entry.name.startswith(TEMP_FILE_PREFIX)
-            and not entry.name.endswith(CHECKSUM_SUFFIX)
-            for entry in entries
-        )
+    return any(
+        not name.startswith(TEMP_FILE_PREFIX) and not name.endswith(CHECKSUM_SUFFIX)
+        for name in file_names(folder)
+    )
 
 
 def is_run_id(key: str) -> bool:
@@ -297,9 +292,9 @@ def data_span(
     Without stored closes, the symbols are those whose data the manifest hashed and the dates
     are None.
     """
-    path = store.run_dir(CLOSES, run_id) / PARQUET_FILE
-    if path.exists():
-        closes = pd.read_parquet(path, columns=["date", "symbol"])
+    folder = store.run_dir(CLOSES, run_id)
+    if (folder / PARQUET_FILE).exists():
+        closes = StoredFrame(folder / PARQUET_FILE).read(columns=["date", "symbol"])
         dates = pd.to_datetime(closes["date"])
         return {
             "first_date": None if closes.empty else str(dates.min().date()),

@@ -21,6 +21,7 @@ from lakehouse import LakehouseStore, new_run_id, validate_run_id, validate_symb
 from lakehouse.catalog import query as catalog_query
 from lakehouse.store import MARKET_DATA, RUN_ID_PARTITIONS, SYMBOL_PARTITIONS
 from quant_assets.assets.hydration import hydration_run_config
+from quant_assets.freshness import stored_spans
 from quant_assets.hydration import make_source
 from quant_assets.hydration.quarantine import QUARANTINE
 from quant_assets.hydration.quarantine import entry as quarantine_entry
@@ -137,7 +138,7 @@ class QuantSDK(LakehouseMaintenance):
             sources["data_root"] = OVERRIDE
         self.settings = settings
         self.setting_sources = sources
-        self.store = LakehouseStore(self.settings.data_root.resolve())
+        self.store = LakehouseStore(self.settings.data_root)
         self.dagster_url = dagster_url
 
     # Dagster plumbing -----------------------------------------------------------------------
@@ -230,7 +231,8 @@ class QuantSDK(LakehouseMaintenance):
                 config = hydration_run_config(settings, full=full, as_of=now)
                 dagster_run = self._execute("hydrate", tags, instance, config, settings)
                 logger.debug("hydrated %s..%s in run %s", first, last, dagster_run)
-        stored = [s for s in wanted if self.store.symbol_path(s).is_file()]
+        hydrated = set(self.store.symbols())  # one listing, not a look per symbol
+        stored = [s for s in wanted if s in hydrated]
         if not stored:
             refused = sum(quarantine_entry(self.store, s) is not None for s in wanted)
             raise NothingStoredError(
@@ -240,12 +242,7 @@ class QuantSDK(LakehouseMaintenance):
                 + ")",
                 refused,
             )
-        return self.query(
-            "SELECT symbol, count(*) AS rows, min(date) AS first_date, max(date) AS last_date "
-            "FROM market_data WHERE symbol IN (SELECT UNNEST(?::VARCHAR[])) GROUP BY symbol "
-            "ORDER BY symbol",
-            [stored],
-        )
+        return stored_spans(self.store, stored)
 
     def submit_hydration(
         self,

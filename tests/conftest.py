@@ -11,6 +11,7 @@ import pytest
 
 from lakehouse import LakehouseStore
 from quant_assets.hydration import BundledSource, HydrationReport, MarketDataSource, hydrate_symbols
+from tests.object_storage import LoopbackS3, start_loopback_s3
 
 SMALL_SYMBOLS = ["AAPL", "JNJ", "KO", "MSFT", "PG", "XOM"]
 """Six bundled symbols, enough for every stage and fast."""
@@ -82,3 +83,21 @@ def local_postgres() -> Iterator[str]:
     finally:
         server.stop(folder)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def loopback_s3() -> Iterator[LoopbackS3]:
+    """An S3-compatible server (moto) on a free loopback port, for the whole session."""
+    server = start_loopback_s3()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_root(loopback_s3: LoopbackS3, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``s3://<fresh bucket>/lake``, with the ``AWS_*`` variables set for the loopback server."""
+    for name, value in loopback_s3.environment.items():
+        monkeypatch.setenv(name, value)
+    return f"s3://{loopback_s3.new_bucket()}/lake"

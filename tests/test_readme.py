@@ -27,7 +27,7 @@ FRONT_PAGE_MOST_LINES = 200
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", flags=re.DOTALL | re.MULTILINE)
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 HEADING = re.compile(r"^#{1,6} (.+)$", flags=re.MULTILINE)
-MAKE_TARGET = re.compile(r"^([a-z][a-z-]*):", flags=re.MULTILINE)
+MAKE_TARGET = re.compile(r"^([a-z][a-z0-9-]*):", flags=re.MULTILINE)
 
 
 def blocks(page: Path, language: str) -> list[str]:

@@ -22,6 +22,10 @@ the quarantine (:mod:`quant_assets.hydration.quarantine`) and the others go on. 
 the caller's last completed trading day are refused; a move that looks like an unadjusted split
 is stored with a warning (``suspected_splits`` in the report).
 
+**Concurrent writers.** Two hydrations of one symbol at once (a manual ``quant hydrate``
+racing ``auto_sync`` or a backfill) both keep their dates: each commit is conditional on the
+file it merged into, and the loser merges again into the winner's file (:class:`SymbolCommit`).
+
 **What a stored file says of itself.** Each symbol file's footer holds its checksum and the
 symbol it was written for (:mod:`lakehouse.store`), and the source it came from
 (:data:`ORIGIN_KEY`: the source settings, so ``doctor --repair`` re-fetches from the same
@@ -32,7 +36,7 @@ before, or its record lost) is rewritten even when its data did not change.
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
@@ -43,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from lakehouse import LakehouseStore
+from lakehouse.commits import ABSENT, CommitConflict, read_with_version, stored_version
 from lakehouse.integrity import quarantine_file
 from lakehouse.store import (
     LEGACY,
@@ -50,7 +55,6 @@ from lakehouse.store import (
     UNSEALED,
     DamagedFileError,
     footer_metadata,
-    parquet_seal,
 )
 from lakehouse.store import (
     READ_ERRORS as STORE_READ_ERRORS,
@@ -58,7 +62,12 @@ from lakehouse.store import (
 from quant_assets.documents import QuarantineEntry
 from quant_assets.hydration.bars import BAR_COLUMNS, EMPTY_CLOSES_ATTR, DataQualityError
 from quant_assets.hydration.prefetch import FETCH_THREADS, fetch_all
-from quant_assets.hydration.quarantine import record, release, source_fingerprint
+from quant_assets.hydration.quarantine import (
+    quarantined_symbols,
+    record,
+    release,
+    source_fingerprint,
+)
 from quant_assets.hydration.sources import MarketDataSource
 from quant_assets.hydration.validation import suspected_splits, validate_bars
 from quant_assets.settings import Settings
@@ -75,6 +84,8 @@ COMMON_FACTOR_RTOL = 1e-4
 """Changed closes share one restatement factor when every ratio is within this of their median."""
 HYDRATION_BATCH = 256
 """Symbols read, fetched and written together by :func:`hydrate_symbols`."""
+COMMIT_ATTEMPTS = 5
+"""Times one symbol's commit is tried, merging with other writers' commits in between."""
 WRITE_THREADS = 4
 """Threads writing symbol files at once (Parquet encoding and the disk release the GIL)."""
 ORIGIN_KEY = "quant.origin"
@@ -187,19 +198,31 @@ class SymbolUpdate:
     report: HydrationReport
 
 
+@dataclass(frozen=True)
+class StoredSymbol:
+    """What a hydration read of one symbol before fetching it."""
+
+    bars: pd.DataFrame | None
+    """The stored bars (None if none)."""
+    start: date | None
+    """The first date to fetch (None: all)."""
+    version: str | None
+    """The stored file's version when it was read: its rewrite is conditional on it."""
+
+
 def stored_and_start(
-    store: LakehouseStore, symbol: str, full: bool
-) -> tuple[pd.DataFrame | None, date | None]:
-    """``symbol``'s stored bars (None if none) and the first date to fetch (None: all).
+    store: LakehouseStore, symbol: str, full: bool, listed: Collection[str] | None = None
+) -> StoredSymbol:
+    """``symbol``'s stored bars, the first date to fetch and the version read.
 
     A damaged stored file is moved aside first, and the whole history fetched (see
-    :func:`_stored_bars`).
+    :func:`_stored_bars`, and ``listed`` there).
     """
-    stored, _ = _stored_bars(store, symbol)
+    stored, version = _stored_bars(store, symbol, listed)
     start: date | None = None
     if stored is not None and not full and len(stored):
         start = pd.Timestamp(stored["date"].iloc[-1]).date() - timedelta(days=REFETCH_OVERLAP_DAYS)
-    return stored, start
+    return StoredSymbol(stored, start, version)
 
 
 def symbol_update(
@@ -289,18 +312,25 @@ def symbol_update(
     return SymbolUpdate(merged, changed, report)
 
 
-def _stored_bars(store: LakehouseStore, symbol: str) -> tuple[pd.DataFrame | None, Path | None]:
-    """The stored bars of ``symbol`` (None if none), and where a damaged file was moved.
+def _stored_bars(
+    store: LakehouseStore, symbol: str, listed: Collection[str] | None = None
+) -> tuple[pd.DataFrame | None, str | None]:
+    """The stored bars of ``symbol`` (None if none), and the version of the file read.
 
-    A stored file that cannot be read is moved aside (``<root>/_damaged/``, nothing deleted) and
-    the symbol is hydrated as new, from its whole history: hydration repairs it.
+    ``listed`` (the stored symbols, listed once for many) spares a request for a symbol not
+    stored yet: if another writer stores it meanwhile, the commit expecting none fails and
+    reads it then. A stored file that cannot be read is moved aside (``<root>/_damaged/``,
+    nothing deleted) and the symbol is hydrated as new, from its whole history: hydration
+    repairs it.
     """
+    if listed is not None and symbol not in listed:
+        return None, ABSENT
     path = store.symbol_path(symbol)
-    if not path.exists():
-        return None, None
+    version, contents = read_with_version(path)
+    if contents is None:
+        return None, ABSENT
     try:
-        stored = store.read_frame(store.symbol_dir(symbol))
-        seal = parquet_seal(path)
+        stored, seal = store.read_sealed_frame(store.symbol_dir(symbol), contents)
     except DamagedFileError as error:
         problem = str(error.__cause__)
     except STORE_READ_ERRORS as error:
@@ -308,7 +338,7 @@ def _stored_bars(store: LakehouseStore, symbol: str) -> tuple[pd.DataFrame | Non
     else:
         if seal.state in (SEALED, LEGACY, UNSEALED):
             stored.attrs[SEALED_ATTR] = seal.state == SEALED  # else: rewrite it sealed
-            return stored, None
+            return stored, version
         problem = seal.detail
     moved = quarantine_file(path)
     logger.warning(
@@ -317,7 +347,7 @@ def _stored_bars(store: LakehouseStore, symbol: str) -> tuple[pd.DataFrame | Non
         problem,
         moved,
     )
-    return None, moved
+    return None, stored_version(path)
 
 
 def hydrate_symbols(
@@ -350,14 +380,16 @@ def hydrate_symbols(
     """
     metadata = None if origin is None else {ORIGIN_KEY: json.dumps(origin, sort_keys=True)}
     outcome = HydrationOutcome() if outcome is None else outcome
+    held = quarantined_symbols(store)
+    listed = frozenset(store.symbols())
     done = 0
     with ThreadPoolExecutor(max(FETCH_THREADS, WRITE_THREADS)) as pool:
         for first in range(0, len(symbols), HYDRATION_BATCH):
             batch = symbols[first : first + HYDRATION_BATCH]
-            readings = pool.map(lambda s: stored_and_start(store, s, full), batch)
+            readings = pool.map(lambda s: stored_and_start(store, s, full, listed), batch)
             plans = dict(zip(batch, readings, strict=True))
-            fetched = fetch_all(source, {s: plans[s][1] for s in batch}, pool)
-            writes: list[tuple[str, SymbolUpdate, Future[Path] | None]] = []
+            fetched = fetch_all(source, {s: plans[s].start for s in batch}, pool)
+            writes: list[tuple[str, SymbolUpdate, Future[SymbolUpdate] | None]] = []
             outage: Exception | None = None
             for symbol in batch:
                 fresh = fetched[symbol]
@@ -367,25 +399,20 @@ def hydrate_symbols(
                 try:
                     if isinstance(fresh, DataQualityError):
                         raise fresh
-                    stored, start = plans[symbol]
+                    plan = plans[symbol]
                     update = symbol_update(
-                        store, source, symbol, stored, start, fresh, last_completed_day
+                        store, source, symbol, plan.bars, plan.start, fresh, last_completed_day
                     )
                 except DataQualityError as error:
                     outcome.quarantined.append(_quarantine(store, source, symbol, error))
                     continue
-                folder = store.symbol_dir(symbol)
-                changed = update.changed
-                write = (
-                    pool.submit(store.write_frame, update.merged, folder, metadata)
-                    if changed
-                    else None
-                )
+                commit = SymbolCommit(store, source, symbol, fresh, last_completed_day, metadata)
+                write = pool.submit(commit, update, plans[symbol]) if update.changed else None
                 writes.append((symbol, update, write))
             for symbol, update, write in writes:
                 if write is not None:
-                    write.result()  # a failed write propagates, like a source outage
-                released = release(store, symbol)
+                    update = write.result()  # a failed write propagates, like a source outage
+                released = release(store, symbol, held)
                 outcome.reports.append(replace(update.report, released=released))
             if outage is not None:
                 raise outage
@@ -394,6 +421,48 @@ def hydrate_symbols(
                 if progress is not None:
                     progress(done, len(symbols))
     return outcome
+
+
+@dataclass(frozen=True)
+class SymbolCommit:
+    """Commits one symbol's merged bars; merges again with another writer's and retries.
+
+    The commit is conditional on the stored file being the version the merge started from
+    (:func:`lakehouse.commits.publish`). If another writer (a backfill, ``auto_sync``, another
+    ``quant hydrate``) committed the symbol meanwhile, its file is read again and the fetched
+    bars merged into it, up to :data:`COMMIT_ATTEMPTS` times: neither writer's dates are lost.
+    """
+
+    store: LakehouseStore
+    source: MarketDataSource
+    symbol: str
+    fresh: pd.DataFrame
+    last_completed_day: date | None
+    metadata: Mapping[str, str] | None
+
+    def __call__(self, update: SymbolUpdate, plan: StoredSymbol) -> SymbolUpdate:
+        """Commit ``update`` (merged from ``plan``); the update finally committed."""
+        folder = self.store.symbol_dir(self.symbol)
+        version = plan.version
+        for _ in range(COMMIT_ATTEMPTS):
+            try:
+                self.store.write_frame(update.merged, folder, self.metadata, expected=version)
+                return update
+            except CommitConflict:
+                logger.info("%s: committed by another writer meanwhile; merging again", self.symbol)
+            stored, version = _stored_bars(self.store, self.symbol)
+            update = symbol_update(
+                self.store,
+                self.source,
+                self.symbol,
+                stored,
+                plan.start,
+                self.fresh,
+                self.last_completed_day,
+            )
+            if not update.changed:
+                return update
+        raise CommitConflict(self.store.symbol_path(self.symbol))
 
 
 def _quarantine(

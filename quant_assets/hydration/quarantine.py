@@ -17,13 +17,13 @@ A symbol hydrated cleanly later leaves the quarantine (its document is deleted).
 ``quarantine`` view (``SELECT symbol, reason FROM quarantine``, :mod:`lakehouse.catalog`).
 """
 
-import shutil
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 import pandas as pd
 
 from lakehouse import LakehouseStore
+from lakehouse.location import remove_tree, subfolders
 from lakehouse.store import JSON_FILE
 from quant_assets.documents import QuarantineEntry
 from quant_assets.hydration.bars import ROWS_SHOWN, DataQualityError
@@ -64,13 +64,32 @@ def record(
     return entry
 
 
-def release(store: LakehouseStore, symbol: str) -> bool:
-    """Remove ``symbol`` from the quarantine; True if it was there."""
+def release(store: LakehouseStore, symbol: str, held: Collection[str] | None = None) -> bool:
+    """Remove ``symbol`` from the quarantine; True if it was there.
+
+    ``held`` (:func:`quarantined_symbols`, listed once for many symbols) spares a look per
+    symbol: one request each on object storage.
+    """
     folder = store.symbol_dir(symbol, QUARANTINE)
-    if not (folder / JSON_FILE).exists():
+    if symbol not in (held if held is not None else quarantined_symbols(store, [symbol])):
         return False
-    shutil.rmtree(folder)
+    remove_tree(folder)
     return True
+
+
+def quarantined_symbols(store: LakehouseStore, among: Collection[str] | None = None) -> set[str]:
+    """The symbols with a quarantine entry (only those ``among``, if given): one listing."""
+    if among is not None and len(among) == 1:
+        (symbol,) = among
+        exists = (store.symbol_dir(symbol, QUARANTINE) / JSON_FILE).exists()
+        return {symbol} if exists else set()
+    prefix = "symbol="
+    found = {
+        folder.name[len(prefix) :]
+        for folder in subfolders(store.asset_dir(QUARANTINE))
+        if folder.name.startswith(prefix)
+    }
+    return found if among is None else found & set(among)
 
 
 def entry(store: LakehouseStore, symbol: str) -> QuarantineEntry | None:
@@ -84,11 +103,10 @@ def entry(store: LakehouseStore, symbol: str) -> QuarantineEntry | None:
 
 def quarantined(store: LakehouseStore) -> pd.DataFrame:
     """Every quarantine entry, one row per symbol (:data:`COLUMNS`), sorted by symbol."""
-    folder = store.asset_dir(QUARANTINE)
     documents = [
-        store.read_document(path.parent)
-        for path in sorted(folder.glob(f"symbol=*/{JSON_FILE}"))
-        if folder.is_dir()
+        store.read_document(store.symbol_dir(symbol, QUARANTINE))
+        for symbol in sorted(quarantined_symbols(store))
+        if store.has_document(store.symbol_dir(symbol, QUARANTINE))
     ]
     frame = pd.DataFrame(documents, columns=COLUMNS)
     return frame.sort_values("symbol").reset_index(drop=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from lakehouse import InvalidSymbol, validate_symbol
-from lakehouse.store import write_text_atomically
+from lakehouse.commits import write_text_atomically
 
 COMMENT_PREFIX = "#"
 SYMBOL_LIST_ENCODING = "utf-8"

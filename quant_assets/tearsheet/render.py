@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from lakehouse import LakehouseStore
-from lakehouse.store import write_text_atomically
+from lakehouse.commits import write_text_atomically
 from quant_assets.tearsheet.benchmark import BENCHMARK_NAME, benchmark_returns
 from quant_assets.tearsheet.context import TearsheetContext, build_context
 from quant_assets.tearsheet.document import Section, render_document

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lakehouse.location import local_work_folder
 from lakehouse.sweep import sweep_scratch
 from quant_assets.settings import Settings
 from quant_assets.tournament.decision import Records
@@ -51,7 +52,7 @@ def scratch_folder(settings: Settings) -> Path:
 
     Scratch folders of crashed runs (untouched for :data:`SCRATCH_MAX_AGE_SECONDS`) are swept.
     """
-    parent = settings.data_root.resolve().parent / "tmp"
+    parent = local_work_folder(settings.data_root) / "tmp"
     if parent.is_dir():
         sweep_scratch(parent, f"{SCRATCH_PREFIX}*", SCRATCH_MAX_AGE_SECONDS)
     folder = parent / f"{SCRATCH_PREFIX}{secrets.token_hex(4)}"

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import numba
 import numpy as np
 
+from lakehouse.location import local_work_folder
 from quant_assets.settings import Settings
 from quant_assets.tournament.decision import Records
 from quant_assets.tournament.tasks import Task, run_task_json
@@ -59,7 +60,7 @@ def ray_init_options(settings: Settings, workers: int | None = None) -> dict[str
 
     ``workers`` defaults to ``settings.workers``, then to every core.
     """
-    temp = settings.data_root.resolve().parent / "ray"
+    temp = local_work_folder(settings.data_root) / "ray"
     return {
         "num_cpus": workers or settings.workers or os.cpu_count() or 1,
         "include_dashboard": False,
@@ -82,7 +83,7 @@ def prepare_local_ray(settings: Settings) -> None:
     from ray._private import ray_constants
 
     ray_constants.ENABLE_RAY_CLUSTER = False
-    (settings.data_root.resolve().parent / "ray").mkdir(parents=True, exist_ok=True)
+    (local_work_folder(settings.data_root) / "ray").mkdir(parents=True, exist_ok=True)
 
 
 def start_local_ray(settings: Settings, workers: int) -> None:

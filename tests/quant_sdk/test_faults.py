@@ -30,12 +30,12 @@ import quant_assets.assets.checks
 import quant_assets.assets.tournament
 from dagster_defs.tags import HOST_TAG, PARTITION_TAG, PID_TAG
 from lakehouse import LakehouseStore
+from lakehouse.commits import LakehouseWriteError
 from lakehouse.store import (
     CONTENT_CHECKSUM_KEY,
     MISPLACED,
     SEALED,
     UNSEALED,
-    LakehouseWriteError,
     footer_metadata,
     parquet_seal,
 )
@@ -293,11 +293,11 @@ def test_1_a_contract_breaking_frame_is_never_visible_to_quant_query(lake, monke
 def test_4_a_full_disk_during_a_run_names_the_cause_and_show_lists_only_stored(lake, monkeypatch):
     real = lakehouse.store.publish
 
-    def disk_full_for_closes(path, write, private=True, audit=None):
+    def disk_full_for_closes(path, write, *args, **kwargs):
         if path.parent.parent.name == "closes":
             path.parent.mkdir(parents=True, exist_ok=True)  # the folder is made, the file not
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real(path, write, private, audit)
+        real(path, write, *args, **kwargs)
 
     monkeypatch.setattr(lakehouse.store, "publish", disk_full_for_closes)
     code, _, err = _quant("run", *FAST)
@@ -328,7 +328,7 @@ def test_4_read_only_commands_write_nothing_and_writes_say_why_they_failed(lake,
         assert code == 0, (argv, err)
     assert _tree(root) == before
 
-    def read_only(path, write, private=True, audit=None):
+    def read_only(path, write, *args, **kwargs):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
     monkeypatch.setattr(lakehouse.store, "publish", read_only)
