@@ -145,16 +145,11 @@ bench: install  ## benchmarks against the reference libraries, printed as ratios
 	$(BIN)/python benchmarks/bench_sweep.py
 	$(BIN)/python benchmarks/bench_publish_audit.py
 
-<<<<<<< HEAD
-bench-scale: install  ## hydrate and run `production` on 1,000 and 5,000 synthetic symbols (ARGS="--instance postgres": on PostgreSQL)
-	$(BIN)/python benchmarks/bench_scale.py $(ARGS)
-=======
 bench-object-storage: install  ## hydration and `production` with the lakehouse on a loopback S3 server vs a local folder
 	$(BIN)/python benchmarks/bench_object_storage.py
 
-bench-scale: install  ## hydrate and run `production` on 1,000 and 5,000 synthetic symbols: time and memory per stage
-	$(BIN)/python benchmarks/bench_scale.py
->>>>>>> main
+bench-scale: install  ## hydrate and run `production` on 1,000 and 5,000 synthetic symbols (ARGS="--instance postgres": on PostgreSQL)
+	$(BIN)/python benchmarks/bench_scale.py $(ARGS)
 
 clean:  ## remove the lakehouse, the Dagster home and caches (keeps .venv)
 	rm -rf data .mypy_cache .ruff_cache .pytest_cache

@@ -109,23 +109,7 @@ def evaluate_auto_sync(
 ) -> dg.SensorResult:
     """One tick of ``auto_sync`` (the sensor's body, callable on its own in tests)."""
     now = time.time() if now is None else now
-<<<<<<< HEAD
-    store = LakehouseStore(settings.data_root.resolve())
-=======
-    state = load_cursor(context.cursor)
-    held: dict[str, set[str]] = {"in_flight": set(), "blocked": set()}
-    kept: dict[str, Any] = {}
-    for request_id, entry in state["requests"].items():
-        verdict = _request_state(context.instance, request_id, entry, now)
-        if verdict != "done":
-            kept[request_id] = entry
-            held[verdict].update(entry["symbols"])
-    state["requests"] = kept
-    for symbols in unfinished_backfills(context.instance).values():
-        held["in_flight"].update(symbols)
-
     store = LakehouseStore(settings.data_root)
->>>>>>> main
     status = freshness.stale_symbols(store, settings)
     freshness.record_status(store, settings.source, status)
     wanted = freshness.needing_hydration(status)
