@@ -89,7 +89,8 @@ def test_every_command_of_the_canary_path_succeeds_on_s3(lakes: tuple[Lake, Lake
     assert remote.outputs.keys() == local.outputs.keys()
     assert json.loads(remote.outputs["doctor"][1]) == json.loads(local.outputs["doctor"][1])
     hydrated = remote.outputs["hydrate"][1]
-    assert hydrated == local.outputs["hydrate"][1] and "AAPL    8313 1990-01-02 2022-12-28" in hydrated
+    assert hydrated == local.outputs["hydrate"][1]
+    assert "AAPL    8313 1990-01-02 2022-12-28" in hydrated
 
 
 def test_market_data_objects_are_the_local_files_byte_for_byte(lakes: tuple[Lake, Lake]):
