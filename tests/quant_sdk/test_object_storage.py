@@ -60,6 +60,7 @@ def canary_path(root: str, home: Path, report: Path) -> Lake:
         outputs["query"] = quant("query", QUERY, "--json")
         outputs["report"] = quant("report", run_id, "--out", str(report))
         outputs["doctor"] = quant("doctor", "--json")
+        outputs["stale"] = quant("stale", "--all", "--json")
     return Lake(root, run_id, outputs)
 
 
@@ -156,6 +157,20 @@ def test_doctor_finds_an_object_changed_behind_the_lakehouse_and_repairs_it(
         assert code == 0, err
     repaired = client.get_object(Bucket=bucket, Key=key)["Body"].read()
     assert repaired == good
+
+
+def test_stale_and_prune_work_on_s3(lakes: tuple[Lake, Lake], tmp_path: Path):
+    """What the sensors and maintenance use: freshness from the objects' footers, pruning."""
+    local, remote = lakes
+    assert json.loads(remote.outputs["stale"][1]) == json.loads(local.outputs["stale"][1])
+    statuses = {row["symbol"]: row["status"] for row in json.loads(remote.outputs["stale"][1])}
+    assert len(statuses) == 20 and set(statuses.values()) == {"fresh"}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("QUANT_DATA_ROOT", remote.root)
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+        code, _, err = quant("prune", "--keep-last", "0")
+    assert code == 0, err
+    assert remote.store.run_ids() == [] and len(remote.store.symbols()) == 20
 
 
 def _asset_of(path: Path) -> tuple[str, str]:
