@@ -4,7 +4,7 @@
 name, lets an audit look at it, then makes it visible in one step: :func:`os.replace` on a
 local folder, one ``PUT`` of the whole object on S3 (an object appears when its upload
 completes, never half-written; a writer killed before that leaves nothing). A Parquet file
-carries its checksum in its footer (:mod:`lakehouse.store`), so data and checksum are one
+carries its checksum in its footer (:mod:`lakehouse.sealing`), so data and checksum are one
 commit.
 
 **Optimistic concurrency.** A writer that read a file before rewriting it (hydration merges new

@@ -25,7 +25,8 @@ from fsspec.asyn import sync
 from lakehouse.commits import Audit
 from lakehouse.hashing import FrameHasher
 from lakehouse.location import arrow_source, is_remote, object_key
-from lakehouse.store import FOOTER_TAIL_BYTES, PARQUET_FILE, publish_parquet
+from lakehouse.sealing import FOOTER_TAIL_BYTES
+from lakehouse.store import PARQUET_FILE, publish_parquet
 
 SUMMARY_TAIL_ROWS = 10
 """Rows of the frame's end kept by :class:`FrameSummary` (a preview)."""

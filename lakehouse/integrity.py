@@ -28,14 +28,12 @@ import pyarrow.parquet as pq
 
 from lakehouse.hashing import file_sha256
 from lakehouse.location import arrow_source, is_remote, object_key, rename, storage_path, subfolders
+from lakehouse.sealing import checksum_path, parquet_seal, recorded_checksums
 from lakehouse.store import (
     ASSET_NAME_PATTERN,
     JSON_FILE,
     PARQUET_FILE,
     LakehouseStore,
-    checksum_path,
-    parquet_seal,
-    recorded_checksums,
     validate_asset_name,
 )
 
@@ -187,7 +185,7 @@ def scan(root: str | Path) -> list[DamagedFile]:
 def checksum_problem(path: Path) -> str | None:
     """Why ``path`` is not the data the store wrote for its place, or None.
 
-    A Parquet file is judged by :func:`~lakehouse.store.parquet_seal` (the checksum in its
+    A Parquet file is judged by :func:`~lakehouse.sealing.parquet_seal` (the checksum in its
     footer, or an older file's sidecar, and the asset and partition it was written for); a JSON
     document by its sidecar. A file without any checksum is a finding, never a pass: nothing
     says it is what the store wrote.

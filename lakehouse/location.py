@@ -241,3 +241,14 @@ def file_names(folder: Path) -> list[str]:
     except FileNotFoundError:
         return []
     return sorted(entry["name"].rsplit("/", 1)[-1] for entry in listed if entry["type"] == "file")
+
+
+def stored_bytes(path: Path) -> bytes:
+    """Every byte of the stored file ``path`` (one request on object storage).
+
+    Raises ``FileNotFoundError`` if nothing is stored there.
+    """
+    if is_remote(path):
+        contents: bytes = path.fs.cat_file(object_key(path))  # type: ignore[attr-defined]
+        return contents
+    return path.read_bytes()

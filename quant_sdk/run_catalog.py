@@ -18,13 +18,8 @@ from lakehouse import LakehouseStore, validate_run_id
 from lakehouse.commits import TEMP_FILE_PREFIX
 from lakehouse.frames import StoredFrame
 from lakehouse.location import file_names, subfolders
-from lakehouse.store import (
-    CHECKSUM_SUFFIX,
-    JSON_FILE,
-    PARQUET_FILE,
-    RUN_ID_FOLDER_KEY,
-    RUN_MANIFEST,
-)
+from lakehouse.sealing import CHECKSUM_SUFFIX
+from lakehouse.store import JSON_FILE, PARQUET_FILE, RUN_ID_FOLDER_KEY, RUN_MANIFEST
 from quant_assets.provenance import RUN_REQUESTS
 from quant_assets.settings import Settings
 

@@ -27,7 +27,7 @@ racing ``auto_sync`` or a backfill) both keep their dates: each commit is condit
 file it merged into, and the loser merges again into the winner's file (:class:`SymbolCommit`).
 
 **What a stored file says of itself.** Each symbol file's footer holds its checksum and the
-symbol it was written for (:mod:`lakehouse.store`), and the source it came from
+symbol it was written for (:mod:`lakehouse.sealing`), and the source it came from
 (:data:`ORIGIN_KEY`: the source settings, so ``doctor --repair`` re-fetches from the same
 source). A stored file that does not match its checksum, or holds another symbol's data, is
 moved aside and the symbol re-fetched in full; a file without a checksum in its footer (written
@@ -49,16 +49,9 @@ import pandas as pd
 from lakehouse import LakehouseStore
 from lakehouse.commits import ABSENT, CommitConflict, read_with_version, stored_version
 from lakehouse.integrity import quarantine_file
-from lakehouse.store import (
-    LEGACY,
-    SEALED,
-    UNSEALED,
-    DamagedFileError,
-    footer_metadata,
-)
-from lakehouse.store import (
-    READ_ERRORS as STORE_READ_ERRORS,
-)
+from lakehouse.sealing import LEGACY, SEALED, UNSEALED, footer_metadata
+from lakehouse.store import READ_ERRORS as STORE_READ_ERRORS
+from lakehouse.store import DamagedFileError
 from quant_assets.documents import QuarantineEntry
 from quant_assets.hydration.bars import BAR_COLUMNS, EMPTY_CLOSES_ATTR, DataQualityError
 from quant_assets.hydration.prefetch import FETCH_THREADS, fetch_all

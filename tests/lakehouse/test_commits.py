@@ -13,7 +13,7 @@ from s3fs import S3FileSystem
 from lakehouse import LakehouseStore
 from lakehouse.commits import ABSENT, CommitConflict, stored_version
 from lakehouse.location import StorageLocationError, is_remote, lakehouse_root
-from lakehouse.store import SEALED, parquet_seal
+from lakehouse.sealing import SEALED, parquet_seal
 from quant_assets.settings import Settings
 from tests.object_storage import LoopbackS3
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import lakehouse.store
+import lakehouse.commits
 from lakehouse import LakehouseStore
 from lakehouse.sweep import is_temp_file_name, sweep_scratch, sweep_stale_temp_files
 
@@ -34,7 +34,7 @@ def test_atomic_writes_name_their_temp_files_as_the_sweeper_expects(tmp_path, mo
         published.append((str(source), str(destination)))
         real_replace(source, destination)
 
-    monkeypatch.setattr(lakehouse.store.os, "replace", recording_replace)
+    monkeypatch.setattr(lakehouse.commits.os, "replace", recording_replace)
     store = LakehouseStore(tmp_path)
     store.write_frame(pd.DataFrame({"x": [1]}), store.run_dir("features", RUN_ID))
     store.write_document({"a": 1}, store.run_dir("run_manifest", RUN_ID))

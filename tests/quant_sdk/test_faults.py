@@ -25,13 +25,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+import lakehouse.hashing
 import lakehouse.store
 import quant_assets.assets.checks
 import quant_assets.assets.tournament
 from dagster_defs.tags import HOST_TAG, PARTITION_TAG, PID_TAG
 from lakehouse import LakehouseStore
 from lakehouse.commits import LakehouseWriteError
-from lakehouse.store import (
+from lakehouse.sealing import (
     CONTENT_CHECKSUM_KEY,
     MISPLACED,
     SEALED,
@@ -243,7 +244,7 @@ def test_3_older_files_with_a_sidecar_are_still_verified(tmp_path):
     path.parent.mkdir(parents=True)
     pd.DataFrame({"x": [1.0, 2.0]}).to_parquet(path)
     sidecar = path.with_name(path.name + ".sha256")
-    sidecar.write_text(f"{lakehouse.store.file_sha256(path)}  {path.name}\n")
+    sidecar.write_text(f"{lakehouse.hashing.file_sha256(path)}  {path.name}\n")
     assert parquet_seal(path).sound
     pd.DataFrame({"x": [1.0, 3.0]}).to_parquet(path)
     assert parquet_seal(path).state == "tampered"

@@ -16,7 +16,7 @@ import pytest
 from lakehouse import LakehouseStore
 from lakehouse.integrity import stored_files
 from lakehouse.location import object_key
-from lakehouse.store import CONTENT_CHECKSUM_KEY, footer_metadata
+from lakehouse.sealing import CONTENT_CHECKSUM_KEY, footer_metadata
 from quant_sdk.cli import main
 from tests.object_storage import LoopbackS3
 
