@@ -14,8 +14,9 @@ writer re-reads, merges again and retries. So two writers of one symbol (a manua
 racing ``auto_sync``) both keep their dates: the last one merged the first one's. On S3 the
 check is the store's own (``If-Match`` on the object's ETag, ``If-None-Match: *`` for a new
 object); on a local folder the check and the replace run under an exclusive lock of the
-partition (``fcntl.flock`` on :data:`COMMIT_LOCK_FILE`), and a version is the file's inode and
-modification time (every replace makes a new inode).
+partition (``fcntl.flock`` on a hidden lock file beside its folder, :data:`COMMIT_LOCK_SUFFIX`,
+so the folder holds only data and disappears when its data goes), and a version is the file's
+inode and modification time (every replace makes a new inode).
 """
 
 import contextlib
@@ -35,8 +36,9 @@ from lakehouse.location import is_remote, object_key
 TEMP_FILE_PREFIX = "."
 TEMP_FILE_SUFFIX = ".tmp"
 """An atomic write's temporary file is ``.<final name>.<random>.tmp`` beside its destination."""
-COMMIT_LOCK_FILE = ".commit.lock"
-"""Held (``flock``) while a conditional commit checks and replaces a file of the folder."""
+COMMIT_LOCK_SUFFIX = ".commit.lock"
+"""``.<partition folder>.commit.lock`` beside a partition's folder: held (``flock``) while a
+conditional commit checks and replaces a file of that folder."""
 UNCONDITIONAL = "unconditional"
 """``expected`` of a commit that replaces whatever is there (a run's own asset, a document)."""
 ABSENT: str | None = None
@@ -220,7 +222,7 @@ def _precondition_failed(error: BaseException | None) -> bool:
 
 @contextlib.contextmanager
 def _folder_lock(folder: Path) -> Iterator[None]:
-    with open(folder / COMMIT_LOCK_FILE, "a") as lock:
+    with open(folder.parent / f"{TEMP_FILE_PREFIX}{folder.name}{COMMIT_LOCK_SUFFIX}", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

@@ -27,7 +27,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakehouse.hashing import file_sha256
-from lakehouse.location import arrow_source, is_remote, object_key, rename, storage_path, subfolders
+from lakehouse.location import (
+    arrow_source,
+    is_remote,
+    lakehouse_root,
+    object_key,
+    rename,
+    subfolders,
+)
 from lakehouse.sealing import checksum_path, parquet_seal, recorded_checksums
 from lakehouse.store import (
     ASSET_NAME_PATTERN,
@@ -230,7 +237,7 @@ def quarantine_file(path: str | Path, now: datetime | None = None) -> Path:
     FileExistsError
         If the quarantine destination is taken (nothing is moved).
     """
-    path = storage_path(path)
+    path = lakehouse_root(path)
     if path.name not in STORED_FILES:
         raise ValueError(f"{path} is not a stored lakehouse file (expected one of {STORED_FILES})")
     described = damaged_file(path, "")

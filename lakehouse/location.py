@@ -105,11 +105,6 @@ def is_remote(path: str | Path) -> bool:
     return isinstance(path, UPath) and not isinstance(path, Path)
 
 
-def storage_path(path: str | Path) -> Path:
-    """A stored file's path given as text, a URL or a path: what :func:`lakehouse_root` gives."""
-    return lakehouse_root(path)
-
-
 def rename(source: Path, destination: Path) -> None:
     """Move one stored file to ``destination`` on the same storage, replacing it.
 
