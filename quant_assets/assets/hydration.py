@@ -1,8 +1,9 @@
 """Hydration asset ``market_data`` (one partition per symbol, many in one run) and its check.
 
-Each symbol of a run is validated and stored on its own
-(:func:`quant_assets.hydration.hydrate_symbols`). Dagster records exactly what the lakehouse
-holds:
+Each symbol of a run is validated and stored on its own, a batch at a time
+(:func:`quant_assets.hydration.hydrate.hydrate_batches`); each stored batch is recorded in
+Dagster while the next one is fetched and written (:mod:`quant_assets.hydration.read_ahead`).
+Dagster records exactly what the lakehouse holds:
 
 - a good symbol gets an ``AssetMaterialization`` of its partition (its own numbers only: each
   event is a write to Dagster's event log, so thousands of them must stay small);
@@ -31,7 +32,7 @@ that looks like an unadjusted split gets a failed ``market_data_has_no_unadjuste
 
 import warnings
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -44,14 +45,17 @@ from quant_assets.assets.partitions import OWNERS, symbol_partitions
 from quant_assets.assets.resources import LakehouseResource, SettingsResource
 from quant_assets.calendar import last_completed_trading_day
 from quant_assets.documents import QuarantineEntry
-from quant_assets.hydration import HydrationOutcome, hydrate_symbols, make_source
+from quant_assets.hydration import HydrationOutcome, make_source
 from quant_assets.hydration import quarantine as quarantine_record
-from quant_assets.hydration.hydrate import source_origin
+from quant_assets.hydration.hydrate import hydrate_batches, source_origin
+from quant_assets.hydration.read_ahead import read_ahead
 from quant_assets.hydration.validation import suspected_splits
 from quant_assets.settings import Settings
 
 PROGRESS_EVERY = 500
 """Symbols between two progress lines in the run log (each line is an event too)."""
+BATCHES_AHEAD = 1
+"""Stored batches waiting to be recorded while the next is hydrated (each holds its reports)."""
 REPORT_ROWS = 50
 """Rows of the run's report and quarantine tables shown in metadata."""
 QUARANTINE_CHECK = "market_data_not_quarantined"
@@ -180,28 +184,32 @@ def market_data(
     if swept:
         context.log.info(f"removed {len(swept)} temporary files left by interrupted writes")
     symbols = list(context.partition_keys)
+    total = len(symbols)
     source = make_source(settings, symbols=symbols)
-
-    def progress(done: int, total: int) -> None:
-        if done % PROGRESS_EVERY == 0 or done == total:
-            context.log.info(f"hydrated {done}/{total} symbols from {source.name}")
-
-    last_day: date = last_completed_trading_day(hydration_clock(context, config))
+    origin = source_origin(settings)
+    batches = hydrate_batches(
+        lakehouse.store,
+        source,
+        symbols,
+        full=config.full,
+        last_completed_day=last_completed_trading_day(hydration_clock(context, config)),
+        origin=origin,
+    )
     outcome = HydrationOutcome()
+    logged = 0
+    stored = read_ahead(batches, depth=BATCHES_AHEAD)  # the next batch is hydrated meanwhile
     try:
-        hydrate_symbols(
-            lakehouse.store,
-            source,
-            symbols,
-            full=config.full,
-            progress=progress,
-            outcome=outcome,
-            last_completed_day=last_day,
-            origin=source_origin(settings),
-        )
+        for batch in stored:
+            _record_symbols(context, batch, origin)
+            outcome.reports.extend(batch.reports)
+            outcome.quarantined.extend(batch.quarantined)
+            if batch.done // PROGRESS_EVERY > logged // PROGRESS_EVERY or batch.done == total:
+                context.log.info(f"hydrated {batch.done}/{total} symbols from {source.name}")
+                logged = batch.done
     finally:  # a source outage fails the run, but what was written is recorded first
+        stored.close()
         summary = run_metadata(outcome, source.name, len(symbols))
-        _record(context, outcome, summary, source_origin(settings))
+        _record_summary(context, summary)
     if outcome.quarantined:
         names = ", ".join(e["symbol"] for e in outcome.quarantined[:REPORT_ROWS])
         message = (
@@ -216,13 +224,10 @@ def market_data(
     yield from ()
 
 
-def _record(
-    context: dg.AssetExecutionContext,
-    outcome: HydrationOutcome,
-    summary: dict[str, Any],
-    origin: dict[str, Any],
+def _record_symbols(
+    context: dg.AssetExecutionContext, outcome: HydrationOutcome, origin: dict[str, Any]
 ) -> None:
-    """Log each symbol's small events, then the run's summary once.
+    """Log each symbol's small events.
 
     A good symbol gets a materialization (with its ``origin``, the source settings: what
     ``doctor --repair`` re-fetches from when the file itself is unreadable; a passed check if
@@ -286,6 +291,10 @@ def _record(
                 metadata=_entry_metadata(entry),
             )
         )
+
+
+def _record_summary(context: dg.AssetExecutionContext, summary: dict[str, Any]) -> None:
+    """Log the run's summary once: an observation of ``market_data`` (no partition)."""
     context.log_event(
         dg.AssetObservation(
             asset_key=context.asset_key,

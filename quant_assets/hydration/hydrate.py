@@ -36,7 +36,7 @@ before, or its record lost) is rewritten even when its data did not change.
 
 import json
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
@@ -76,7 +76,7 @@ RESTATEMENT_MIN_ROWS = 2
 COMMON_FACTOR_RTOL = 1e-4
 """Changed closes share one restatement factor when every ratio is within this of their median."""
 HYDRATION_BATCH = 256
-"""Symbols read, fetched and written together by :func:`hydrate_symbols`."""
+"""Symbols read, fetched and written together by :func:`hydrate_batches`."""
 COMMIT_ATTEMPTS = 5
 """Times one symbol's commit is tried, merging with other writers' commits in between."""
 WRITE_THREADS = 4
@@ -140,6 +140,13 @@ class HydrationOutcome:
 
     reports: list[HydrationReport] = field(default_factory=list)
     quarantined: list[QuarantineEntry] = field(default_factory=list)
+
+
+@dataclass
+class HydrationBatch(HydrationOutcome):
+    """What hydrating one batch of symbols did, and how many of the run's symbols are done."""
+
+    done: int = 0
 
 
 def merge_bars(stored: pd.DataFrame, fresh: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -356,33 +363,66 @@ def hydrate_symbols(
 ) -> HydrationOutcome:
     """Hydrate each of ``symbols`` on its own; quarantine the ones whose data is refused.
 
+    :func:`hydrate_batches` with its batches' outcomes gathered in one (pass ``outcome`` to
+    see what was done before an error: a source that is down, a bug). ``progress(done,
+    total)`` is called after each batch.
+    """
+    outcome = HydrationOutcome() if outcome is None else outcome
+    batches = hydrate_batches(
+        store,
+        source,
+        symbols,
+        full=full,
+        last_completed_day=last_completed_day,
+        origin=origin,
+    )
+    for batch in batches:
+        outcome.reports.extend(batch.reports)
+        outcome.quarantined.extend(batch.quarantined)
+        if progress is not None:
+            progress(batch.done, len(symbols))
+    return outcome
+
+
+def hydrate_batches(
+    store: LakehouseStore,
+    source: MarketDataSource,
+    symbols: list[str],
+    *,
+    full: bool = False,
+    last_completed_day: date | None = None,
+    origin: Mapping[str, Any] | None = None,
+) -> Iterator[HydrationBatch]:
+    """Hydrate ``symbols`` :data:`HYDRATION_BATCH` at a time; yield each batch once stored.
+
     A symbol hydrated cleanly leaves the quarantine; a refused one (a
     :class:`~quant_assets.hydration.bars.DataQualityError`) keeps its stored data untouched and
-    gets a quarantine entry. Any other error (a source that is down, a bug) propagates; what was
-    done before it is in ``outcome`` (pass one in to see it). ``progress(done, total)`` is
-    called after each symbol.
+    gets a quarantine entry. Any other error (a source that is down, a bug) propagates after
+    the symbols of its batch before it are yielded, stored and reported.
 
-    Symbols go :data:`HYDRATION_BATCH` at a time: their stored bars are read and their fresh
-    bars fetched together (:func:`~quant_assets.hydration.prefetch.fetch_all`: one vectorised
-    call, or a thread pool), each is merged and validated on its own, and the files are
-    written on :data:`WRITE_THREADS` threads. A symbol is released from the quarantine and
-    reported once its file is written.
+    A batch's stored bars are read and its fresh bars fetched together
+    (:func:`~quant_assets.hydration.prefetch.fetch_all`: one vectorised call, or a thread pool),
+    each symbol is merged and validated on its own, and the files are written on
+    :data:`WRITE_THREADS` threads. A symbol is released from the quarantine and reported once
+    its file is written.
 
     ``last_completed_day`` (the caller's clock) refuses later bars; ``origin`` (see
     :func:`source_origin`) is recorded in each written file's footer.
     """
     metadata = None if origin is None else {ORIGIN_KEY: json.dumps(origin, sort_keys=True)}
-    outcome = HydrationOutcome() if outcome is None else outcome
     held = quarantined_symbols(store)
     listed = frozenset(store.symbols())
-    done = 0
-    with ThreadPoolExecutor(max(FETCH_THREADS, WRITE_THREADS)) as pool:
+    with (
+        ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="fetch") as pool,
+        ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="write") as writers,
+    ):
         for first in range(0, len(symbols), HYDRATION_BATCH):
             batch = symbols[first : first + HYDRATION_BATCH]
             readings = pool.map(lambda s: stored_and_start(store, s, full, listed), batch)
             plans = dict(zip(batch, readings, strict=True))
             fetched = fetch_all(source, {s: plans[s].start for s in batch}, pool)
             writes: list[tuple[str, SymbolUpdate, Future[SymbolUpdate] | None]] = []
+            outcome = HydrationBatch(done=first + len(batch))
             outage: Exception | None = None
             for symbol in batch:
                 fresh = fetched[symbol]
@@ -400,7 +440,7 @@ def hydrate_symbols(
                     outcome.quarantined.append(_quarantine(store, source, symbol, error))
                     continue
                 commit = SymbolCommit(store, source, symbol, fresh, last_completed_day, metadata)
-                write = pool.submit(commit, update, plans[symbol]) if update.changed else None
+                write = writers.submit(commit, update, plans[symbol]) if update.changed else None
                 writes.append((symbol, update, write))
             for symbol, update, write in writes:
                 if write is not None:
@@ -408,12 +448,10 @@ def hydrate_symbols(
                 released = release(store, symbol, held)
                 outcome.reports.append(replace(update.report, released=released))
             if outage is not None:
+                outcome.done = first + len(outcome.reports) + len(outcome.quarantined)
+                yield outcome
                 raise outage
-            for _ in batch:
-                done += 1
-                if progress is not None:
-                    progress(done, len(symbols))
-    return outcome
+            yield outcome
 
 
 @dataclass(frozen=True)

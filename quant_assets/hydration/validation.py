@@ -45,6 +45,9 @@ SPLIT_RATIO_TOLERANCE = 0.03
 """A move is a split ratio when within 3% of one (the day's own return rides on it)."""
 SPLIT_HOLD_TOLERANCE = 0.25
 """The move holds when the next close stays within 25% of the moved close."""
+SPLIT_RATIO_LOW = min(r for r in SPLIT_RATIOS if r > 1) * (1 - SPLIT_RATIO_TOLERANCE)
+SPLIT_RATIO_HIGH = max(r for r in SPLIT_RATIOS if r < 1) * (1 + SPLIT_RATIO_TOLERANCE)
+"""A one-day ratio strictly between these two is near no split ratio (x1.94 and x0.515)."""
 
 
 def suspected_splits(bars: pd.DataFrame) -> list[str]:
@@ -59,16 +62,20 @@ def suspected_splits(bars: pd.DataFrame) -> list[str]:
         return []
     before, at, after = close[:-2], close[1:-1], close[2:]
     ratio = at / before
+    candidates = np.flatnonzero((ratio >= SPLIT_RATIO_LOW) | (ratio <= SPLIT_RATIO_HIGH))
+    if not candidates.size:  # almost always: no day moves by half or double
+        return []
     ratios = np.asarray(SPLIT_RATIOS)
-    nearest = ratios[np.argmin(np.abs(ratio[:, None] / ratios[None, :] - 1.0), axis=1)]
-    near = np.abs(ratio / nearest - 1.0) <= SPLIT_RATIO_TOLERANCE
-    holds = np.abs(after / at - 1.0) <= SPLIT_HOLD_TOLERANCE
-    day = bars["date"].dt.date.to_numpy()
+    moved = ratio[candidates]
+    nearest = ratios[np.argmin(np.abs(moved[:, None] / ratios[None, :] - 1.0), axis=1)]
+    near = np.abs(moved / nearest - 1.0) <= SPLIT_RATIO_TOLERANCE
+    holds = np.abs(after[candidates] / at[candidates] - 1.0) <= SPLIT_HOLD_TOLERANCE
+    dates = bars["date"].to_numpy()
     found = []
-    for t in np.flatnonzero(near & holds) + 1:
-        factor = nearest[t - 1]
+    for t, factor in zip(candidates[near & holds] + 1, nearest[near & holds], strict=True):
         label = f"x{factor:g}" if factor >= 1 else f"x1/{1 / factor:g}"
-        found.append(f"{day[t]}: close {close[t - 1]:g} -> {close[t]:g} ({label}), holds")
+        day = np.datetime_as_string(dates[t], unit="D")
+        found.append(f"{day}: close {close[t - 1]:g} -> {close[t]:g} ({label}), holds")
     return found
 
 

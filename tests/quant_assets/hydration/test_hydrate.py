@@ -149,3 +149,37 @@ def test_a_single_corrected_value_stays_a_logged_correction(tmp_path: Path, capl
     assert "source corrected close" in caplog.text and "restated" not in caplog.text
     stored = store.read_frame(store.symbol_dir("ADJ"))
     np.testing.assert_allclose(stored["close"], vendor.bars["close"], rtol=1e-12)
+
+
+def test_batches_are_yielded_once_stored_and_an_outage_after_its_batch_s_stored_symbols(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from quant_assets.hydration import hydrate as hydrate_module
+
+    monkeypatch.setattr(hydrate_module, "HYDRATION_BATCH", 2)
+    source_dir = tmp_path / "source"
+    source_dir.mkdir()
+    names = ["AAA", "BBB", "CCC", "DDD", "EEE"]
+    for number, name in enumerate(names):
+        closes = [10.0 + number, 11.0 + number] if name != "BBB" else [10.0, -1.0]  # BBB refused
+        pd.DataFrame({"date": ["2024-01-02", "2024-01-03"], "close": closes}).to_csv(
+            source_dir / f"{name}.csv", index=False
+        )
+    store = LakehouseStore(tmp_path / "lake")
+
+    class DownAtDDD(FilesSource):
+        def fetch(self, symbol, start=None):
+            if symbol == "DDD":
+                raise ConnectionError("source unreachable")
+            return super().fetch(symbol, start)
+
+    seen = []
+    batches = hydrate_module.hydrate_batches(store, DownAtDDD(source_dir), names)
+    with pytest.raises(ConnectionError, match="unreachable"):
+        for batch in batches:
+            stored = [report.symbol for report in batch.reports]
+            assert all(store.symbol_path(symbol).exists() for symbol in stored)
+            seen.append((batch.done, stored, [e["symbol"] for e in batch.quarantined]))
+    # batch 1: AAA stored, BBB refused; batch 2: CCC stored, then the outage at DDD; EEE never
+    assert seen == [(2, ["AAA"], ["BBB"]), (3, ["CCC"], [])]
+    assert not store.symbol_path("EEE").exists()
