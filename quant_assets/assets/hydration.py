@@ -2,7 +2,8 @@
 
 Each symbol of a run is validated and stored on its own, a batch at a time
 (:func:`quant_assets.hydration.hydrate.hydrate_batches`); each stored batch is recorded in
-Dagster while the next one is fetched and written (:mod:`quant_assets.hydration.read_ahead`).
+Dagster while the next ones are fetched and written, in a worker process for large runs
+(:mod:`quant_assets.hydration.worker`).
 Dagster records exactly what the lakehouse holds:
 
 - a good symbol gets an ``AssetMaterialization`` of its partition (its own numbers only: each
@@ -47,15 +48,13 @@ from quant_assets.calendar import last_completed_trading_day
 from quant_assets.documents import QuarantineEntry
 from quant_assets.hydration import HydrationOutcome, make_source
 from quant_assets.hydration import quarantine as quarantine_record
-from quant_assets.hydration.hydrate import hydrate_batches, source_origin
-from quant_assets.hydration.read_ahead import read_ahead
+from quant_assets.hydration.hydrate import source_origin
 from quant_assets.hydration.validation import suspected_splits
+from quant_assets.hydration.worker import stored_batches
 from quant_assets.settings import Settings
 
 PROGRESS_EVERY = 500
 """Symbols between two progress lines in the run log (each line is an event too)."""
-BATCHES_AHEAD = 1
-"""Stored batches waiting to be recorded while the next is hydrated (each holds its reports)."""
 REPORT_ROWS = 50
 """Rows of the run's report and quarantine tables shown in metadata."""
 QUARANTINE_CHECK = "market_data_not_quarantined"
@@ -187,8 +186,9 @@ def market_data(
     total = len(symbols)
     source = make_source(settings, symbols=symbols)
     origin = source_origin(settings)
-    batches = hydrate_batches(
+    batches = stored_batches(
         lakehouse.store,
+        settings,
         source,
         symbols,
         full=config.full,
@@ -197,9 +197,8 @@ def market_data(
     )
     outcome = HydrationOutcome()
     logged = 0
-    stored = read_ahead(batches, depth=BATCHES_AHEAD)  # the next batch is hydrated meanwhile
-    try:
-        for batch in stored:
+    try:  # each batch is recorded while the next ones are hydrated
+        for batch in batches:
             _record_symbols(context, batch, origin)
             outcome.reports.extend(batch.reports)
             outcome.quarantined.extend(batch.quarantined)
@@ -207,7 +206,7 @@ def market_data(
                 context.log.info(f"hydrated {batch.done}/{total} symbols from {source.name}")
                 logged = batch.done
     finally:  # a source outage fails the run, but what was written is recorded first
-        stored.close()
+        batches.close()
         summary = run_metadata(outcome, source.name, len(symbols))
         _record_summary(context, summary)
     if outcome.quarantined:

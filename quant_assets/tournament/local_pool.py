@@ -13,14 +13,11 @@ worker, so a plain script without ``if __name__ == "__main__":`` would start the
 in each worker and fail. Everything a worker runs lives in this importable module.
 """
 
-import contextlib
 import json
 import os
 import secrets
 import shutil
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -33,13 +30,12 @@ import pandas as pd
 from lakehouse.location import local_work_folder
 from lakehouse.sweep import sweep_scratch
 from quant_assets.settings import Settings
+from quant_assets.spawning import exit_with_parent, main_script_hidden
 from quant_assets.tournament.decision import Records
 from quant_assets.tournament.tasks import Task, run_task, run_task_json
 
 SCRATCH_PREFIX = "tournament-"
 """Scratch folders are ``<data>/tmp/tournament-<token>``."""
-PARENT_CHECK_SECONDS = 1.0
-"""How often a worker checks that the process that started it is still alive."""
 SCRATCH_MAX_AGE_SECONDS = 24 * 3600
 """Scratch folders untouched this long were left by a crashed run and are swept."""
 
@@ -61,7 +57,7 @@ def scratch_folder(settings: Settings) -> Path:
 
 
 def _start_worker(path: str, parent: int) -> None:
-    _exit_with_parent(parent)
+    exit_with_parent(parent)
     if "numba" in sys.modules:
         import numba
 
@@ -117,7 +113,7 @@ class LocalPool:
                 initializer=_start_worker,
                 initargs=(str(path), os.getpid()),
             )
-            with _main_script_hidden():  # workers are spawned by these submissions
+            with main_script_hidden():  # workers are spawned by these submissions
                 for _ in range(self.spawned):
                     self._pool.submit(_ready)
         except BaseException:
@@ -167,38 +163,3 @@ def run_local(
     """Run ``tasks`` on ``workers`` processes (this one among them); yield results in order."""
     with LocalPool(prices, min(workers, len(tasks)) - 1, settings) as pool:
         yield from pool.map(tasks)
-
-
-def _exit_with_parent(parent: int) -> None:
-    """End this worker as soon as its parent is gone (killed), instead of living on orphaned.
-
-    ``parent`` is the pid the parent passed down, so a parent killed while the worker was still
-    starting is noticed too (the worker's ``getppid()`` is then already another process).
-    """
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_SECONDS)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-@contextlib.contextmanager
-def _main_script_hidden() -> Iterator[None]:
-    """Keep spawned workers from re-running the caller's ``__main__`` script.
-
-    ``multiprocessing`` tells a spawned child to run the parent's main module again when that
-    module has a ``__file__`` and no ``__spec__`` (a plain ``python script.py``). Our workers
-    need nothing from it, so it is hidden while they start.
-    """
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    if main is None or path is None or getattr(main, "__spec__", None) is not None:
-        yield
-        return
-    del main.__file__
-    try:
-        yield
-    finally:
-        main.__file__ = path

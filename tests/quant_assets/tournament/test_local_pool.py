@@ -10,10 +10,10 @@ import psutil
 PARENT = textwrap.dedent(
     """
     import multiprocessing, os, signal, sys, time
-    from quant_assets.tournament.local_pool import _exit_with_parent
+    from quant_assets.spawning import exit_with_parent
 
     def worker(parent):
-        _exit_with_parent(parent)  # what every pool worker runs at start
+        exit_with_parent(parent)  # what every pool worker runs at start
         time.sleep(120)
 
     if __name__ == "__main__":
