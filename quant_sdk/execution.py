@@ -2,8 +2,9 @@
 
 :func:`execute_job` runs a job on the persistent instance with Dagster's console logger at the
 caller's level and a :class:`~quant_sdk.progress.RunProgress` listening, the instance holding
-pooled database connections (:func:`hold_pooled_connections`), and turns a failed
-run into one :class:`RunFailedError` naming each failed step and its error in one line.
+pooled database connections (:func:`~quant_assets.assets.connections.hold_pooled_connections`),
+and turns a failed run into one :class:`RunFailedError` naming each failed step and its error
+in one line.
 :func:`latest_runs` answers, for each ``run_id`` partition, which run of a job was its latest,
 and :func:`step_failures` why a stored run failed; :func:`register_partitions` adds dynamic
 partitions.
@@ -17,6 +18,7 @@ import dagster as dg
 
 from dagster_defs.instance import abandoned_reason
 from dagster_defs.tags import PARTITION_TAG
+from quant_assets.assets.connections import hold_pooled_connections
 from quant_sdk.progress import RunProgress
 
 logger = logging.getLogger(__name__)
@@ -24,10 +26,6 @@ logger = logging.getLogger(__name__)
 FINISHED = frozenset(
     {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 )
-POOL_RECYCLE_SECONDS = 3600
-"""A pooled database connection older than this is replaced before use."""
-POOL_OVERFLOW = 4
-"""Connections a storage may open beyond its one pooled connection (concurrent reads)."""
 DEFAULT_DAGSTER_LOG_LEVEL = "INFO"
 """Library users see Dagster's INFO events of the runs the SDK launches (as in the UI)."""
 STEP_ERROR_WRAPPER_PREFIX = "DagsterExecution"
@@ -122,20 +120,6 @@ class LatestRun:
     abandoned: str | None = None
     """Why the run is dead though Dagster says it is in progress (its process is gone; judged
     for runs this host executed in-process only), else None."""
-
-
-def hold_pooled_connections(instance: dg.DagsterInstance) -> None:
-    """Let ``instance`` keep its database connections open for the run this process executes.
-
-    ``dagster-postgres`` opens a new connection for every transaction outside the webserver
-    (SQLAlchemy ``NullPool``, about 6 ms a connection here, two or three per event), which made
-    a 2,000-symbol hydration on PostgreSQL take 99 s; with the pooled engine the webserver uses
-    (``instance.optimize_for_webserver``, an instance method outside Dagster's API reference)
-    it took 36 s. SQLite storages ignore it. Runs the daemon launches open their own instance.
-    """
-    instance.optimize_for_webserver(
-        statement_timeout=0, pool_recycle=POOL_RECYCLE_SECONDS, max_overflow=POOL_OVERFLOW
-    )
 
 
 def latest_runs(

@@ -17,6 +17,7 @@ from lakehouse import LakehouseStore
 from lakehouse.frames import FrameChunks, StoredFrame
 from lakehouse.io_manager import LakehouseIOManager
 from quant_assets.assets.checks import AUDITED_CONTRACT, validate_stored
+from quant_assets.assets.connections import hold_pooled_connections
 from quant_assets.contracts import STORED_CONTRACTS
 from quant_assets.loading import load_closes
 from quant_assets.settings import Settings
@@ -27,6 +28,11 @@ class LakehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Read access to the lakehouse for the run assets (market data and run documents)."""
 
     root: str = Field(description="Root folder of the lakehouse.")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Hold the run's database connections (see :mod:`quant_assets.assets.connections`)."""
+        if context.instance is not None:
+            hold_pooled_connections(context.instance)
 
     @property
     def store(self) -> LakehouseStore:
