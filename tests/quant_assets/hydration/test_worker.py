@@ -33,7 +33,7 @@ def _market(folder: Path, symbols: list[str]) -> None:
         )
 
 
-def _hydrate(root: Path, source: Path, symbols: list[str], in_worker: bool, monkeypatch):
+def _hydrate(root: str, source: Path, symbols: list[str], in_worker: bool, monkeypatch):
     monkeypatch.setattr(worker_module, "WORKER_MIN_SYMBOLS", 1 if in_worker else 10**9)
     settings = Settings(data_root=root, source="files", source_path=source)
     store = LakehouseStore(root)
@@ -43,28 +43,28 @@ def _hydrate(root: Path, source: Path, symbols: list[str], in_worker: bool, monk
     return store, batches
 
 
+@pytest.mark.parametrize("where", ["folder", "s3"])
 def test_the_worker_stores_and_reports_exactly_what_the_caller_s_process_would(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    where: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ):
+    root = str(tmp_path) if where == "folder" else request.getfixturevalue("s3_root")
     symbols = [f"S{number:03d}" for number in range(SYMBOLS)]
-    _market(tmp_path / "source", symbols)
     source = tmp_path / "source"
-    here, here_batches = _hydrate(tmp_path / "here", source, symbols, False, monkeypatch)
-    there, there_batches = _hydrate(tmp_path / "there", source, symbols, True, monkeypatch)
+    _market(source, symbols)
+    here, here_batches = _hydrate(f"{root}/here", source, symbols, False, monkeypatch)
+    there, there_batches = _hydrate(f"{root}/there", source, symbols, True, monkeypatch)
 
     assert [b.done for b in there_batches] == [HYDRATION_BATCH, SYMBOLS]
     assert [b.done for b in there_batches] == [b.done for b in here_batches]
 
-    def reports(batches):
+    def reports(batches, lake):
         return [
-            {**r.as_dict(), "path": Path(r.path).relative_to(root)}
-            for b, root in batches
+            {**r.as_dict(), "path": r.path.replace(lake, "<lake>")}
+            for b in batches
             for r in b.reports
         ]
 
-    assert reports((b, tmp_path / "here") for b in here_batches) == reports(
-        (b, tmp_path / "there") for b in there_batches
-    )
+    assert reports(here_batches, f"{root}/here") == reports(there_batches, f"{root}/there")
     refused = [e["symbol"] for b in there_batches for e in b.quarantined]
     assert refused == [e["symbol"] for b in here_batches for e in b.quarantined]
     assert refused == [s for n, s in enumerate(symbols) if n % 50 == 7]
