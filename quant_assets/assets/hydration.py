@@ -1,7 +1,7 @@
 """Hydration asset ``market_data`` (one partition per symbol, many in one run) and its check.
 
 Each symbol of a run is validated and stored on its own, a batch at a time
-(:func:`quant_assets.hydration.hydrate.hydrate_batches`); each stored batch is recorded in
+(:func:`quant_assets.hydration.batches.hydrate_batches`); each stored batch is recorded in
 Dagster while the next ones are fetched and written, in a worker process for large runs
 (:mod:`quant_assets.hydration.worker`).
 Dagster records exactly what the lakehouse holds:

@@ -1,12 +1,8 @@
 """Hydration: market data from a source (bundled, synthetic, files, online) into the lakehouse."""
 
 from quant_assets.hydration.bars import DataQualityError, canonical_bars
-from quant_assets.hydration.hydrate import (
-    HydrationOutcome,
-    HydrationReport,
-    hydrate_symbols,
-    merge_bars,
-)
+from quant_assets.hydration.batches import HydrationOutcome, hydrate_symbols
+from quant_assets.hydration.hydrate import HydrationReport, merge_bars
 from quant_assets.hydration.sources import (
     BundledSource,
     FilesSource,

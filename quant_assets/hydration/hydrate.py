@@ -17,10 +17,10 @@ history changed in some other way). A single corrected value stays a logged corr
 **Validation.** What would be stored (stored history merged with what the source sent) must pass
 :func:`~quant_assets.hydration.validation.validate_bars`; otherwise the symbol is refused
 (:class:`~quant_assets.hydration.bars.DataQualityError`) and nothing of it is written.
-:func:`hydrate_symbols` hydrates many symbols, each on its own: a refused symbol is recorded in
-the quarantine (:mod:`quant_assets.hydration.quarantine`) and the others go on. Bars dated after
-the caller's last completed trading day are refused; a move that looks like an unadjusted split
-is stored with a warning (``suspected_splits`` in the report).
+:mod:`quant_assets.hydration.batches` hydrates many symbols, each on its own: a refused symbol
+is recorded in the quarantine (:mod:`quant_assets.hydration.quarantine`) and the others go on.
+Bars dated after the caller's last completed trading day are refused; a move that looks like an
+unadjusted split is stored with a warning (``suspected_splits`` in the report).
 
 **Concurrent writers.** Two hydrations of one symbol at once (a manual ``quant hydrate``
 racing ``auto_sync`` or a backfill) both keep their dates: each commit is conditional on the
@@ -36,9 +36,8 @@ before, or its record lost) is rewritten even when its data did not change.
 
 import json
 import logging
-from collections.abc import Callable, Collection, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Collection, Mapping
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,15 +51,7 @@ from lakehouse.integrity import quarantine_file
 from lakehouse.sealing import LEGACY, SEALED, UNSEALED, footer_metadata
 from lakehouse.store import READ_ERRORS as STORE_READ_ERRORS
 from lakehouse.store import DamagedFileError
-from quant_assets.documents import QuarantineEntry
-from quant_assets.hydration.bars import BAR_COLUMNS, EMPTY_CLOSES_ATTR, DataQualityError
-from quant_assets.hydration.prefetch import FETCH_THREADS, fetch_all
-from quant_assets.hydration.quarantine import (
-    quarantined_symbols,
-    record,
-    release,
-    source_fingerprint,
-)
+from quant_assets.hydration.bars import BAR_COLUMNS, EMPTY_CLOSES_ATTR
 from quant_assets.hydration.sources import MarketDataSource
 from quant_assets.hydration.validation import suspected_splits, validate_bars
 from quant_assets.settings import Settings
@@ -75,12 +66,8 @@ RESTATEMENT_MIN_ROWS = 2
 """Changed closes before the overlap that make a restatement (fewer: corrections)."""
 COMMON_FACTOR_RTOL = 1e-4
 """Changed closes share one restatement factor when every ratio is within this of their median."""
-HYDRATION_BATCH = 256
-"""Symbols read, fetched and written together by :func:`hydrate_batches`."""
 COMMIT_ATTEMPTS = 5
 """Times one symbol's commit is tried, merging with other writers' commits in between."""
-WRITE_THREADS = 4
-"""Threads writing symbol files at once (Parquet encoding and the disk release the GIL)."""
 ORIGIN_KEY = "quant.origin"
 """Footer key of a symbol file: JSON of the source settings it was hydrated with."""
 ORIGIN_FIELDS = ("source", "source_path", "synthetic_symbols", "synthetic_years", "synthetic_end")
@@ -132,21 +119,6 @@ class HydrationReport:
     def as_dict(self) -> dict[str, Any]:
         """Plain dict, for metadata and logs."""
         return asdict(self)
-
-
-@dataclass
-class HydrationOutcome:
-    """What hydrating many symbols did: one report per good symbol, one entry per refused one."""
-
-    reports: list[HydrationReport] = field(default_factory=list)
-    quarantined: list[QuarantineEntry] = field(default_factory=list)
-
-
-@dataclass
-class HydrationBatch(HydrationOutcome):
-    """What hydrating one batch of symbols did, and how many of the run's symbols are done."""
-
-    done: int = 0
 
 
 def merge_bars(stored: pd.DataFrame, fresh: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -350,110 +322,6 @@ def _stored_bars(
     return None, stored_version(path)
 
 
-def hydrate_symbols(
-    store: LakehouseStore,
-    source: MarketDataSource,
-    symbols: list[str],
-    *,
-    full: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-    outcome: HydrationOutcome | None = None,
-    last_completed_day: date | None = None,
-    origin: Mapping[str, Any] | None = None,
-) -> HydrationOutcome:
-    """Hydrate each of ``symbols`` on its own; quarantine the ones whose data is refused.
-
-    :func:`hydrate_batches` with its batches' outcomes gathered in one (pass ``outcome`` to
-    see what was done before an error: a source that is down, a bug). ``progress(done,
-    total)`` is called after each batch.
-    """
-    outcome = HydrationOutcome() if outcome is None else outcome
-    batches = hydrate_batches(
-        store,
-        source,
-        symbols,
-        full=full,
-        last_completed_day=last_completed_day,
-        origin=origin,
-    )
-    for batch in batches:
-        outcome.reports.extend(batch.reports)
-        outcome.quarantined.extend(batch.quarantined)
-        if progress is not None:
-            progress(batch.done, len(symbols))
-    return outcome
-
-
-def hydrate_batches(
-    store: LakehouseStore,
-    source: MarketDataSource,
-    symbols: list[str],
-    *,
-    full: bool = False,
-    last_completed_day: date | None = None,
-    origin: Mapping[str, Any] | None = None,
-) -> Iterator[HydrationBatch]:
-    """Hydrate ``symbols`` :data:`HYDRATION_BATCH` at a time; yield each batch once stored.
-
-    A symbol hydrated cleanly leaves the quarantine; a refused one (a
-    :class:`~quant_assets.hydration.bars.DataQualityError`) keeps its stored data untouched and
-    gets a quarantine entry. Any other error (a source that is down, a bug) propagates after
-    the symbols of its batch before it are yielded, stored and reported.
-
-    A batch's stored bars are read and its fresh bars fetched together
-    (:func:`~quant_assets.hydration.prefetch.fetch_all`: one vectorised call, or a thread pool),
-    each symbol is merged and validated on its own, and the files are written on
-    :data:`WRITE_THREADS` threads. A symbol is released from the quarantine and reported once
-    its file is written.
-
-    ``last_completed_day`` (the caller's clock) refuses later bars; ``origin`` (see
-    :func:`source_origin`) is recorded in each written file's footer.
-    """
-    metadata = None if origin is None else {ORIGIN_KEY: json.dumps(origin, sort_keys=True)}
-    held = quarantined_symbols(store)
-    listed = frozenset(store.symbols())
-    with (
-        ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="fetch") as pool,
-        ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="write") as writers,
-    ):
-        for first in range(0, len(symbols), HYDRATION_BATCH):
-            batch = symbols[first : first + HYDRATION_BATCH]
-            readings = pool.map(lambda s: stored_and_start(store, s, full, listed), batch)
-            plans = dict(zip(batch, readings, strict=True))
-            fetched = fetch_all(source, {s: plans[s].start for s in batch}, pool)
-            writes: list[tuple[str, SymbolUpdate, Future[SymbolUpdate] | None]] = []
-            outcome = HydrationBatch(done=first + len(batch))
-            outage: Exception | None = None
-            for symbol in batch:
-                fresh = fetched[symbol]
-                if isinstance(fresh, Exception) and not isinstance(fresh, DataQualityError):
-                    outage = fresh  # the symbols before it are still stored and reported
-                    break
-                try:
-                    if isinstance(fresh, DataQualityError):
-                        raise fresh
-                    plan = plans[symbol]
-                    update = symbol_update(
-                        store, source, symbol, plan.bars, plan.start, fresh, last_completed_day
-                    )
-                except DataQualityError as error:
-                    outcome.quarantined.append(_quarantine(store, source, symbol, error))
-                    continue
-                commit = SymbolCommit(store, source, symbol, fresh, last_completed_day, metadata)
-                write = writers.submit(commit, update, plans[symbol]) if update.changed else None
-                writes.append((symbol, update, write))
-            for symbol, update, write in writes:
-                if write is not None:
-                    update = write.result()  # a failed write propagates, like a source outage
-                released = release(store, symbol, held)
-                outcome.reports.append(replace(update.report, released=released))
-            if outage is not None:
-                outcome.done = first + len(outcome.reports) + len(outcome.quarantined)
-                yield outcome
-                raise outage
-            yield outcome
-
-
 @dataclass(frozen=True)
 class SymbolCommit:
     """Commits one symbol's merged bars; merges again with another writer's and retries.
@@ -496,21 +364,6 @@ class SymbolCommit:
         raise CommitConflict(self.store.symbol_path(self.symbol))
 
 
-def _quarantine(
-    store: LakehouseStore, source: MarketDataSource, symbol: str, error: DataQualityError
-) -> QuarantineEntry:
-    logger.error("%s quarantined: %s", symbol, error)
-    return record(
-        store,
-        symbol,
-        error,
-        source=source.name,
-        file=source_file(source, symbol),
-        fingerprint=source_fingerprint(source, symbol),
-        stored_rows=_stored_rows(store, symbol),
-    )
-
-
 def source_file(source: MarketDataSource, symbol: str) -> str | None:
     """The file ``source`` reads ``symbol`` from, when it reads files (else None)."""
     path_of = getattr(source, "path_of", None)
@@ -545,7 +398,8 @@ def _first_overlap_changed(stored: pd.DataFrame, fresh: pd.DataFrame) -> bool:
     return bool(len(overlap) and overlap["changed"].iloc[0])
 
 
-def _stored_rows(store: LakehouseStore, symbol: str) -> int:
+def stored_rows(store: LakehouseStore, symbol: str) -> int:
+    """How many rows of ``symbol`` are stored (0 if none or unreadable)."""
     stored, _ = _stored_bars(store, symbol)
     return 0 if stored is None else len(stored)
 

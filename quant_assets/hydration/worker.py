@@ -4,7 +4,7 @@ A hydration run of thousands of symbols does two kinds of work: fetching, valida
 writing the bars (ours), and recording each stored symbol in Dagster's event log (Dagster's: a
 database write per symbol, Python all the way). In one process they take turns on one
 interpreter lock; in two they use two cores. :class:`HydrationWorker` runs
-:func:`~quant_assets.hydration.hydrate.hydrate_batches` in one spawned process, a batch per
+:func:`~quant_assets.hydration.batches.hydrate_batches` in one spawned process, a batch per
 task, :data:`BATCHES_IN_FLIGHT` batches ahead of the caller.
 
 Requests and results cross as JSON text (the settings' snapshot and the symbols; the reports and
@@ -27,12 +27,8 @@ from multiprocessing import get_context
 from typing import Any
 
 from lakehouse import LakehouseStore
-from quant_assets.hydration.hydrate import (
-    HYDRATION_BATCH,
-    HydrationBatch,
-    HydrationReport,
-    hydrate_batches,
-)
+from quant_assets.hydration.batches import HYDRATION_BATCH, HydrationBatch, hydrate_batches
+from quant_assets.hydration.hydrate import HydrationReport
 from quant_assets.hydration.read_ahead import read_ahead
 from quant_assets.hydration.sources import MarketDataSource, make_source
 from quant_assets.settings import Settings

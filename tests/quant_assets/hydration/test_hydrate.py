@@ -154,9 +154,9 @@ def test_a_single_corrected_value_stays_a_logged_correction(tmp_path: Path, capl
 def test_batches_are_yielded_once_stored_and_an_outage_after_its_batch_s_stored_symbols(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    from quant_assets.hydration import hydrate as hydrate_module
+    from quant_assets.hydration import batches as batches_module
 
-    monkeypatch.setattr(hydrate_module, "HYDRATION_BATCH", 2)
+    monkeypatch.setattr(batches_module, "HYDRATION_BATCH", 2)
     source_dir = tmp_path / "source"
     source_dir.mkdir()
     names = ["AAA", "BBB", "CCC", "DDD", "EEE"]
@@ -174,7 +174,7 @@ def test_batches_are_yielded_once_stored_and_an_outage_after_its_batch_s_stored_
             return super().fetch(symbol, start)
 
     seen = []
-    batches = hydrate_module.hydrate_batches(store, DownAtDDD(source_dir), names)
+    batches = batches_module.hydrate_batches(store, DownAtDDD(source_dir), names)
     with pytest.raises(ConnectionError, match="unreachable"):
         for batch in batches:
             stored = [report.symbol for report in batch.reports]

@@ -8,7 +8,7 @@ import pytest
 
 from lakehouse import LakehouseStore
 from quant_assets.hydration import worker as worker_module
-from quant_assets.hydration.hydrate import HYDRATION_BATCH
+from quant_assets.hydration.batches import HYDRATION_BATCH
 from quant_assets.hydration.sources import make_source
 from quant_assets.hydration.worker import HydrationWorkerError, stored_batches
 from quant_assets.settings import Settings
