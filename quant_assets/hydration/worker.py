@@ -27,7 +27,13 @@ from multiprocessing import get_context
 from typing import Any
 
 from lakehouse import LakehouseStore
-from quant_assets.hydration.batches import HYDRATION_BATCH, HydrationBatch, hydrate_batches
+from quant_assets.hydration.batches import (
+    HYDRATION_BATCH,
+    HydrationBatch,
+    HydrationOutcome,
+    hydrate_batches,
+    hydrate_symbols,
+)
 from quant_assets.hydration.hydrate import HydrationReport
 from quant_assets.hydration.read_ahead import read_ahead
 from quant_assets.hydration.sources import MarketDataSource, make_source
@@ -163,29 +169,25 @@ def _start_worker(request: str, parent: int) -> None:
 
 def _hydrate_chunk(chunk: str) -> str:
     """Hydrate one batch of symbols (JSON list) in the worker; the outcome as JSON."""
-    symbols = json.loads(chunk)
-    batches = hydrate_batches(
-        _worker["store"],
-        _worker["source"],
-        symbols,
-        full=_worker["full"],
-        last_completed_day=_worker["last_completed_day"],
-        origin=_worker["origin"],
-    )
-    outcome = HydrationBatch()
+    outcome = HydrationOutcome()
     error = None
     try:
-        for batch in batches:
-            outcome.reports.extend(batch.reports)
-            outcome.quarantined.extend(batch.quarantined)
-            outcome.done = batch.done
+        hydrate_symbols(
+            _worker["store"],
+            _worker["source"],
+            json.loads(chunk),
+            full=_worker["full"],
+            outcome=outcome,
+            last_completed_day=_worker["last_completed_day"],
+            origin=_worker["origin"],
+        )
     except Exception as failure:  # sent to the caller, which raises it
         error = f"{type(failure).__name__}: {failure}"
     return json.dumps(
         {
             "reports": [report.as_dict() for report in outcome.reports],
             "quarantined": outcome.quarantined,
-            "done": outcome.done,
+            "done": len(outcome.reports) + len(outcome.quarantined),  # each symbol one or other
             "error": error,
         },
         default=_plain,
